@@ -1,0 +1,2 @@
+/** Vitest global setup: nothing shared yet. */
+export default function setup(): void {}
