@@ -13,7 +13,7 @@ import { normalizeAbs } from '../image/config.js';
 import { ContextError } from './context.js';
 
 /** A source tree that COPY reads from (the context, or another stage's root). */
-export interface SourceTree<S extends { rel: string; stat: Stats; pattern: string }> {
+export interface SourceTree<S extends { rel: string; abs: string; stat: Stats; pattern: string }> {
   resolve(patterns: string[]): Promise<S[]>;
   walk(src: S): AsyncGenerator<{ rel: string; abs: string; stat: Stats }>;
 }
@@ -42,7 +42,7 @@ export class CopyError extends Error {
 }
 
 /** Copies the resolved sources into the root; returns how many entries were written. */
-export async function copyInto<S extends { rel: string; stat: Stats; pattern: string }>(
+export async function copyInto<S extends { rel: string; abs: string; stat: Stats; pattern: string }>(
   tree: SourceTree<S>,
   sources: S[],
   opts: CopyOptions,
