@@ -217,6 +217,23 @@ export class OciLayoutStore implements ContentStore, ImageIndex {
     return out;
   }
 
+  /** Removes temp files of dead writers last touched before `beforeMs`; returns how many. */
+  async removeStaleTemp(beforeMs: number): Promise<number> {
+    let n = 0;
+    for (const f of await readdir(this.tmpDir)) {
+      const m = /^(?:blob|index|init)-(\d+)-[0-9a-f]+$/.exec(f);
+      if (!m || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
+      try {
+        if ((await stat(join(this.tmpDir, f))).mtimeMs >= beforeMs) continue;
+        await unlink(join(this.tmpDir, f));
+        n++;
+      } catch (err) {
+        if (!isErrno(err, 'ENOENT')) throw err;
+      }
+    }
+    return n;
+  }
+
   // ---- ImageIndex: names in index.json ----
 
   /** The descriptor stored under an exact (already normalised) name. */
@@ -359,6 +376,15 @@ export class OciLayoutStore implements ContentStore, ImageIndex {
     } finally {
       await unlink(tmp).catch(() => undefined);
     }
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return isErrno(err, 'EPERM');
   }
 }
 
