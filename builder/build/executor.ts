@@ -20,7 +20,7 @@ import { BuildError, RunFailedError } from './errors.js';
 import type { EventSink } from './events.js';
 import type { Step } from './steps.js';
 import * as cfg from '../image/config.js';
-import { chainIds } from './chain.js';
+import { chainIds } from '../../snapshotter/chain-id.js';
 
 /** An image as the executor needs it. */
 export interface ResolvedImage {
