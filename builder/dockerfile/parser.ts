@@ -50,6 +50,8 @@ export interface ParseResult {
   directives: Directive[];
   escapeToken: '\\' | '`';
   warnings: ParseWarning[];
+  /** The physical lines (terminators and BOM removed), for error columns and carets. */
+  lines: string[];
 }
 
 const heredocInstructions = new Set(['add', 'copy', 'run']);
@@ -244,7 +246,9 @@ export function parseDockerfile(text: string, opts: { file: string }): ParseResu
       hint: 'the Dockerfile has only comments or blank lines; add a FROM instruction',
     });
   }
-  return { file, nodes, directives: directives.directives, escapeToken, warnings };
+  const plain = lines.map(trimNewline);
+  if (plain.length > 0) plain[0] = plain[0]!.replace(/^\uFEFF/, '');
+  return { file, nodes, directives: directives.directives, escapeToken, warnings, lines: plain };
 }
 
 /** BuildKit's Node.Dump for one instruction: `run ["--mount=x"] "a" "b"`. */
