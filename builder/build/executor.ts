@@ -10,7 +10,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import type { ContentStore, ImageIndex } from '../../registry/content-store.js';
-import type { Descriptor, ImageConfig, Manifest } from '../../registry/oci/types.js';
+import type { Descriptor, HealthConfig, ImageConfig, Manifest } from '../../registry/oci/types.js';
 import type { Snapshotter } from '../../snapshotter/snapshotter.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import { BuildCache, cacheKey, type LayerRef } from './cache.js';
@@ -18,7 +18,10 @@ import { BuildContext } from './context.js';
 import { copyInto, ensureDir, RootTree } from './copy.js';
 import { BuildError, RunFailedError } from './errors.js';
 import type { EventSink } from './events.js';
-import type { Step } from './steps.js';
+import type { Instruction } from '../dockerfile/instructions.js';
+
+/** An expanded instruction other than FROM: what the executor runs. */
+export type Step = Exclude<Instruction, { kind: 'FROM' }>;
 import * as cfg from '../image/config.js';
 import { chainIds } from '../../snapshotter/chain-id.js';
 
@@ -61,8 +64,8 @@ export interface GraphStage {
   index: number;
   /** The FROM argument after expansion of global ARGs. */
   from: string;
-  /** The stage's instructions (frontend objects, turned into Steps by `toStep`). */
-  instructions: unknown[];
+  /** The stage's instructions after FROM, unexpanded. */
+  instructions: Step[];
 }
 
 /** What to build. */
@@ -75,8 +78,8 @@ export interface BuildGraph {
   buildArgs: Map<string, string>;
   /** Values of the predefined platform/proxy ARGs. */
   predefinedArgs: Map<string, string>;
-  /** Expands a frontend instruction with an environment into a Step. */
-  toStep(instruction: unknown, env: Map<string, string>): Step;
+  /** Expands an instruction with the stage's environment at dispatch time. */
+  expand(instruction: Step, env: Map<string, string>): Step;
 }
 
 /** Build options beyond the graph. */
@@ -221,15 +224,15 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
     const total = stage.instructions.length;
     for (let i = 0; i < total; i++) {
       signal?.throwIfAborted();
-      const step = graph.toStep(stage.instructions[i], expansionEnv(state));
+      const step = graph.expand(stage.instructions[i]!, expansionEnv(state));
       const id = `${stage.id}/${i + 1}`;
-      const ev = { step: id, stage: stage.id, index: i + 1, total, text: step.text };
+      const ev = { step: id, stage: stage.id, index: i + 1, total, text: step.original };
       if (step.kind === 'ARG') {
         // ARG changes what later steps see; it is part of the key chain but needs no execution.
         const args = new Map(state.args);
         for (const a of step.args) {
-          const v = graph.buildArgs.get(a.name) ?? graph.predefinedArgs.get(a.name) ?? a.value;
-          if (v !== undefined) args.set(a.name, v);
+          const v = graph.buildArgs.get(a.key) ?? graph.predefinedArgs.get(a.key) ?? a.value;
+          if (v !== undefined) args.set(a.key, v);
         }
         state = { ...state, args, key: cacheKey(state.key, 'ARG', [...args].sort()) };
         continue;
@@ -258,22 +261,23 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
   async function stepKeyParts(step: Step, state: StageState): Promise<unknown> {
     switch (step.kind) {
       case 'RUN':
-        return [step.args, step.shellForm, step.mounts, step.network ?? opts.network, step.files, [...state.args].sort()];
+        return [step.cmd, step.prependShell, step.mounts, step.network ?? opts.network, step.files, [...state.args].sort()];
       case 'COPY':
       case 'ADD': {
         let source: string;
-        if (step.from) {
-          const dep = resolveStageRef(step.from);
-          source = dep ? (await stageResult(dep.id)).key : (await baseImage(step.from)).descriptor.digest;
-        } else if (step.files.length > 0) {
+        const from = step.kind === 'COPY' ? step.from : undefined;
+        if (from) {
+          const dep = resolveStageRef(from);
+          source = dep ? (await stageResult(dep.id)).key : (await baseImage(from)).descriptor.digest;
+        } else if (step.sources.length === 0) {
           source = 'inline';
         } else {
           source = await opts.context.checksum(await opts.context.resolve(step.sources));
         }
-        return [step.sources, step.dest, step.chown, step.chmod, step.files, source, step.link, step.parents, step.exclude, step.checksum];
+        return [step.sources, step.dest, step.chown, step.chmod, step.contents, source, step.link, step.exclude];
       }
       default:
-        return step.text;
+        return step.original;
     }
   }
 
@@ -286,45 +290,45 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
       layers: layer ? [...state.layers, layer] : state.layers,
     });
     const c = state.config;
-    const edit = (config: ImageConfig): StageState => ({ ...state, config: cfg.withHistory(config, { created: createdTime(opts), created_by: step.text, comment: 'rbuild' }) });
+    const edit = (config: ImageConfig): StageState => ({ ...state, config: cfg.withHistory(config, { created: createdTime(opts), created_by: step.original, comment: 'rbuild' }) });
     switch (step.kind) {
       case 'ENV':
-        return edit(cfg.withEnv(c, step.pairs));
+        return edit(cfg.withEnv(c, step.env.map((kv) => [kv.key, kv.value])));
       case 'LABEL':
-        return edit(cfg.withLabels(c, step.pairs));
+        return edit(cfg.withLabels(c, step.labels.map((kv) => [kv.key, kv.value])));
       case 'EXPOSE':
         return edit(cfg.withExposedPorts(c, step.ports));
       case 'VOLUME':
-        return edit(cfg.withVolumes(c, step.paths));
+        return edit(cfg.withVolumes(c, step.volumes));
       case 'USER':
         return edit(cfg.withUser(c, step.user));
       case 'WORKDIR':
         return edit(cfg.withWorkdir(c, step.path));
       case 'ENTRYPOINT':
-        return edit(cfg.withEntrypoint(c, shellWrap(c, step.args, step.shellForm)));
+        return edit(cfg.withEntrypoint(c, shellWrap(c, step.cmd, step.prependShell)));
       case 'CMD':
-        return edit(cfg.withCmd(c, shellWrap(c, step.args, step.shellForm)));
+        return edit(cfg.withCmd(c, shellWrap(c, step.cmd, step.prependShell)));
       case 'SHELL':
         return edit(cfg.withShell(c, step.shell));
       case 'STOPSIGNAL':
         return edit(cfg.withStopSignal(c, step.signal));
       case 'HEALTHCHECK':
-        return edit(cfg.withHealthcheck(c, step.shellForm && step.health.Test ? { ...step.health, Test: ['CMD-SHELL', ...step.health.Test.slice(1)] } : step.health));
+        return edit(cfg.withHealthcheck(c, healthConfig(step)));
       case 'ONBUILD':
         return edit(cfg.withOnBuild(c, step.expression));
       case 'MAINTAINER':
-        return edit({ ...c, author: step.name });
+        return edit({ ...c, author: step.maintainer });
       case 'ARG':
         return state;
       case 'RUN': {
-        const args = shellWrap(c, step.args, step.shellForm);
+        const args = shellWrap(c, step.cmd, step.prependShell);
         const layer = await withSnapshot(state, async (root) => runInSandbox(root, state, args, step, id));
         return withLayer(layer, `RUN ${args.join(' ')} # rbuild`);
       }
       case 'COPY':
       case 'ADD': {
         const layer = await withSnapshot(state, async (root) => copyStep(root, state, step));
-        return withLayer(layer, `${step.text} # rbuild`);
+        return withLayer(layer, `${step.original} # rbuild`);
       }
     }
   }
@@ -337,6 +341,8 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
   }
 
   async function runInSandbox(root: string, state: StageState, args: string[], step: Extract<Step, { kind: 'RUN' }>, id: string): Promise<void> {
+    if (step.files.length > 0) throw new BuildError('UNSUPPORTED', 'RUN with heredoc scripts is not supported yet', 'write the script to a file and COPY it, or use RUN with &&');
+    if (step.mounts.length > 0) throw new BuildError('UNSUPPORTED', 'RUN --mount is not supported yet', 'remove the --mount flag for now');
     const sandbox = await deps.sandbox();
     const cwd = await prepareWorkdir(root, state);
     const user = await deps.resolveUser(root, state.config.config?.User || 'root');
@@ -371,7 +377,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
       },
       signal,
     );
-    if (res.exitCode !== 0) throw new RunFailedError(step.shellForm ? step.args[step.args.length - 1] ?? '' : JSON.stringify(step.args), res.exitCode, tail.slice(-5));
+    if (res.exitCode !== 0) throw new RunFailedError(step.prependShell ? step.cmd.join(' ') : JSON.stringify(step.cmd), res.exitCode, tail.slice(-5));
   }
 
   async function copyStep(root: string, state: StageState, step: Extract<Step, { kind: 'COPY' | 'ADD' }>): Promise<void> {
@@ -379,21 +385,22 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
     const chown = step.chown ? await deps.resolveUser(root, step.chown) : undefined;
     const chmod = step.chmod ? parseChmod(step.chmod) : undefined;
     const base = { root, dest: step.dest, workdir: wd, ...(chown ? { chown: { uid: chown.uid, gid: chown.gid } } : {}), ...(chmod ? { chmod } : {}) };
-    if (step.files.length > 0) {
+    if (step.contents.length > 0) {
       const tmp = join(opts.root, 'tmp', `inline-${randomBytes(6).toString('hex')}`);
       await mkdir(tmp, { recursive: true });
       try {
-        for (const f of step.files) await writeFile(join(tmp, f.name), f.content, { mode: 0o644 });
+        for (const f of step.contents) await writeFile(join(tmp, f.path), f.data, { mode: 0o644 });
         const ctx = new BuildContext(tmp);
-        await copyInto(ctx, await ctx.resolve(step.files.map((f) => f.name)), base);
+        await copyInto(ctx, await ctx.resolve(step.contents.map((f) => f.path)), base);
       } finally {
         await rm(tmp, { recursive: true, force: true });
       }
       return;
     }
-    if (step.from) {
-      const dep = resolveStageRef(step.from);
-      const srcLayers = dep ? (await stageResult(dep.id)).layers : imageLayerRefs(await baseImage(step.from));
+    const from = step.kind === 'COPY' ? step.from : undefined;
+    if (from) {
+      const dep = resolveStageRef(from);
+      const srcLayers = dep ? (await stageResult(dep.id)).layers : imageLayerRefs(await baseImage(from));
       await withView(srcLayers, async (srcRoot) => {
         const tree = new RootTree(srcRoot);
         await copyInto(tree, await tree.resolve(step.sources), { ...base, keepOwner: !chown });
@@ -422,6 +429,16 @@ function imageLayerRefs(img: ResolvedImage): LayerRef[] {
     size: l.size,
     diffId: img.config.rootfs.diff_ids[i] as `sha256:${string}`,
   }));
+}
+
+function healthConfig(step: Extract<Step, { kind: 'HEALTHCHECK' }>): HealthConfig {
+  const h: HealthConfig = { Test: step.test };
+  if (step.interval) h.Interval = step.interval;
+  if (step.timeout) h.Timeout = step.timeout;
+  if (step.startPeriod) h.StartPeriod = step.startPeriod;
+  if (step.startInterval) h.StartInterval = step.startInterval;
+  if (step.retries) h.Retries = step.retries;
+  return h;
 }
 
 function createdTime(opts: BuildOptions): string {
