@@ -1,0 +1,154 @@
+/**
+ * Pull: resolve a reference to one image manifest (choosing a platform from
+ * an index), download what the store lacks in parallel, each blob verified
+ * while streaming, and name the image in the store. Manifest last, so a
+ * name never points at an image with missing blobs.
+ */
+import pLimit from 'p-limit';
+import type { ContentStore, ImageIndex } from '../content-store.js';
+import type { Descriptor, ImageConfig, Manifest, Platform } from '../oci/types.js';
+import { formatReference, parseReference, withTarget, type Reference } from '../reference.js';
+import { createRegistryClient, type BlobProgress, type RegistryClient, type Repo } from './client.js';
+import { RegistryError } from './errors.js';
+import { ManifestError, parseManifest } from './manifest-parse.js';
+import { formatPlatform, hostPlatform, selectManifest } from './platform.js';
+
+/** Progress of a pull, for the CLI to display. */
+export type PullEvent =
+  | { type: 'resolved'; name: string; digest: string; platform?: string }
+  | { type: 'blob-exists'; digest: string; size: number }
+  | ({ type: 'blob-progress' } & BlobProgress)
+  | { type: 'blob-done'; digest: string; size: number }
+  | { type: 'tagged'; name: string; digest: string };
+
+/** Options for pullImage. */
+export interface PullOptions {
+  /** Platform to choose from an index (default: the host's). */
+  platform?: Platform;
+  signal?: AbortSignal;
+  onProgress?: (e: PullEvent) => void;
+  /** The client to use (default: a fresh anonymous one, closed afterwards). */
+  client?: RegistryClient;
+  /** Parallel blob downloads (default 4). */
+  jobs?: number;
+  /** Name to store the image under (default: the normalised reference). */
+  name?: string;
+}
+
+/** What pullImage returns. */
+export interface PullResult {
+  /** Name the image is stored under. */
+  name: string;
+  /** The image manifest's descriptor (as tagged in the store). */
+  descriptor: Descriptor;
+  manifest: Manifest;
+  config: ImageConfig;
+}
+
+/** The store pull writes into. */
+export type PullStore = ContentStore & Pick<ImageIndex, 'tag'>;
+
+/** Pulls an image into the store and names it. */
+export async function pullImage(reference: string | Reference, store: PullStore, opts: PullOptions = {}): Promise<PullResult> {
+  const ref = typeof reference === 'string' ? parseReference(reference) : reference;
+  const client = opts.client ?? createRegistryClient();
+  try {
+    return await pullWith(client, ref, store, opts);
+  } finally {
+    if (!opts.client) await client.close();
+  }
+}
+
+async function pullWith(client: RegistryClient, ref: Reference, store: PullStore, opts: PullOptions): Promise<PullResult> {
+  const signal = opts.signal;
+  const action = `pulling ${formatReference(ref)}`;
+  const invalid = (repo: Repo, err: unknown): never => {
+    throw new RegistryError({
+      code: 'MANIFEST_INVALID', action, registry: repo.registry, repository: repo.repository,
+      detail: (err as Error).message, hint: 'the registry served a manifest rbuild cannot use', cause: err,
+    });
+  };
+  let fetched = await client.getManifest(ref, { ...(signal && { signal }) });
+  let parsed = (() => {
+    try {
+      return parseManifest(fetched.bytes, fetched.mediaType);
+    } catch (err) {
+      return invalid(fetched.source, err);
+    }
+  })();
+  let platform: Descriptor['platform'];
+  if (parsed.kind === 'index') {
+    const want = opts.platform ?? hostPlatform();
+    const chosen = selectManifest(parsed.index.manifests, want);
+    if (!chosen) {
+      const offered = parsed.index.manifests.filter((m) => m.platform).map((m) => formatPlatform(m.platform!));
+      throw new RegistryError({
+        code: 'PLATFORM_NOT_FOUND', action, registry: fetched.source.registry, repository: ref.repository,
+        detail: `no image for ${formatPlatform(want)} (offered: ${offered.join(', ') || 'none'})`,
+        hint: 'choose one of the offered platforms with --platform',
+      });
+    }
+    platform = chosen.platform;
+    const source = fetched.source;
+    fetched = await client.getManifest(withTarget({ ...ref, registry: source.registry }, { digest: chosen.digest }), {
+      ...(signal && { signal }),
+    });
+    parsed = (() => {
+      try {
+        return parseManifest(fetched.bytes, chosen.mediaType);
+      } catch (err) {
+        return invalid(fetched.source, err);
+      }
+    })();
+    if (parsed.kind !== 'manifest') invalid(source, new ManifestError('an index entry points at another index'));
+  }
+  if (parsed.kind !== 'manifest') throw new Error('unreachable');
+  const manifest = parsed.manifest;
+  const source = fetched.source;
+  opts.onProgress?.({
+    type: 'resolved', name: formatReference(ref), digest: fetched.digest,
+    ...(platform && { platform: formatPlatform(platform) }),
+  });
+
+  // Download config and layers the store lacks, in parallel; the same digest only once.
+  const limit = pLimit(opts.jobs ?? 4);
+  const seen = new Set<string>();
+  const blobs = [manifest.config, ...manifest.layers].filter((d) => !seen.has(d.digest) && seen.add(d.digest));
+  await Promise.all(
+    blobs.map((desc) =>
+      limit(async () => {
+        const have = await store.stat(desc.digest);
+        if (have && have.size === desc.size) {
+          opts.onProgress?.({ type: 'blob-exists', digest: desc.digest, size: desc.size });
+          return;
+        }
+        const stream = client.openBlob(source, desc, {
+          ...(signal && { signal }),
+          ...(opts.onProgress && { onProgress: (p: BlobProgress) => opts.onProgress!({ type: 'blob-progress', ...p }) }),
+        });
+        // verify digest: openBlob fails the stream on a mismatch (labelled as the registry's
+        // fault); the store checks again before the blob gets its name.
+        await store.write(stream, { digest: desc.digest, size: desc.size }, signal);
+        opts.onProgress?.({ type: 'blob-done', digest: desc.digest, size: desc.size });
+      }),
+    ),
+  );
+
+  const config = JSON.parse((await store.readBytes(manifest.config.digest, signal)).toString('utf8')) as ImageConfig;
+  const mediaType = manifest.mediaType ?? fetched.mediaType;
+  const stored = await store.writeBytes(fetched.bytes, mediaType, signal);
+  const descriptor: Descriptor = {
+    mediaType,
+    digest: stored.digest,
+    size: stored.size,
+    ...((platform ?? (config.os && config.architecture)) && {
+      platform: platform ?? {
+        os: config.os, architecture: config.architecture, ...(config.variant && { variant: config.variant }),
+      },
+    }),
+  };
+  const name = opts.name ?? formatReference(ref);
+  await store.tag(name, descriptor);
+  opts.onProgress?.({ type: 'tagged', name, digest: descriptor.digest });
+  return { name, descriptor, manifest, config };
+}

@@ -1,0 +1,89 @@
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { parseReference } from '../reference.js';
+import { createRegistryClient } from './client.js';
+import { MemoryStore } from './memory-store.js';
+import { pullImage } from './pull.js';
+import { pushImage, type PushEvent } from './push.js';
+import { makeTestImage, makeTestIndex } from './test-image.js';
+
+// Against the real registry (Debian's docker-registry) started by the global setup.
+const registry = inject('registry');
+const client = createRegistryClient({ retry: { baseDelayMs: 10 } });
+afterAll(() => client.close());
+
+describe('push and pull against the real registry', () => {
+  it('round-trips an image with identical digests (monolithic and chunked uploads)', async () => {
+    const src = new MemoryStore();
+    const desc = await makeTestImage(src, { layers: [0, 1024, 300_000, 3_500_000] });
+    const ref = `${registry}/test/roundtrip:1`;
+    const events: PushEvent[] = [];
+    const pushed = await pushImage(src, desc, ref, {
+      client, monolithicMax: 1 << 20, chunkSize: 1 << 20, onProgress: (e) => events.push(e),
+    });
+    expect(pushed.digest).toBe(desc.digest);
+    expect(events.filter((e) => e.type === 'blob-done')).toHaveLength(5);
+    expect(events.at(-1)).toMatchObject({ type: 'manifest', digest: desc.digest });
+
+    const dst = new MemoryStore();
+    const pulled = await pullImage(ref, dst, { client });
+    expect(pulled.descriptor.digest).toBe(desc.digest);
+    expect(pulled.name).toBe(`${registry}/test/roundtrip:1`);
+    expect(await dst.resolve(pulled.name)).toMatchObject({ digest: desc.digest });
+    for (const l of pulled.manifest.layers) expect(dst.blobs.get(l.digest)!.equals(src.blobs.get(l.digest)!)).toBe(true);
+
+    // Again: nothing is downloaded or uploaded twice.
+    const writes = new Map(dst.writes);
+    await pullImage(ref, dst, { client });
+    for (const l of pulled.manifest.layers) expect(dst.writes.get(l.digest)).toBe(writes.get(l.digest));
+    const again: PushEvent[] = [];
+    await pushImage(src, desc, ref, { client, onProgress: (e) => again.push(e) });
+    expect(again.filter((e) => e.type === 'blob-done')).toHaveLength(0);
+    expect(again.filter((e) => e.type === 'blob-exists')).toHaveLength(5);
+  });
+
+  it('pulls by digest and with Docker schema2 media types', async () => {
+    const src = new MemoryStore();
+    const desc = await makeTestImage(src, { layers: [2048], docker: true });
+    await pushImage(src, desc, `${registry}/test/docker:v2`, { client });
+    const dst = new MemoryStore();
+    const pulled = await pullImage(`${registry}/test/docker@${desc.digest}`, dst, { client });
+    expect(pulled.descriptor).toMatchObject({ digest: desc.digest, mediaType: 'application/vnd.docker.distribution.manifest.v2+json' });
+  });
+
+  it('pushes an index and pulls the requested platform from it', async () => {
+    const src = new MemoryStore();
+    const amd = await makeTestImage(src, { layers: [1000], platform: { os: 'linux', architecture: 'amd64' } });
+    const arm = await makeTestImage(src, { layers: [1000], platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } });
+    const idx = await makeTestIndex(src, [amd, arm]);
+    const pushed = await pushImage(src, idx, `${registry}/test/multi:1`, { client });
+    expect(pushed.digest).toBe(idx.digest);
+    const dst = new MemoryStore();
+    const got = await pullImage(`${registry}/test/multi:1`, dst, { client, platform: { os: 'linux', architecture: 'arm64' } });
+    expect(got.descriptor.digest).toBe(arm.digest);
+    expect(got.config.architecture).toBe('arm64');
+    await expect(
+      pullImage(`${registry}/test/multi:1`, new MemoryStore(), { client, platform: { os: 'linux', architecture: 's390x' } }),
+    ).rejects.toMatchObject({ code: 'PLATFORM_NOT_FOUND', message: expect.stringContaining('offered: linux/amd64, linux/arm64/v8') });
+  });
+
+  it('mounts blobs from another repository instead of uploading them', async () => {
+    const src = new MemoryStore();
+    const desc = await makeTestImage(src, { layers: [50_000, 60_000] });
+    await pushImage(src, desc, `${registry}/test/base:1`, { client });
+    const events: PushEvent[] = [];
+    await pushImage(src, desc, `${registry}/test/derived:1`, { client, mountFrom: ['test/base'], onProgress: (e) => events.push(e) });
+    expect(events.filter((e) => e.type === 'blob-mounted')).toHaveLength(3);
+    expect(events.filter((e) => e.type === 'blob-done')).toHaveLength(0);
+  });
+
+  it('says clearly when the image does not exist', async () => {
+    const err = await pullImage(`${registry}/test/absent:1`, new MemoryStore(), { client }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'MANIFEST_UNKNOWN', status: 404, registry });
+    expect(String(err)).toContain(`pulling ${registry}/test/absent:1: 404 Not Found`);
+    expect((err as Error).message).toContain('hint:');
+  });
+
+  it('HEADs manifests', async () => {
+    expect(await client.headManifest(parseReference(`${registry}/test/absent:1`))).toBeUndefined();
+  });
+});

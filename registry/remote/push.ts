@@ -1,0 +1,176 @@
+/**
+ * Push: upload what the registry lacks (HEAD first, cross-repository mount
+ * when possible), in parallel with a bounded pool and a once-per-digest
+ * guard; config with the layers; manifests last (children of an index
+ * before the index) so a tag never names an incomplete image.
+ */
+import { createReadStream } from 'node:fs';
+import { Readable, Transform, pipeline } from 'node:stream';
+import pLimit from 'p-limit';
+import type { ContentStore } from '../content-store.js';
+import type { Descriptor, Digest } from '../oci/types.js';
+import { formatReference, parseReference, withTarget, type Reference } from '../reference.js';
+import { createRegistryClient, type BlobProgress, type RegistryClient, type Repo } from './client.js';
+import { RegistryError } from './errors.js';
+import { parseManifest } from './manifest-parse.js';
+
+/** Progress of a push, for the CLI to display. */
+export type PushEvent =
+  | { type: 'blob-exists'; digest: Digest; size: number }
+  | { type: 'blob-mounted'; digest: Digest; size: number; from: string }
+  | ({ type: 'blob-progress' } & BlobProgress)
+  | { type: 'blob-done'; digest: Digest; size: number }
+  | { type: 'manifest'; digest: Digest; reference: string };
+
+/** Options for pushImage. */
+export interface PushOptions {
+  signal?: AbortSignal;
+  onProgress?: (e: PushEvent) => void;
+  /** Parallel blob uploads (default 4). */
+  jobs?: number;
+  /** Repositories on the same registry to try mounting blobs from (`library/debian`). */
+  mountFrom?: readonly string[];
+  /** The client to use (default: a fresh anonymous one, closed afterwards). */
+  client?: RegistryClient;
+  /** Blobs up to this size are PUT in one request (default 32 MiB). */
+  monolithicMax?: number;
+  /** Chunk size of chunked uploads (default 32 MiB). */
+  chunkSize?: number;
+}
+
+/** What pushImage returns. */
+export interface PushResult {
+  /** Digest of the top manifest (what `name@digest` pulls). */
+  digest: Digest;
+  /** The reference pushed to. */
+  reference: string;
+  size: number;
+}
+
+/** Pushes the image (manifest or index) stored under `descriptor` to `ref`. */
+export async function pushImage(
+  store: ContentStore,
+  descriptor: Descriptor,
+  reference: string | Reference,
+  opts: PushOptions = {},
+): Promise<PushResult> {
+  const ref = typeof reference === 'string' ? parseReference(reference) : reference;
+  const client = opts.client ?? createRegistryClient();
+  try {
+    const pusher = new Pusher(client, store, ref, opts);
+    const digest = await pusher.pushManifest(descriptor, ref);
+    return { digest, reference: formatReference(ref), size: descriptor.size };
+  } finally {
+    if (!opts.client) await client.close();
+  }
+}
+
+class Pusher {
+  private readonly limit;
+  /** Once-per-digest guard: concurrent requests for one blob share one upload. */
+  private readonly blobs = new Map<Digest, Promise<void>>();
+  private readonly repo: Repo;
+
+  constructor(
+    private readonly client: RegistryClient,
+    private readonly store: ContentStore,
+    ref: Reference,
+    private readonly opts: PushOptions,
+  ) {
+    this.limit = pLimit(opts.jobs ?? 4);
+    this.repo = { registry: ref.registry, repository: ref.repository };
+  }
+
+  /** Pushes a manifest or index (children first) and returns its digest. */
+  async pushManifest(desc: Descriptor, target: Reference): Promise<Digest> {
+    const signal = this.opts.signal;
+    const bytes = await this.store.readBytes(desc.digest, signal);
+    let parsed;
+    try {
+      parsed = parseManifest(bytes, desc.mediaType);
+    } catch (err) {
+      throw new RegistryError({
+        code: 'MANIFEST_INVALID', action: `pushing ${formatReference(target)}`, registry: target.registry,
+        repository: target.repository, digest: desc.digest, detail: (err as Error).message,
+        hint: 'the local image is damaged; rebuild or pull it again', cause: err,
+      });
+    }
+    if (parsed.kind === 'index') {
+      // Children by digest, then the index under the tag.
+      await Promise.all(parsed.index.manifests.map((child) => this.pushManifest(child, withTarget(target, { digest: child.digest }))));
+    } else {
+      const m = parsed.manifest;
+      await Promise.all([m.config, ...m.layers].map((b) => this.pushBlob(b)));
+    }
+    const mediaType = (parsed.kind === 'index' ? parsed.index.mediaType : parsed.manifest.mediaType) ?? desc.mediaType;
+    const digest = await this.client.putManifest(target, bytes, mediaType, signal);
+    if (digest !== desc.digest) {
+      throw new RegistryError({
+        code: 'DIGEST_MISMATCH', action: `pushing ${formatReference(target)}`, registry: target.registry,
+        repository: target.repository, digest: desc.digest, detail: `stored manifest hashes to ${digest}`,
+        hint: 'the local store is damaged; run rbuild prune or pull/build the image again',
+      });
+    }
+    const reference = target;
+    this.opts.onProgress?.({ type: 'manifest', digest, reference: formatReference(reference) });
+    return digest;
+  }
+
+  private pushBlob(desc: Descriptor): Promise<void> {
+    let p = this.blobs.get(desc.digest);
+    if (!p) {
+      p = this.limit(() => this.uploadOnce(desc));
+      this.blobs.set(desc.digest, p);
+    }
+    return p;
+  }
+
+  private async uploadOnce(desc: Descriptor): Promise<void> {
+    const { signal, onProgress } = this.opts;
+    if (await this.client.hasBlob(this.repo, desc.digest, signal)) {
+      onProgress?.({ type: 'blob-exists', digest: desc.digest, size: desc.size });
+      return;
+    }
+    let location: string | undefined;
+    for (const from of this.opts.mountFrom ?? []) {
+      if (from === this.repo.repository) continue;
+      const mounted = await this.client.mountBlob(this.repo, desc.digest, from, signal);
+      if (mounted === true) {
+        onProgress?.({ type: 'blob-mounted', digest: desc.digest, size: desc.size, from });
+        return;
+      }
+      location = mounted;
+      if (location) break;
+    }
+    await this.client.uploadBlob(this.repo, desc, (start, end) => this.openRange(desc.digest, start, end), {
+      ...(signal && { signal }),
+      ...(location && { location }),
+      ...(this.opts.monolithicMax !== undefined && { monolithicMax: this.opts.monolithicMax }),
+      ...(this.opts.chunkSize !== undefined && { chunkSize: this.opts.chunkSize }),
+      ...(onProgress && { onProgress: (p: BlobProgress) => onProgress({ type: 'blob-progress', ...p }) }),
+    });
+    onProgress?.({ type: 'blob-done', digest: desc.digest, size: desc.size });
+  }
+
+  /** Bytes [start, end) of a stored blob: a file range when the store has files, else a skipped stream. */
+  private async openRange(digest: Digest, start: number, end: number): Promise<Readable> {
+    if (end <= start) return Readable.from([]);
+    const path = this.store.blobPath?.(digest);
+    if (path) return createReadStream(path, { start, end: end - 1, highWaterMark: 1 << 20 });
+    return sliceStream(await this.store.read(digest, this.opts.signal), start, end);
+  }
+}
+
+/** Passes through only bytes [start, end) of a stream. */
+function sliceStream(src: Readable, start: number, end: number): Readable {
+  let pos = 0;
+  const slicer = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      const from = Math.max(0, start - pos);
+      const to = Math.min(chunk.length, end - pos);
+      pos += chunk.length;
+      cb(null, to > from ? chunk.subarray(from, to) : undefined);
+    },
+  });
+  return pipeline(src, slicer, () => undefined) as Readable;
+}
