@@ -1,11 +1,31 @@
 #!/usr/bin/env node
-/** rbuild's command line entry point. */
+/** rbuild's command line entry point: commands, then one clear line per error. */
 import { Command } from 'commander';
 import { register as registerUnshare } from './commands/unshare.js';
 import { register as registerDebugRun } from './commands/debug-run.js';
+import { register as registerBuild } from './commands/build.js';
+import { ensureBuildNamespace, currentNamespace, mappingWarning } from '../sandbox/userns.js';
+import { exitCodeFor, formatError } from './errors.js';
 
 const program = new Command();
 program.name('rbuild').description('Rootless, daemonless OCI image builder').version('0.1.0');
+registerBuild(program, {
+  inNamespace: () => currentNamespace() !== undefined,
+  async enterNamespace() {
+    const r = await ensureBuildNamespace();
+    if (r.kind === 'exited') process.exit(r.code);
+  },
+});
 registerUnshare(program);
 registerDebugRun(program);
-await program.parseAsync(process.argv);
+
+const ns = currentNamespace();
+const warning = ns ? mappingWarning(ns) : undefined;
+if (warning) process.stderr.write(`${warning}\n`);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  process.stderr.write(`${formatError(err, process.argv.includes('--debug'))}\n`);
+  process.exitCode = exitCodeFor(err);
+}
