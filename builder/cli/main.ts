@@ -3,6 +3,8 @@
 import { Command } from 'commander';
 import { register as registerUnshare } from './commands/unshare.js';
 import { register as registerDebugRun } from './commands/debug-run.js';
+import { register as registerDebugAst } from './commands/debug-ast.js';
+import { register as registerPlan } from './commands/plan.js';
 import { register as registerBuild } from './commands/build.js';
 import { ensureBuildNamespace, currentNamespace, mappingWarning } from '../sandbox/userns.js';
 import { exitCodeFor, formatError } from './errors.js';
@@ -16,7 +18,9 @@ registerBuild(program, {
     if (r.kind === 'exited') process.exit(r.code);
   },
 });
+registerPlan(program);
 registerUnshare(program);
+registerDebugAst(program);
 registerDebugRun(program);
 
 const ns = currentNamespace();
