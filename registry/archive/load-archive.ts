@@ -26,13 +26,13 @@ import {
   validateImageConfig,
   validateIndex,
 } from '../oci/validate.js';
-import type { ImageStore } from '../store/images.js';
+import type { MutableImageStore } from '../store/images.js';
 import { normalizeName } from '../store/normalize-name.js';
 import { ArchiveError } from './archive-error.js';
 import { AnnotationContainerdName, type ArchiveFormat } from './save-image.js';
 
 /** A store loadArchive can write into. */
-export type LoadStore = ImageStore & { updateIndex(fn: (m: Descriptor[]) => Descriptor[], signal?: AbortSignal): Promise<void> };
+export type LoadStore = MutableImageStore;
 
 /** Options for loadArchive. */
 export interface LoadOptions {
