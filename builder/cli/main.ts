@@ -6,6 +6,13 @@ import { register as registerDebugRun } from './commands/debug-run.js';
 import { register as registerDebugAst } from './commands/debug-ast.js';
 import { register as registerPlan } from './commands/plan.js';
 import { register as registerBuild } from './commands/build.js';
+import { register as registerImages } from './commands/images.js';
+import { register as registerInspect } from './commands/inspect.js';
+import { register as registerLoad } from './commands/load.js';
+import { register as registerPrune } from './commands/prune.js';
+import { register as registerRmi } from './commands/rmi.js';
+import { register as registerSave } from './commands/save.js';
+import { register as registerTag } from './commands/tag.js';
 import { ensureBuildNamespace, currentNamespace, mappingWarning } from '../sandbox/userns.js';
 import { exitCodeFor, formatError } from './errors.js';
 
@@ -19,6 +26,13 @@ registerBuild(program, {
   },
 });
 registerPlan(program);
+registerImages(program);
+registerInspect(program);
+registerTag(program);
+registerRmi(program);
+registerPrune(program);
+registerSave(program);
+registerLoad(program);
 registerUnshare(program);
 registerDebugAst(program);
 registerDebugRun(program);

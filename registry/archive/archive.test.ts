@@ -164,6 +164,37 @@ describe('loadArchive', () => {
     ]);
   });
 
+  it('fails cleanly (no hang) when an early blob is bad and large ones follow', async () => {
+    const big = await makeTestImage(store, { layers: [{ 'big.bin': (await import('node:crypto')).randomBytes(3 << 20).toString('base64') }] });
+    await store.tag('localhost/big:1', big.manifest);
+    const file = await save(['localhost/big:1'], 'oci');
+    const src = join(dir, 'early');
+    await (await import('node:fs/promises')).mkdir(src);
+    await tar.x({ file, cwd: src });
+    const cfgPath = join(src, 'blobs/sha256', big.config.digest.slice(7));
+    const cfg = await readFile(cfgPath);
+    cfg[cfg.length - 3] ^= 0x01;
+    await writeFile(cfgPath, cfg);
+    const bad = join(dir, 'early.tar');
+    // Config first, then the 4 MiB layer: the mismatch is found while the layer streams.
+    await tar.c({ cwd: src, file: bad }, ['oci-layout', 'index.json', `blobs/sha256/${big.config.digest.slice(7)}`, `blobs/sha256/${big.layers[0]!.digest.slice(7)}`, `blobs/sha256/${big.manifest.digest.slice(7)}`]);
+    const target = await freshStore();
+    await expect(loadArchive(target, createReadStream(bad, { highWaterMark: 16 * 1024 }))).rejects.toMatchObject({ code: 'DIGEST_MISMATCH' });
+    const ac = new AbortController();
+    const input = createReadStream(file, { highWaterMark: 16 * 1024 });
+    let n = 0;
+    input.on('data', () => {
+      if (++n === 20) ac.abort();
+    });
+    const aborted = await freshStore();
+    await expect(loadArchive(aborted, input, { signal: ac.signal })).rejects.toThrow();
+    // Neither run leaves temp files or names behind.
+    for (const s of [target, aborted]) {
+      expect(await (await import('node:fs/promises')).readdir(s.tmpDir)).toEqual([]);
+      expect(await s.list()).toEqual([]);
+    }
+  });
+
   it('rejects tampered, incomplete and unknown archives', async () => {
     const file = await save([NAME], 'oci');
     const layerHex = img.layers[1]!.digest.slice(7);

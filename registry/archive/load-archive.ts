@@ -26,13 +26,13 @@ import {
   validateImageConfig,
   validateIndex,
 } from '../oci/validate.js';
-import type { ImageStore } from '../store/images.js';
+import type { MutableImageStore } from '../store/images.js';
 import { normalizeName } from '../store/normalize-name.js';
 import { ArchiveError } from './archive-error.js';
 import { AnnotationContainerdName, type ArchiveFormat } from './save-image.js';
 
 /** A store loadArchive can write into. */
-export type LoadStore = ImageStore & { updateIndex(fn: (m: Descriptor[]) => Descriptor[], signal?: AbortSignal): Promise<void> };
+export type LoadStore = MutableImageStore;
 
 /** Options for loadArchive. */
 export interface LoadOptions {
@@ -60,8 +60,15 @@ export async function loadArchive(store: LoadStore, input: Readable, opts: LoadO
   const pending: Promise<void>[] = [];
   let failure: unknown;
 
+  // Entries being consumed right now; destroyed when we stop early so no task waits forever.
+  const active = new Set<ReadEntry>();
   const onEntry = (entry: ReadEntry) => {
     const path = posix.normalize(entry.path).replace(/^(\.\/)+|^\/+/, '').replace(/\/$/, '');
+    // After a failure the rest of the archive is only drained.
+    if (failure !== undefined) {
+      entry.resume();
+      return;
+    }
     if (entry.type === 'SymbolicLink' || entry.type === 'Link') {
       // docker save links duplicate layers to the first copy.
       const target = entry.type === 'Link' ? entry.linkpath! : posix.join(posix.dirname(path), entry.linkpath!);
@@ -73,6 +80,7 @@ export async function loadArchive(store: LoadStore, input: Readable, opts: LoadO
       entry.resume();
       return;
     }
+    active.add(entry);
     const task = (async () => {
       if (metadataFiles.has(path)) {
         if ((entry.size ?? 0) > MAX_METADATA) throw new ArchiveError('INVALID_ARCHIVE', `${path} is too large (${entry.size} bytes)`);
@@ -92,10 +100,12 @@ export async function loadArchive(store: LoadStore, input: Readable, opts: LoadO
       // The store hashes while writing and refuses a blob that does not match its name.
       const stored = await store.write(entry as unknown as AsyncIterable<Uint8Array>, { ...(named ? { digest: named } : {}), size: entry.size ?? 0 }, signal);
       files.set(path, stored);
-    })().catch((err: unknown) => {
-      failure ??= err;
-      entry.resume();
-    });
+    })()
+      .catch((err: unknown) => {
+        failure ??= err;
+        entry.resume();
+      })
+      .finally(() => active.delete(entry));
     pending.push(task);
   };
 
@@ -104,21 +114,27 @@ export async function loadArchive(store: LoadStore, input: Readable, opts: LoadO
     parser.on('end', () => resolve());
     parser.on('error', reject);
   });
+  parsed.catch(() => undefined);
   try {
     for await (const chunk of input) {
       signal?.throwIfAborted();
-      if (failure) break;
       if (!parser.write(chunk as Buffer)) await new Promise((r) => parser.once('drain', r));
+      // Stop reading once an entry failed and no other entry is still being stored.
+      if (failure !== undefined && active.size === 0) break;
     }
-    if (!failure) {
+    if (failure === undefined) {
       parser.end();
       await parsed;
     }
   } catch (err) {
     failure ??= err;
   }
+  if (failure !== undefined) {
+    for (const e of active) e.destroy(failure instanceof Error ? failure : new Error(String(failure)));
+    if (typeof (input as Readable).destroy === 'function') (input as Readable).destroy();
+  }
   await Promise.allSettled(pending);
-  if (failure) {
+  if (failure !== undefined) {
     if (failure instanceof Error && 'code' in failure) throw failure;
     throw new ArchiveError('INVALID_ARCHIVE', `reading the archive failed: ${(failure as Error).message}`, { cause: failure });
   }

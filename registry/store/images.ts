@@ -14,6 +14,11 @@ import { StoreError } from './store-error.js';
 /** What image operations need from a store (OciLayoutStore has it all). */
 export type ImageStore = ContentStore & ImageIndex & { entries(): Promise<Descriptor[]> };
 
+/** A store whose index.json entries can be rewritten as a whole (for removal by ID). */
+export type MutableImageStore = ImageStore & {
+  updateIndex(fn: (manifests: Descriptor[]) => Descriptor[], signal?: AbortSignal): Promise<void>;
+};
+
 /** A store that prune can sweep. */
 export type PrunableStore = ImageStore & {
   listBlobs(): Promise<BlobEntry[]>;
@@ -176,7 +181,7 @@ export async function listImages(store: ImageStore, opts: ResolveOptions = {}): 
  * removes every index entry of that image. Blobs stay until prune. Returns the
  * removed names (digests for unnamed entries); `IMAGE_UNKNOWN` when nothing matched.
  */
-export async function removeImage(store: ImageStore & { updateIndex?(fn: (m: Descriptor[]) => Descriptor[], signal?: AbortSignal): Promise<void> }, ref: string, signal?: AbortSignal): Promise<string[]> {
+export async function removeImage(store: MutableImageStore, ref: string, signal?: AbortSignal): Promise<string[]> {
   let normalized: string | undefined;
   try {
     normalized = normalizeName(ref);
@@ -187,14 +192,10 @@ export async function removeImage(store: ImageStore & { updateIndex?(fn: (m: Des
   const img = await resolveImage(store, ref, { signal });
   const removed: string[] = [];
   const doomed = (m: Descriptor) => m.digest === img.descriptor.digest;
-  if (store.updateIndex) {
-    await store.updateIndex((ms) => {
-      for (const m of ms.filter(doomed)) removed.push(m.annotations?.[AnnotationRefName] ?? m.digest);
-      return ms.filter((m) => !doomed(m));
-    }, signal);
-  } else {
-    for (const e of await store.list()) if (doomed(e.descriptor) && (await store.untag(e.name))) removed.push(e.name);
-  }
+  await store.updateIndex((ms) => {
+    for (const m of ms.filter(doomed)) removed.push(m.annotations?.[AnnotationRefName] ?? m.digest);
+    return ms.filter((m) => !doomed(m));
+  }, signal);
   if (removed.length === 0) throw new StoreError('IMAGE_UNKNOWN', `image ${ref} not found in the store`);
   return removed;
 }

@@ -128,6 +128,24 @@ describe('OciLayoutStore index', () => {
     }
   });
 
+  it('images skopeo copies into the layout sit beside ours', async () => {
+    const img = await makeTestImage(store, { layers: [{ a: '1' }] });
+    await store.tag('docker.io/library/mine:1', img.manifest);
+    const other = await mkdtemp(join(tmpdir(), 'rbuild-other-'));
+    try {
+      const o = await openStore(other);
+      const oi = await makeTestImage(o, { layers: [{ b: '2' }] });
+      await o.tag('localhost/theirs:1', oi.manifest);
+      await run('skopeo', ['copy', '--quiet', `oci:${o.layoutDir}:localhost/theirs:1`, `oci:${store.layoutDir}:localhost/theirs:1`]);
+      const again = await openStore(root);
+      expect((await again.list()).map((e) => e.name).sort()).toEqual(['docker.io/library/mine:1', 'localhost/theirs:1']);
+      expect((await again.resolve('localhost/theirs:1'))?.digest).toBe(oi.manifest.digest);
+      expect(await again.readBytes(oi.config.digest)).toBeInstanceOf(Buffer);
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
+  });
+
   it('several processes tagging at once lose no update', async () => {
     const appDir = inject('appDir');
     const mod = join(appDir, 'dist/registry/store/oci-layout-store.js');

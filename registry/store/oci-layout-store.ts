@@ -288,7 +288,10 @@ export class OciLayoutStore implements ContentStore, ImageIndex {
         const tmp = this.tmpName('index');
         try {
           await this.writeFileSynced(tmp, canonicalJson(next));
+          // Blob renames must be durable before index.json can name them after a crash.
+          if (this.fsync) await syncDir(join(this.layoutDir, 'blobs', 'sha256'));
           await rename(tmp, join(this.layoutDir, 'index.json'));
+          if (this.fsync) await syncDir(this.layoutDir);
         } catch (err) {
           await unlink(tmp).catch(() => undefined);
           throw err;
@@ -376,6 +379,15 @@ export class OciLayoutStore implements ContentStore, ImageIndex {
     } finally {
       await unlink(tmp).catch(() => undefined);
     }
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }
 
