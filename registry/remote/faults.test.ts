@@ -56,6 +56,18 @@ describe('faults between rbuild and the real registry', () => {
     for (const l of pulled.manifest.layers) expect(dst.blobs.get(l.digest)!.equals(src.blobs.get(l.digest)!)).toBe(true);
   });
 
+  it('a chunked upload resumes from the offset the registry acknowledged, not from 0', async () => {
+    const src = new MemoryStore();
+    const desc = await makeTestImage(src, { layers: [3_000_000] });
+    proxy.clear();
+    proxy.add({ method: 'PATCH', path: uploadPath, fault: { kind: 'slow', delayMs: 1 }, times: 1 });
+    proxy.add({ method: 'PATCH', path: uploadPath, fault: { kind: 'status', status: 503 }, times: 1 });
+    const start = proxy.log.length;
+    await pushImage(src, desc, `${proxy.host}/faults/resume:1`, { client, monolithicMax: 1 << 20, chunkSize: 1 << 20 });
+    const patches = proxy.log.slice(start).filter((l) => l.method === 'PATCH').map((l) => `${l.contentRange} ${l.status}`);
+    expect(patches).toEqual(['0-1048575 202', '1048576-2097151 503', '1048576-2097151 202', '2097152-2999999 202']);
+  });
+
   it('pull finishes through dropped connections mid-blob (resuming with Range), resets and 5xx', async () => {
     const src = new MemoryStore();
     const desc = await makeTestImage(src, { layers: [1_500_000, 700_000] });

@@ -43,7 +43,7 @@ export interface FaultProxy {
   /** Removes all rules. */
   clear(): void;
   /** Requests seen, with the fault applied if any. */
-  log: Array<{ method: string; path: string; fault?: Fault['kind']; authorization: boolean; status?: number; range?: string }>;
+  log: Array<{ method: string; path: string; fault?: Fault['kind']; authorization: boolean; status?: number; range?: string; contentRange?: string }>;
   stop(): Promise<void>;
 }
 
@@ -133,7 +133,7 @@ export async function startFaultProxy(target: string, rules: FaultRule[] = []): 
 
   const server: Server = createServer((req, res) => {
     const fault = take(req);
-    const entry: FaultProxy['log'][number] = { method: req.method ?? '', path: req.url ?? '', ...(fault && { fault: fault.kind }), authorization: !!req.headers.authorization };
+    const entry: FaultProxy['log'][number] = { method: req.method ?? '', path: req.url ?? '', ...(fault && { fault: fault.kind }), authorization: !!req.headers.authorization, ...(req.headers['content-range'] && { contentRange: req.headers['content-range'] }) };
     log.push(entry);
     res.on('finish', () => {
       entry.status = res.statusCode;
