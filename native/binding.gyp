@@ -5,7 +5,16 @@
       "type": "executable",
       "sources": ["src/helper.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11"],
-      "libraries": []
+      "libraries": [],
+      "variables": {
+        "rbuild_have_seccomp": "<!(test -f /usr/include/seccomp.h && echo 1 || echo 0)"
+      },
+      "conditions": [
+        ["rbuild_have_seccomp==1", {
+          "defines": ["RBUILD_HAVE_SECCOMP"],
+          "libraries": ["-lseccomp"]
+        }]
+      ]
     },
     {
       "target_name": "rbuild_fs",

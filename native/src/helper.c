@@ -1,14 +1,956 @@
-/* rbuild-helper: creates namespaces and runs steps for rbuild. See native/README.md. */
+/* rbuild-helper: creates namespaces and runs build steps for rbuild. The protocol is in native/README.md.
+ *
+ *   rbuild-helper version                      prints "rbuild-helper <protocol>"
+ *   rbuild-helper features                     prints "seccomp 0|1" lines for `rbuild info`
+ *   rbuild-helper userns [--mount-only] -- CMD runs CMD as root of a new user + mount namespace
+ *   rbuild-helper run --spec-fd N [--status-fd N] [--control-fd N]
+ *                                              runs one step isolated (see README.md)
+ *
+ * Node cannot unshare(CLONE_NEWUSER) because it is multi-threaded; this single-threaded program does it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <linux/openat2.h>
+#include <net/if.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#ifdef RBUILD_HAVE_SECCOMP
+#include <seccomp.h>
+#endif
 
-#define RBUILD_HELPER_PROTOCOL 1
+#include "protocol.h"
+
+extern char **environ;
+
+/* ---------- errors ---------- */
+
+/* Where structured errors go: the status fd (parent), the message pipe (children), or stderr. */
+static int error_fd = -1;
+
+/* Reports one structured error ("error\t<syscall>\t<ERRNO>\t<hint>") and exits 125 like runc/docker do. */
+static void __attribute__((noreturn, format(printf, 3, 4))) fail(const char *syscall_name, int err, const char *fmt, ...) {
+  char hint[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(hint, sizeof hint, fmt, ap);
+  va_end(ap);
+  for (char *p = hint; *p; p++) if (*p == '\n' || *p == '\t') *p = ' ';
+  const char *name = err ? strerrorname_np(err) : "-";
+  if (!name) name = "EUNKNOWN";
+  char line[1400];
+  int n;
+  if (error_fd >= 0) {
+    n = snprintf(line, sizeof line, "error\t%s\t%s\t%s\n", syscall_name, name, hint);
+    if (write(error_fd, line, n) < 0) { /* nothing left to tell */ }
+  } else {
+    n = snprintf(line, sizeof line, "rbuild-helper: error: %s: %s: %s\n", syscall_name, name, hint);
+    if (write(2, line, n) < 0) { /* nothing left to tell */ }
+  }
+  _exit(RBUILD_HELPER_EXIT_ERROR);
+}
+
+static void write_all(int fd, const char *buf, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, buf, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    buf += n;
+    len -= (size_t)n;
+  }
+}
+
+static void writef(int fd, const char *fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (fd >= 0 && n > 0) write_all(fd, buf, (size_t)n);
+}
+
+/* Reads one line (without '\n') from fd, byte by byte so nothing after it is consumed. 0 on EOF. */
+static int read_line(int fd, char *buf, size_t cap) {
+  size_t len = 0;
+  for (;;) {
+    char c;
+    ssize_t n = read(fd, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) { buf[len] = 0; return len > 0 ? 1 : 0; }
+    if (c == '\n') { buf[len] = 0; return 1; }
+    if (len + 1 < cap) buf[len++] = c;
+  }
+}
+
+/* ---------- userns ---------- */
+
+#define MAX_RANGES 16
+struct id_range { unsigned long start, count; };
+
+/* Reads the user's ranges from /etc/subuid or /etc/subgid (lines "name:start:count" or "uid:start:count"). */
+static int read_subids(const char *file, const char *name, unsigned long id, struct id_range *out) {
+  FILE *f = fopen(file, "re");
+  if (!f) return 0;
+  char line[512], idstr[32];
+  int n = 0;
+  snprintf(idstr, sizeof idstr, "%lu", id);
+  while (n < MAX_RANGES && fgets(line, sizeof line, f)) {
+    char *who = strtok(line, ":\n"), *start = strtok(NULL, ":\n"), *count = strtok(NULL, ":\n");
+    if (!who || !start || !count) continue;
+    if (!((name && strcmp(who, name) == 0) || strcmp(who, idstr) == 0)) continue;
+    out[n].start = strtoul(start, NULL, 10);
+    out[n].count = strtoul(count, NULL, 10);
+    if (out[n].count > 0) n++;
+  }
+  fclose(f);
+  return n;
+}
+
+static int write_file(const char *path, const char *content) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = write(fd, content, strlen(content));
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return n == (ssize_t)strlen(content) ? 0 : -1;
+}
+
+/* Runs newuidmap/newgidmap for pid; returns 0 or an error text in msg. */
+static int run_idmap(const char *tool, pid_t pid, unsigned long own, const struct id_range *r, int nr, char *msg, size_t cap) {
+  char *argv[4 + 3 * (MAX_RANGES + 1)];
+  char nums[3 * (MAX_RANGES + 2)][24];
+  int a = 0, k = 0;
+  argv[a++] = (char *)tool;
+  snprintf(nums[k], 24, "%d", pid); argv[a++] = nums[k++];
+  snprintf(nums[k], 24, "0"); argv[a++] = nums[k++];
+  snprintf(nums[k], 24, "%lu", own); argv[a++] = nums[k++];
+  snprintf(nums[k], 24, "1"); argv[a++] = nums[k++];
+  unsigned long inside = 1;
+  for (int i = 0; i < nr; i++) {
+    snprintf(nums[k], 24, "%lu", inside); argv[a++] = nums[k++];
+    snprintf(nums[k], 24, "%lu", r[i].start); argv[a++] = nums[k++];
+    snprintf(nums[k], 24, "%lu", r[i].count); argv[a++] = nums[k++];
+    inside += r[i].count;
+  }
+  argv[a] = NULL;
+  int errp[2];
+  if (pipe2(errp, O_CLOEXEC) < 0) { snprintf(msg, cap, "pipe: %s", strerror(errno)); return -1; }
+  pid_t c = fork();
+  if (c < 0) { snprintf(msg, cap, "fork: %s", strerror(errno)); return -1; }
+  if (c == 0) {
+    dup2(errp[1], 2);
+    execvp(tool, argv);
+    dprintf(2, "%s: %s", tool, strerror(errno));
+    _exit(127);
+  }
+  close(errp[1]);
+  char out[400];
+  ssize_t n = 0, m;
+  while ((m = read(errp[0], out + n, sizeof out - 1 - (size_t)n)) > 0) n += m;
+  out[n > 0 ? n : 0] = 0;
+  close(errp[0]);
+  int st;
+  while (waitpid(c, &st, 0) < 0 && errno == EINTR) {}
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return 0;
+  for (char *p = out; *p; p++) if (*p == '\n' || *p == '\t') *p = ' ';
+  snprintf(msg, cap, "%s failed: %s", tool, out[0] ? out : "no output");
+  return -1;
+}
+
+static int cmd_userns(int argc, char **argv) {
+  int mount_only = 0, i = 2;
+  for (; i < argc; i++) {
+    if (strcmp(argv[i], "--mount-only") == 0) mount_only = 1;
+    else if (strcmp(argv[i], "--") == 0) { i++; break; }
+    else fail("usage", 0, "unknown userns option %s", argv[i]);
+  }
+  if (i >= argc) fail("usage", 0, "userns needs -- CMD");
+  char **cmd = argv + i;
+
+  if (mount_only) {
+    if (unshare(CLONE_NEWNS) < 0) fail("unshare", errno, "cannot create a mount namespace (needs CAP_SYS_ADMIN)");
+    if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail("mount", errno, "cannot make / private");
+    setenv("RBUILD_USERNS", "1", 1);
+    setenv("RBUILD_USERNS_MAP", "root", 1);
+    execvp(cmd[0], cmd);
+    fail("execvp", errno, "cannot run %s", cmd[0]);
+  }
+
+  uid_t uid = getuid();
+  gid_t gid = getgid();
+  struct passwd *pw = getpwuid(uid);
+  const char *name = pw ? pw->pw_name : NULL;
+  struct id_range ur[MAX_RANGES], gr[MAX_RANGES];
+  int nur = read_subids("/etc/subuid", name, uid, ur);
+  int ngr = read_subids("/etc/subgid", name, uid, gr);
+  const char *reason = NULL;
+  char why[600] = "";
+  int full = nur > 0 && ngr > 0;
+  if (!full) reason = "no-subids";
+
+  if (full) {
+    /* A child stays in our user namespace and runs the setuid newuidmap/newgidmap on us once we unshared:
+       the map must be written from the parent namespace. */
+    int go[2], res[2];
+    if (pipe2(go, O_CLOEXEC) < 0 || pipe2(res, O_CLOEXEC) < 0) fail("pipe", errno, "out of file descriptors?");
+    pid_t parent = getpid();
+    pid_t c = fork();
+    if (c < 0) fail("fork", errno, "cannot fork");
+    if (c == 0) {
+      close(go[1]);
+      close(res[0]);
+      char b;
+      if (read(go[0], &b, 1) != 1) _exit(1);
+      char msg[500];
+      if (run_idmap("newuidmap", parent, uid, ur, nur, msg, sizeof msg) < 0 ||
+          run_idmap("newgidmap", parent, gid, gr, ngr, msg, sizeof msg) < 0) {
+        write_all(res[1], msg, strlen(msg));
+        _exit(1);
+      }
+      _exit(0);
+    }
+    close(go[0]);
+    close(res[1]);
+    if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+      fail("unshare", errno,
+           "cannot create a user namespace: check sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone "
+           "and kernel.apparmor_restrict_unprivileged_userns (see `rbuild info`)");
+    write_all(go[1], "g", 1);
+    char msg[600];
+    ssize_t n = 0, m;
+    while ((m = read(res[0], msg + n, sizeof msg - 1 - (size_t)n)) > 0) n += m;
+    msg[n > 0 ? n : 0] = 0;
+    int st;
+    while (waitpid(c, &st, 0) < 0 && errno == EINTR) {}
+    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+      /* Degrade to the single-id mapping we can write ourselves, and say why. */
+      full = 0;
+      reason = "newuidmap-failed";
+      snprintf(why, sizeof why, "%s", msg);
+    }
+  } else {
+    if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+      fail("unshare", errno,
+           "cannot create a user namespace: check sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone "
+           "and kernel.apparmor_restrict_unprivileged_userns (see `rbuild info`)");
+  }
+  if (!full) {
+    char map[64];
+    snprintf(map, sizeof map, "0 %u 1\n", uid);
+    if (write_file("/proc/self/uid_map", map) < 0) fail("write uid_map", errno, "cannot map own uid");
+    if (write_file("/proc/self/setgroups", "deny\n") < 0 && errno != ENOENT) fail("write setgroups", errno, "cannot deny setgroups");
+    snprintf(map, sizeof map, "0 %u 1\n", gid);
+    if (write_file("/proc/self/gid_map", map) < 0) fail("write gid_map", errno, "cannot map own gid");
+  }
+  if (setresgid(0, 0, 0) < 0) fail("setresgid", errno, "gid 0 is not mapped");
+  if (full && setgroups(0, NULL) < 0) fail("setgroups", errno, "cannot clear supplementary groups");
+  if (setresuid(0, 0, 0) < 0) fail("setresuid", errno, "uid 0 is not mapped");
+  if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail("mount", errno, "cannot make / private in the new mount namespace");
+  char idbuf[32];
+  snprintf(idbuf, sizeof idbuf, "%u", uid);
+  setenv("RBUILD_USERNS", "1", 1);
+  setenv("RBUILD_USERNS_MAP", full ? "full" : "single", 1);
+  setenv("RBUILD_USERNS_OUTER_UID", idbuf, 1);
+  if (reason) setenv("RBUILD_USERNS_REASON", reason, 1);
+  if (why[0]) setenv("RBUILD_USERNS_DETAIL", why, 1);
+  execvp(cmd[0], cmd);
+  fail("execvp", errno, "cannot run %s", cmd[0]);
+}
+
+/* ---------- run: the spec ---------- */
+
+enum mount_kind { M_BIND_RO, M_BIND_RW, M_TMPFS };
+struct step_mount { enum mount_kind kind; const char *source, *target; unsigned long long size; };
+
+#define MAX_ITEMS 4096
+#define MAX_MOUNTS 128
+struct spec {
+  const char *rootfs, *cwd, *hostname, *hosts, *resolv, *hostname_file;
+  const char *args[MAX_ITEMS + 1];
+  int nargs;
+  char *env[MAX_ITEMS + 1];
+  int nenv;
+  uid_t uid;
+  gid_t gid;
+  gid_t groups[256];
+  int ngroups;
+  int have_uid, have_gid;
+  enum { NET_HOST, NET_NONE, NET_PRIVATE } network;
+  struct step_mount mounts[MAX_MOUNTS];
+  int nmounts;
+};
+
+static unsigned long long parse_num(const char *key, const char *v) {
+  char *end;
+  errno = 0;
+  unsigned long long n = strtoull(v, &end, 10);
+  if (errno || !*v || *end) fail("spec", EINVAL, "%s: not a number: %s", key, v);
+  return n;
+}
+
+static int is_abs(const char *p) { return p && p[0] == '/'; }
+
+/* Parses NUL-terminated "key=value" records; unknown keys are errors (the TS side validates too). */
+static void parse_spec(char *buf, size_t len, struct spec *s) {
+  memset(s, 0, sizeof *s);
+  s->network = NET_NONE;
+  int saw_version = 0;
+  struct step_mount *cur = NULL;
+  size_t off = 0;
+  while (off < len) {
+    char *rec = buf + off;
+    size_t rlen = strnlen(rec, len - off);
+    if (off + rlen >= len) fail("spec", EINVAL, "record not NUL-terminated");
+    off += rlen + 1;
+    char *eq = strchr(rec, '=');
+    if (!eq) fail("spec", EINVAL, "record without '=': %.40s", rec);
+    *eq = 0;
+    const char *k = rec, *v = eq + 1;
+    if (!saw_version) {
+      if (strcmp(k, "version") != 0) fail("spec", EINVAL, "first record must be version");
+      if (parse_num(k, v) != RBUILD_HELPER_PROTOCOL) fail("spec", EINVAL, "spec version %s, helper speaks %d", v, RBUILD_HELPER_PROTOCOL);
+      saw_version = 1;
+    } else if (strcmp(k, "rootfs") == 0) s->rootfs = v;
+    else if (strcmp(k, "arg") == 0) { if (s->nargs >= MAX_ITEMS) fail("spec", E2BIG, "too many args"); s->args[s->nargs++] = v; }
+    else if (strcmp(k, "env") == 0) { if (s->nenv >= MAX_ITEMS) fail("spec", E2BIG, "too many env"); s->env[s->nenv++] = (char *)v; }
+    else if (strcmp(k, "cwd") == 0) s->cwd = v;
+    else if (strcmp(k, "uid") == 0) { s->uid = (uid_t)parse_num(k, v); s->have_uid = 1; }
+    else if (strcmp(k, "gid") == 0) { s->gid = (gid_t)parse_num(k, v); s->have_gid = 1; }
+    else if (strcmp(k, "group") == 0) { if (s->ngroups >= 256) fail("spec", E2BIG, "too many groups"); s->groups[s->ngroups++] = (gid_t)parse_num(k, v); }
+    else if (strcmp(k, "hostname") == 0) s->hostname = v;
+    else if (strcmp(k, "hosts-file") == 0) s->hosts = v;
+    else if (strcmp(k, "resolv-file") == 0) s->resolv = v;
+    else if (strcmp(k, "hostname-file") == 0) s->hostname_file = v;
+    else if (strcmp(k, "network") == 0) {
+      if (strcmp(v, "host") == 0) s->network = NET_HOST;
+      else if (strcmp(v, "none") == 0) s->network = NET_NONE;
+      else if (strcmp(v, "private") == 0) s->network = NET_PRIVATE;
+      else fail("spec", EINVAL, "unknown network %s", v);
+    } else if (strcmp(k, "mount") == 0) {
+      if (s->nmounts >= MAX_MOUNTS) fail("spec", E2BIG, "too many mounts");
+      cur = &s->mounts[s->nmounts++];
+      memset(cur, 0, sizeof *cur);
+      if (strcmp(v, "bind-ro") == 0) cur->kind = M_BIND_RO;
+      else if (strcmp(v, "bind-rw") == 0) cur->kind = M_BIND_RW;
+      else if (strcmp(v, "tmpfs") == 0) cur->kind = M_TMPFS;
+      else fail("spec", EINVAL, "unknown mount kind %s", v);
+    } else if (strcmp(k, "mount.source") == 0 && cur) cur->source = v;
+    else if (strcmp(k, "mount.target") == 0 && cur) cur->target = v;
+    else if (strcmp(k, "mount.size") == 0 && cur) cur->size = parse_num(k, v);
+    else fail("spec", EINVAL, "unknown key %s", k);
+  }
+  s->args[s->nargs] = NULL;
+  s->env[s->nenv] = NULL;
+  if (!saw_version) fail("spec", EINVAL, "empty spec");
+  if (!is_abs(s->rootfs)) fail("spec", EINVAL, "rootfs must be an absolute path");
+  if (s->nargs == 0) fail("spec", EINVAL, "no args");
+  if (!s->cwd) s->cwd = "/";
+  if (!is_abs(s->cwd)) fail("spec", EINVAL, "cwd must be absolute");
+  if (!s->have_uid || !s->have_gid) fail("spec", EINVAL, "uid and gid are required");
+  for (int i = 0; i < s->nmounts; i++) {
+    struct step_mount *m = &s->mounts[i];
+    if (!is_abs(m->target)) fail("spec", EINVAL, "mount %d: target must be absolute", i);
+    if (m->kind != M_TMPFS && !is_abs(m->source)) fail("spec", EINVAL, "mount %d: source must be absolute", i);
+  }
+}
+
+static char *read_fd_all(int fd, size_t *len) {
+  size_t cap = 65536, n = 0;
+  char *buf = malloc(cap);
+  if (!buf) fail("malloc", ENOMEM, "spec");
+  for (;;) {
+    if (n == cap) {
+      if (cap >= (16u << 20)) fail("spec", E2BIG, "spec larger than 16 MiB");
+      cap *= 2;
+      buf = realloc(buf, cap);
+      if (!buf) fail("malloc", ENOMEM, "spec");
+    }
+    ssize_t r = read(fd, buf + n, cap - n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) fail("read", errno, "cannot read the spec fd");
+    if (r == 0) break;
+    n += (size_t)r;
+  }
+  *len = n;
+  return buf;
+}
+
+/* ---------- run: paths inside the root ---------- */
+
+/* Opens path inside root, resolving symlinks and ".." as if root were "/" (no escape to the host). */
+static int open_in_root(int rootfd, const char *path, int flags) {
+  struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC), .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+  while (*path == '/') path++;
+  if (!*path) path = ".";
+  return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+}
+
+/* Creates the missing components of path inside root; the last one as a directory or an empty file.
+   Returns 1 when the last component was created, 0 when it existed, -1 on error. */
+static int ensure_in_root(int rootfd, const char *path, int dir) {
+  char buf[PATH_MAX];
+  if (strlen(path) >= sizeof buf) { errno = ENAMETOOLONG; return -1; }
+  strcpy(buf, path);
+  char *p = buf;
+  while (*p == '/') p++;
+  int created = 0;
+  for (;;) {
+    char *slash = strchr(p, '/');
+    int last = !slash || !slash[strspn(slash, "/")];
+    if (slash) *slash = 0;
+    int fd = open_in_root(rootfd, buf, O_PATH);
+    if (fd >= 0) { close(fd); created = 0; }
+    else if (errno == ENOENT) {
+      /* Create it in its parent, resolved inside the root too. */
+      char *base = strrchr(buf, '/');
+      int pfd;
+      const char *name;
+      if (base) { *base = 0; pfd = open_in_root(rootfd, buf, O_PATH | O_DIRECTORY); *base = '/'; name = base + 1; }
+      else { pfd = open_in_root(rootfd, "/", O_PATH | O_DIRECTORY); name = buf; }
+      if (pfd < 0) return -1;
+      int rc;
+      if (!last || dir) rc = mkdirat(pfd, name, 0755);
+      else { rc = openat(pfd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644); if (rc >= 0) { close(rc); rc = 0; } }
+      int saved = errno;
+      close(pfd);
+      if (rc < 0) { errno = saved; return -1; }
+      created = 1;
+    } else return -1;
+    if (last) return created;
+    *slash = '/';
+    p = slash + 1;
+    while (*p == '/') p++;
+  }
+}
+
+/* Mount points this step created in the root; removed after the step so they do not end up in the layer. */
+struct created { char path[PATH_MAX]; int dir; };
+static struct created created_paths[MAX_MOUNTS + 16];
+static int ncreated;
+
+static void prepare_mountpoint(int rootfd, const char *path, int dir) {
+  int rc = ensure_in_root(rootfd, path, dir);
+  if (rc < 0) fail("mkdir", errno, "cannot create mount point %s in the root file system", path);
+  if (rc == 1 && ncreated < (int)(sizeof created_paths / sizeof created_paths[0])) {
+    snprintf(created_paths[ncreated].path, PATH_MAX, "%s", path);
+    created_paths[ncreated].dir = dir;
+    ncreated++;
+  }
+}
+
+static void remove_created(int rootfd) {
+  for (int i = ncreated - 1; i >= 0; i--) {
+    const char *p = created_paths[i].path;
+    char buf[PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", p);
+    char *base = strrchr(buf, '/');
+    if (!base) continue;
+    *base = 0;
+    int pfd = open_in_root(rootfd, buf[0] ? buf : "/", O_PATH | O_DIRECTORY);
+    if (pfd < 0) continue;
+    if (created_paths[i].dir) unlinkat(pfd, base + 1, AT_REMOVEDIR); /* only if still empty */
+    else {
+      struct stat st;
+      if (fstatat(pfd, base + 1, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) unlinkat(pfd, base + 1, 0);
+    }
+    close(pfd);
+  }
+}
+
+/* ---------- run: mounts in the child ---------- */
+
+static char fdpath_buf[64];
+static const char *fdpath(int fd) {
+  snprintf(fdpath_buf, sizeof fdpath_buf, "/proc/self/fd/%d", fd);
+  return fdpath_buf;
+}
+
+/* Mount flags a bind mount inherited that a user namespace may not clear (they are "locked"). */
+static unsigned long locked_flags(const char *path) {
+  struct statvfs sv;
+  unsigned long f = 0;
+  if (statvfs(path, &sv) < 0) return 0;
+  if (sv.f_flag & ST_NOSUID) f |= MS_NOSUID;
+  if (sv.f_flag & ST_NODEV) f |= MS_NODEV;
+  if (sv.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
+  if (sv.f_flag & ST_NOATIME) f |= MS_NOATIME;
+  if (sv.f_flag & ST_NODIRATIME) f |= MS_NODIRATIME;
+  if (sv.f_flag & ST_RELATIME) f |= MS_RELATIME;
+  return f;
+}
+
+static void bind_into(int rootfd, const char *source, const char *target, int readonly, int recursive) {
+  int fd = open_in_root(rootfd, target, O_PATH);
+  if (fd < 0) fail("open", errno, "mount point %s inside the root", target);
+  if (mount(source, fdpath(fd), NULL, MS_BIND | (recursive ? MS_REC : 0), NULL) < 0)
+    fail("mount", errno, "bind %s on %s: does the source exist and is it readable?", source, target);
+  if (readonly) {
+    /* Re-open: the fd still names the covered inode, the new mount is on top of it. */
+    close(fd);
+    fd = open_in_root(rootfd, target, O_PATH);
+    if (fd < 0) fail("open", errno, "mount point %s inside the root", target);
+    const char *p = fdpath(fd);
+    if (mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(p), NULL) < 0)
+      fail("mount", errno, "remount %s read-only", target);
+  }
+  close(fd);
+}
+
+static void mount_fs_into(int rootfd, const char *fstype, const char *target, unsigned long flags, const char *data, const char *hint) {
+  int fd = open_in_root(rootfd, target, O_PATH | O_DIRECTORY);
+  if (fd < 0) fail("open", errno, "mount point %s inside the root", target);
+  if (mount(fstype, fdpath(fd), fstype, flags, data) < 0) fail("mount", errno, "%s on %s: %s", fstype, target, hint);
+  close(fd);
+}
+
+static const char *dev_nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+
+static void setup_dev(int rootfd) {
+  mount_fs_into(rootfd, "tmpfs", "/dev", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k", "cannot mount a tmpfs for /dev");
+  int devfd = open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY);
+  if (devfd < 0) fail("open", errno, "/dev inside the root");
+  char host[64];
+  for (size_t i = 0; i < sizeof dev_nodes / sizeof dev_nodes[0]; i++) {
+    int f = openat(devfd, dev_nodes[i], O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
+    if (f < 0) fail("create", errno, "/dev/%s", dev_nodes[i]);
+    close(f);
+    snprintf(host, sizeof host, "/dev/%s", dev_nodes[i]);
+    char target[64];
+    snprintf(target, sizeof target, "/dev/%s", dev_nodes[i]);
+    bind_into(rootfd, host, target, 0, 0);
+  }
+  const char *dirs[] = { "pts", "shm", "mqueue" };
+  for (size_t i = 0; i < 3; i++)
+    if (mkdirat(devfd, dirs[i], 0755) < 0) fail("mkdir", errno, "/dev/%s", dirs[i]);
+  int pfd = open_in_root(rootfd, "/dev/pts", O_PATH | O_DIRECTORY);
+  if (pfd < 0) fail("open", errno, "/dev/pts");
+  /* gid=5 (tty) is only valid when mapped; the single-id mapping has no gid 5. */
+  if (mount("devpts", fdpath(pfd), "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0 &&
+      mount("devpts", fdpath(pfd), "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") < 0)
+    fail("mount", errno, "devpts on /dev/pts");
+  close(pfd);
+  mount_fs_into(rootfd, "tmpfs", "/dev/shm", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k", "shm");
+  mount_fs_into(rootfd, "mqueue", "/dev/mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, "mqueue needs a new IPC namespace");
+  const char *links[][2] = { { "pts/ptmx", "ptmx" }, { "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" },
+                             { "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" }, { "/proc/kcore", "core" } };
+  for (size_t i = 0; i < sizeof links / sizeof links[0]; i++)
+    if (symlinkat(links[i][0], devfd, links[i][1]) < 0) fail("symlink", errno, "/dev/%s", links[i][1]);
+  close(devfd);
+}
+
+/* Docker's read-only and masked /proc paths, so a root step cannot reconfigure the kernel. */
+static void protect_proc(int rootfd) {
+  const char *ro[] = { "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger" };
+  for (size_t i = 0; i < sizeof ro / sizeof ro[0]; i++) {
+    int fd = open_in_root(rootfd, ro[i], O_PATH);
+    if (fd < 0) continue;
+    char p[64];
+    snprintf(p, sizeof p, "%s", fdpath(fd));
+    if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) == 0) {
+      close(fd);
+      fd = open_in_root(rootfd, ro[i], O_PATH);
+      if (fd >= 0) mount(NULL, fdpath(fd), NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(fdpath(fd)), NULL);
+    }
+    if (fd >= 0) close(fd);
+  }
+  const char *masked[] = { "/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug", "/proc/acpi", "/proc/scsi" };
+  for (size_t i = 0; i < sizeof masked / sizeof masked[0]; i++) {
+    int fd = open_in_root(rootfd, masked[i], O_PATH);
+    if (fd < 0) continue;
+    struct stat st;
+    if (fstat(fd, &st) == 0) {
+      if (S_ISDIR(st.st_mode)) mount("tmpfs", fdpath(fd), "tmpfs", MS_RDONLY, "size=0");
+      else mount("/dev/null", fdpath(fd), NULL, MS_BIND, NULL);
+    }
+    close(fd);
+  }
+}
+
+static void lo_up(void) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) fail("socket", errno, "cannot bring up lo");
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  strcpy(ifr.ifr_name, "lo");
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) fail("ioctl", errno, "SIOCGIFFLAGS lo");
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) fail("ioctl", errno, "SIOCSIFFLAGS lo");
+  close(s);
+}
+
+/* ---------- run: privileges of the step ---------- */
+
+/* Docker's default capability set. */
+static const int default_caps[] = { CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FSETID, CAP_FOWNER, CAP_MKNOD, CAP_NET_RAW,
+                                    CAP_SETGID, CAP_SETUID, CAP_SETFCAP, CAP_SETPCAP, CAP_NET_BIND_SERVICE,
+                                    CAP_SYS_CHROOT, CAP_KILL, CAP_AUDIT_WRITE };
+
+static void drop_bounding(void) {
+  uint64_t keep = 0;
+  for (size_t i = 0; i < sizeof default_caps / sizeof default_caps[0]; i++) keep |= 1ULL << default_caps[i];
+  for (int c = 0; c <= 63; c++) {
+    if (keep & (1ULL << c)) continue;
+    if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) {
+      if (errno == EINVAL) break; /* past the kernel's last capability */
+      fail("prctl", errno, "PR_CAPBSET_DROP %d", c);
+    }
+  }
+}
+
+static void set_caps(void) {
+  uint64_t keep = 0;
+  for (size_t i = 0; i < sizeof default_caps / sizeof default_caps[0]; i++) keep |= 1ULL << default_caps[i];
+  struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+  struct __user_cap_data_struct d[2];
+  memset(d, 0, sizeof d);
+  d[0].effective = d[0].permitted = (uint32_t)keep;
+  d[1].effective = d[1].permitted = (uint32_t)(keep >> 32);
+  /* Inheritable stays empty, as Docker does since CVE-2022-24769. */
+  if (syscall(SYS_capset, &h, d) < 0) fail("capset", errno, "cannot set the step's capabilities");
+  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+}
+
+#ifdef RBUILD_HAVE_SECCOMP
+/* A deny-list subset of Docker's default profile: everything that reaches kernel state outside the step. */
+static void apply_seccomp(void) {
+  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+  if (!ctx) fail("seccomp_init", ENOMEM, "libseccomp");
+  static const char *denied[] = {
+    "acct", "add_key", "bpf", "clock_adjtime", "clock_settime", "create_module", "delete_module", "finit_module",
+    "fsconfig", "fsmount", "fsopen", "fspick", "get_kernel_syms", "get_mempolicy", "init_module", "ioperm", "iopl",
+    "kcmp", "kexec_file_load", "kexec_load", "keyctl", "lookup_dcookie", "mbind", "mount", "mount_setattr",
+    "move_mount", "move_pages", "name_to_handle_at", "nfsservctl", "open_by_handle_at", "open_tree",
+    "perf_event_open", "pivot_root", "process_vm_readv", "process_vm_writev", "query_module", "quotactl",
+    "quotactl_fd", "reboot", "request_key", "set_mempolicy", "setns", "settimeofday", "stime", "swapoff", "swapon",
+    "sysfs", "_sysctl", "umount", "umount2", "unshare", "uselib", "userfaultfd", "ustat", "vm86", "vm86old",
+    "fanotify_init", "lookup_dcookie", "syslog", NULL };
+  for (int i = 0; denied[i]; i++) {
+    int nr = seccomp_syscall_resolve_name(denied[i]);
+    if (nr == __NR_SCMP_ERROR) continue; /* not on this architecture */
+    if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0) < 0) fail("seccomp_rule_add", EINVAL, "%s", denied[i]);
+  }
+  /* clone with namespace flags (a nested user namespace would give back every capability). */
+  seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
+  seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWNS, CLONE_NEWNS));
+  seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWNET, CLONE_NEWNET));
+  seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWPID, CLONE_NEWPID));
+  /* clone3 hides its flags in memory seccomp cannot read: ENOSYS makes libc fall back to clone (Docker does this). */
+  seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+  int rc = seccomp_load(ctx);
+  seccomp_release(ctx);
+  if (rc < 0) fail("seccomp_load", -rc, "cannot load the seccomp filter (needs CAP_SYS_ADMIN or no_new_privs)");
+}
+#endif
+
+/* ---------- run: processes ---------- */
+
+struct run_fds { int status, control, to_child, from_child; };
+
+/* The step itself (pid 2 of the namespace): identity, privileges, then exec. Errors go to msgfd. */
+static void __attribute__((noreturn)) exec_step(struct spec *s, int msgfd) {
+  error_fd = msgfd;
+  sigset_t all;
+  sigemptyset(&all);
+  sigprocmask(SIG_SETMASK, &all, NULL);
+  for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+  setsid();
+  drop_bounding();
+#ifdef RBUILD_HAVE_SECCOMP
+  /* Before dropping CAP_SYS_ADMIN, so no_new_privs is not needed (Docker does not set it either). */
+  apply_seccomp();
+#endif
+  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail("prctl", errno, "PR_SET_KEEPCAPS");
+  if (setgroups((size_t)s->ngroups, s->groups) < 0) {
+    /* The single-id mapping denies setgroups; with no extra groups that is harmless. */
+    if (!(errno == EPERM && s->ngroups == 0))
+      fail("setgroups", errno, "cannot set supplementary groups: with a single-id mapping (no subgid range) only the own group exists; "
+           "fix: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 $USER");
+  }
+  if (setresgid(s->gid, s->gid, s->gid) < 0)
+    fail("setgid", errno, "gid %u is not mapped in the user namespace%s", s->gid,
+         errno == EINVAL ? " (no subgid range: only id 0 exists; fix: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 $USER)" : "");
+  if (setresuid(s->uid, s->uid, s->uid) < 0)
+    fail("setuid", errno, "uid %u is not mapped in the user namespace%s", s->uid,
+         errno == EINVAL ? " (no subuid range: only id 0 exists; fix: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 $USER)" : "");
+  set_caps();
+  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) fail("prctl", errno, "PR_SET_KEEPCAPS");
+  if (chdir(s->cwd) < 0) fail("chdir", errno, "working directory %s", s->cwd);
+  /* Every inherited descriptor but stdio closes on exec; msgfd is O_CLOEXEC so success shows as EOF. */
+  syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
+  /* execvp looks PATH up in environ: the step's environment, exactly. */
+  environ = s->env;
+  execvp(s->args[0], (char *const *)s->args);
+  int e = errno;
+  fail("exec", e, "%s: %s", s->args[0],
+       e == ENOENT ? "not found in the root file system (PATH of the step's environment)" : "cannot execute");
+}
+
+static void reap_status_line(int fd, int st) {
+  if (WIFSIGNALED(st)) writef(fd, "signal\t%d\n", WTERMSIG(st));
+  else writef(fd, "exit\t%d\n", WEXITSTATUS(st));
+}
+
+/* PID 1 of the step's namespaces: sets up the root, forks the step, forwards signals, reaps orphans. */
+static void __attribute__((noreturn)) run_init(struct spec *s, int from_parent, int to_parent) {
+  error_fd = to_parent;
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  int flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | (s->network == NET_HOST ? 0 : CLONE_NEWNET);
+  if (unshare(flags) < 0) fail("unshare", errno, "cannot create the step's namespaces");
+  if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail("mount", errno, "cannot make / private");
+  if (s->network != NET_HOST) lo_up();
+  /* The parent reports our pid; for the private network rbuild attaches slirp4netns now and says go. */
+  writef(to_parent, "ready\n");
+  char line[64];
+  if (!read_line(from_parent, line, sizeof line) || strcmp(line, "go") != 0) _exit(RBUILD_HELPER_EXIT_ERROR);
+
+  if (mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+    fail("mount", errno, "bind %s onto itself: does it exist?", s->rootfs);
+  int rootfd = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0) fail("open", errno, "%s", s->rootfs);
+  mount_fs_into(rootfd, "proc", "/proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
+                "a new procfs needs a fully visible /proc (are you inside a container that masks /proc?)");
+  setup_dev(rootfd);
+  if (s->network == NET_HOST) {
+    /* sysfs can only be mounted by the owner of the network namespace: share the host's, read-only. */
+    bind_into(rootfd, "/sys", "/sys", 1, 1);
+  } else {
+    mount_fs_into(rootfd, "sysfs", "/sys", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, "read-only sysfs");
+  }
+  if (s->hosts) bind_into(rootfd, s->hosts, "/etc/hosts", 0, 0);
+  if (s->resolv) bind_into(rootfd, s->resolv, "/etc/resolv.conf", 0, 0);
+  if (s->hostname_file) bind_into(rootfd, s->hostname_file, "/etc/hostname", 0, 0);
+  for (int i = 0; i < s->nmounts; i++) {
+    struct step_mount *m = &s->mounts[i];
+    if (m->kind == M_TMPFS) {
+      char data[64] = "mode=1777";
+      if (m->size) snprintf(data, sizeof data, "mode=1777,size=%llu", m->size);
+      mount_fs_into(rootfd, "tmpfs", m->target, MS_NOSUID | MS_NODEV, data, "tmpfs mount");
+    } else {
+      bind_into(rootfd, m->source, m->target, m->kind == M_BIND_RO, 1);
+    }
+  }
+  protect_proc(rootfd);
+  if (chdir(s->rootfs) < 0) fail("chdir", errno, "%s", s->rootfs);
+  if (syscall(SYS_pivot_root, ".", ".") < 0)
+    fail("pivot_root", errno, "the root must be a mount point in a private mount namespace (rbuild binds it onto itself)");
+  if (umount2(".", MNT_DETACH) < 0) fail("umount2", errno, "cannot detach the old root");
+  if (chdir("/") < 0) fail("chdir", errno, "/");
+  close(rootfd);
+  if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0) fail("sethostname", errno, "%s", s->hostname);
+
+  /* The step must not be able to ptrace us (we still hold every capability of the namespace). */
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  prctl(PR_SET_NAME, "rbuild-init", 0, 0, 0);
+  sigset_t set;
+  sigemptyset(&set);
+  int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+  for (size_t i = 0; i < sizeof fwd / sizeof fwd[0]; i++) sigaddset(&set, fwd[i]);
+  sigaddset(&set, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &set, NULL);
+  pid_t step = fork();
+  if (step < 0) fail("fork", errno, "cannot start the step");
+  if (step == 0) exec_step(s, to_parent);
+  for (;;) {
+    int sig;
+    if (sigwait(&set, &sig) != 0) continue;
+    if (sig != SIGCHLD) {
+      /* The step leads its own process group (setsid): signal all of it, as a terminal would. */
+      if (kill(-step, sig) < 0) kill(step, sig);
+      continue;
+    }
+    int st;
+    pid_t p;
+    while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+      if (p == step) {
+        reap_status_line(to_parent, st);
+        /* Our exit kills every other process of the namespace: nothing of the step outlives it. */
+        _exit(0);
+      }
+    }
+  }
+}
+
+static int cmd_run(int argc, char **argv) {
+  struct run_fds fds = { -1, -1, -1, -1 };
+  int spec_fd = -1;
+  for (int i = 2; i < argc; i++) {
+    if (strcmp(argv[i], "--spec-fd") == 0 && i + 1 < argc) spec_fd = atoi(argv[++i]);
+    else if (strcmp(argv[i], "--status-fd") == 0 && i + 1 < argc) fds.status = atoi(argv[++i]);
+    else if (strcmp(argv[i], "--control-fd") == 0 && i + 1 < argc) fds.control = atoi(argv[++i]);
+    else fail("usage", 0, "unknown run option %s", argv[i]);
+  }
+  if (fds.status >= 0) error_fd = fds.status;
+  if (spec_fd < 0) fail("usage", 0, "run needs --spec-fd");
+  size_t len;
+  char *buf = read_fd_all(spec_fd, &len);
+  close(spec_fd);
+  static struct spec s;
+  parse_spec(buf, len, &s);
+
+  /* Mount points are created from here, in rbuild's mount namespace, so we can remove them afterwards. */
+  int rootfd = open(s.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0) fail("open", errno, "root file system %s", s.rootfs);
+  prepare_mountpoint(rootfd, "/proc", 1);
+  prepare_mountpoint(rootfd, "/dev", 1);
+  prepare_mountpoint(rootfd, "/sys", 1);
+  if (s.hosts) prepare_mountpoint(rootfd, "/etc/hosts", 0);
+  if (s.resolv) prepare_mountpoint(rootfd, "/etc/resolv.conf", 0);
+  if (s.hostname_file) prepare_mountpoint(rootfd, "/etc/hostname", 0);
+  for (int i = 0; i < s.nmounts; i++) {
+    struct stat st;
+    int dir = s.mounts[i].kind == M_TMPFS || (stat(s.mounts[i].source, &st) == 0 && S_ISDIR(st.st_mode));
+    prepare_mountpoint(rootfd, s.mounts[i].target, dir);
+  }
+
+  int down[2], up[2];
+  if (pipe2(down, O_CLOEXEC) < 0 || pipe2(up, O_CLOEXEC) < 0) fail("pipe", errno, "out of file descriptors?");
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGCHLD);
+  sigaddset(&set, SIGPIPE);
+  sigprocmask(SIG_BLOCK, &set, NULL);
+  if (unshare(CLONE_NEWPID) < 0) fail("unshare", errno, "cannot create a PID namespace (needs CAP_SYS_ADMIN in rbuild's user namespace)");
+  pid_t init = fork();
+  if (init < 0) fail("fork", errno, "cannot fork the step's init");
+  if (init == 0) {
+    close(down[1]);
+    close(up[0]);
+    if (fds.status >= 0) close(fds.status);
+    if (fds.control >= 0) close(fds.control);
+    run_init(&s, down[0], up[1]);
+  }
+  close(down[0]);
+  close(up[1]);
+  int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+  if (sfd < 0) fail("signalfd", errno, "cannot watch signals");
+
+  int result_known = 0, child_done = 0, killed = 0, init_status = 0, exit_code = RBUILD_HELPER_EXIT_ERROR;
+  char errline[2100] = "";
+  char lbuf[2048];
+  size_t llen = 0;
+  int upfd = up[0], ctlfd = fds.control;
+  char cbuf[256];
+  size_t clen = 0;
+  while (!child_done || upfd >= 0) {
+    struct pollfd pfd[3] = { { sfd, POLLIN, 0 }, { upfd, POLLIN, 0 }, { ctlfd, POLLIN, 0 } };
+    if (poll(pfd, 3, -1) < 0) { if (errno == EINTR) continue; break; }
+    if (pfd[0].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      if (read(sfd, &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGCHLD) {
+          if (!child_done && waitpid(init, &init_status, WNOHANG) == init) child_done = 1;
+        } else if (si.ssi_signo != SIGPIPE) kill(init, (int)si.ssi_signo); /* init forwards it to the step */
+      }
+    }
+    if (upfd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP))) {
+      ssize_t n = read(upfd, lbuf + llen, sizeof lbuf - 1 - llen);
+      if (n <= 0) { close(upfd); upfd = -1; }
+      else {
+        llen += (size_t)n;
+        char *nl;
+        while ((nl = memchr(lbuf, '\n', llen))) {
+          *nl = 0;
+          if (strcmp(lbuf, "ready") == 0) {
+            writef(fds.status, "pid\t%d\n", init);
+            if (fds.control < 0) write_all(down[1], "go\n", 3); /* nobody to wait for */
+          } else if (strncmp(lbuf, "exit\t", 5) == 0) {
+            exit_code = atoi(lbuf + 5); result_known = 1;
+            writef(fds.status, "%s\n", lbuf);
+          } else if (strncmp(lbuf, "signal\t", 7) == 0) {
+            exit_code = 128 + atoi(lbuf + 7); result_known = 1;
+            writef(fds.status, "%s\n", lbuf);
+          } else if (strncmp(lbuf, "error\t", 6) == 0) {
+            snprintf(errline, sizeof errline, "%s", lbuf);
+            exit_code = RBUILD_HELPER_EXIT_ERROR; result_known = 1;
+            if (fds.status >= 0) writef(fds.status, "%s\n", lbuf);
+            else {
+              /* error\tsyscall\tERRNO\thint -> the human form */
+              char *a = lbuf + 6, *b = strchr(a, '\t'), *c = b ? strchr(b + 1, '\t') : NULL;
+              if (b && c) { *b = 0; *c = 0; writef(2, "rbuild-helper: error: %s: %s: %s\n", a, b + 1, c + 1); }
+            }
+          }
+          size_t used = (size_t)(nl - lbuf) + 1;
+          memmove(lbuf, nl + 1, llen - used);
+          llen -= used;
+        }
+      }
+    }
+    if (ctlfd >= 0 && (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+      ssize_t n = read(ctlfd, cbuf + clen, sizeof cbuf - 1 - clen);
+      if (n <= 0) {
+        /* rbuild went away: nothing of the step may outlive it. */
+        close(ctlfd); ctlfd = -1;
+        if (!child_done && !killed) { kill(init, SIGKILL); killed = 1; }
+      } else {
+        clen += (size_t)n;
+        char *nl;
+        while ((nl = memchr(cbuf, '\n', clen))) {
+          *nl = 0;
+          if (strcmp(cbuf, "go") == 0) write_all(down[1], "go\n", 3);
+          else if (strcmp(cbuf, "kill") == 0 && !child_done && !killed) { kill(init, SIGKILL); killed = 1; }
+          size_t used = (size_t)(nl - cbuf) + 1;
+          memmove(cbuf, nl + 1, clen - used);
+          clen -= used;
+        }
+        if (clen == sizeof cbuf - 1) clen = 0;
+      }
+    }
+  }
+  /* The pipe is drained: only now is it known whether init reported the step's end. */
+  if (!result_known) {
+    if (WIFSIGNALED(init_status)) {
+      exit_code = 128 + WTERMSIG(init_status);
+      writef(fds.status, "signal\t%d\n", WTERMSIG(init_status));
+    } else {
+      writef(fds.status >= 0 ? fds.status : 2, "error\tinit\t-\tthe step's init exited with %d before the step ended\n", WEXITSTATUS(init_status));
+    }
+  }
+  remove_created(rootfd);
+  return exit_code;
+}
 
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "version") == 0) {
     printf("rbuild-helper %d\n", RBUILD_HELPER_PROTOCOL);
     return 0;
   }
-  fprintf(stderr, "rbuild-helper: usage: rbuild-helper version|userns|run\n");
+  if (argc > 1 && strcmp(argv[1], "features") == 0) {
+#ifdef RBUILD_HAVE_SECCOMP
+    printf("seccomp 1\n");
+#else
+    printf("seccomp 0\n");
+#endif
+    return 0;
+  }
+  if (argc > 1 && strcmp(argv[1], "userns") == 0) return cmd_userns(argc, argv);
+  if (argc > 1 && strcmp(argv[1], "run") == 0) return cmd_run(argc, argv);
+  fprintf(stderr, "rbuild-helper: usage: rbuild-helper version|features|userns|run\n");
   return 2;
 }

@@ -1,0 +1,62 @@
+/**
+ * The build cache: what each instruction produced, keyed by a digest of
+ * everything that can change its result (the parent's key, the expanded
+ * instruction, the build args it sees, the content of the files it reads).
+ * One small JSON file per key under `<root>/cache/steps/`, written atomically,
+ * so concurrent builds share it safely and a crash never leaves a torn record.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ImageConfig } from '../../registry/oci/types.js';
+
+/** A layer as the build state tracks it. */
+export interface LayerRef {
+  mediaType: string;
+  digest: `sha256:${string}`;
+  size: number;
+  diffId: `sha256:${string}`;
+}
+
+/** The state of a stage after an instruction: its config and its layers. */
+export interface CacheRecord {
+  config: ImageConfig;
+  layers: LayerRef[];
+}
+
+/** A cache key: sha256 over a canonical JSON array of its parts. */
+export function cacheKey(parent: string, kind: string, parts: unknown): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify([parent, kind, parts]));
+  return `sha256:${h.digest('hex')}`;
+}
+
+/** The build cache in a store root. */
+export class BuildCache {
+  private readonly dir: string;
+  constructor(root: string, private readonly disabled = false) {
+    this.dir = join(root, 'cache', 'steps');
+  }
+
+  /** The record for a key, or undefined on a miss (or when the cache is disabled). */
+  async get(key: string): Promise<CacheRecord | undefined> {
+    if (this.disabled) return undefined;
+    try {
+      return JSON.parse(await readFile(this.file(key), 'utf8')) as CacheRecord;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Stores a record (atomically; last writer wins, both are equivalent). */
+  async put(key: string, record: CacheRecord): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const tmp = `${this.file(key)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    await writeFile(tmp, JSON.stringify(record));
+    await rename(tmp, this.file(key));
+  }
+
+  private file(key: string): string {
+    return join(this.dir, `${key.replace(/^sha256:/, '')}.json`);
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * The build context: resolving COPY/ADD source patterns against it (with the
+ * .dockerignore rules), walking what they select, and a content checksum of
+ * exactly those files for cache keys. File hashes are remembered by
+ * (size, mtime, ctime, inode), so an unchanged context is checksummed by
+ * metadata alone, as BuildKit does.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { lstat, readdir, readFile, readlink, rename, writeFile, mkdir } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { globMatch, hasGlob } from './glob.js';
+
+/** What .dockerignore excludes; `rel` is a context-relative `/`-separated path. */
+export interface IgnoreMatcher {
+  ignores(rel: string): boolean;
+  /** Whether an excluded directory may still hold re-included (`!`) paths; walking skips it when false. */
+  mayReinclude?(dirRel: string): boolean;
+}
+
+/** A source the user named that exists in the context. */
+export interface ResolvedSource {
+  pattern: string;
+  /** Context-relative path ('' is the context root). */
+  rel: string;
+  abs: string;
+  stat: Stats;
+}
+
+/** A file system entry under a source, relative to that source. */
+export interface WalkEntry {
+  /** Path relative to the source ('' for a file source itself). */
+  rel: string;
+  abs: string;
+  stat: Stats;
+}
+
+/** A COPY source that is missing or outside the context. */
+export class ContextError extends Error {
+  constructor(
+    readonly code: 'SOURCE_NOT_FOUND' | 'SOURCE_OUTSIDE_CONTEXT' | 'CONTEXT_NOT_FOUND',
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Cleans a source path to a context-relative one; throws when it climbs out of the context. */
+export function cleanContextPath(p: string): string {
+  const out: string[] = [];
+  for (const part of p.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (out.length === 0) {
+        throw new ContextError('SOURCE_OUTSIDE_CONTEXT', `${JSON.stringify(p)} is outside the build context`,
+          'COPY and ADD can only read files inside the context directory; move the file in or use a different context');
+      }
+      out.pop();
+    } else out.push(part);
+  }
+  return out.join('/');
+}
+
+interface HashEntry { size: number; mtimeMs: number; ctimeMs: number; ino: number; hash: string }
+
+/** Remembers file content hashes by metadata across builds (one JSON file). */
+export class HashCache {
+  private entries = new Map<string, HashEntry>();
+  private loaded = false;
+  private dirty = false;
+  constructor(private readonly file?: string) {}
+
+  private async load(): Promise<void> {
+    if (this.loaded) return;
+    this.loaded = true;
+    if (!this.file) return;
+    try {
+      const data = JSON.parse(await readFile(this.file, 'utf8')) as Record<string, HashEntry>;
+      this.entries = new Map(Object.entries(data));
+    } catch {
+      // A missing or torn cache file only costs rehashing.
+    }
+  }
+
+  /** The sha256 of a regular file's content, from the cache when its metadata is unchanged. */
+  async hashFile(abs: string, st: Stats): Promise<string> {
+    await this.load();
+    const e = this.entries.get(abs);
+    if (e && e.size === st.size && e.mtimeMs === st.mtimeMs && e.ctimeMs === st.ctimeMs && e.ino === st.ino) return e.hash;
+    const hash = await hashStream(abs);
+    this.entries.set(abs, { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, hash });
+    this.dirty = true;
+    return hash;
+  }
+
+  /** Writes the cache back (atomically) when it changed. */
+  async save(): Promise<void> {
+    if (!this.file || !this.dirty) return;
+    await mkdir(dirname(this.file), { recursive: true });
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify(Object.fromEntries(this.entries)));
+    await rename(tmp, this.file);
+    this.dirty = false;
+  }
+}
+
+async function hashStream(abs: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(abs)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** A build context directory with its ignore rules. */
+export class BuildContext {
+  private allPaths?: string[];
+  constructor(
+    readonly dir: string,
+    private readonly ignore: IgnoreMatcher = { ignores: () => false },
+    private readonly hashes: HashCache = new HashCache(),
+  ) {}
+
+  /** Expands source patterns; each must match something that is not ignored. */
+  async resolve(patterns: string[]): Promise<ResolvedSource[]> {
+    const out: ResolvedSource[] = [];
+    for (const pattern of patterns) {
+      const found: ResolvedSource[] = [];
+      if (hasGlob(pattern)) {
+        const clean = cleanContextPath(pattern);
+        for (const rel of await this.listAll()) {
+          if (globMatch(clean, rel)) found.push({ pattern, rel, abs: join(this.dir, rel), stat: await lstat(join(this.dir, rel)) });
+        }
+      } else {
+        const rel = cleanContextPath(pattern);
+        if (rel === '' || !this.ignore.ignores(rel)) {
+          const abs = join(this.dir, rel);
+          const st = await lstat(abs).catch(() => undefined);
+          if (st) found.push({ pattern, rel, abs, stat: st });
+        }
+      }
+      if (found.length === 0) {
+        throw new ContextError('SOURCE_NOT_FOUND', `${JSON.stringify(pattern)} not found in the build context`,
+          'check the path (relative to the context directory) and that .dockerignore does not exclude it');
+      }
+      out.push(...found);
+    }
+    return out;
+  }
+
+  /** Every non-ignored entry under a source, parents before children, sorted. */
+  async *walk(src: ResolvedSource): AsyncGenerator<WalkEntry> {
+    if (!src.stat.isDirectory()) {
+      yield { rel: '', abs: src.abs, stat: src.stat };
+      return;
+    }
+    yield { rel: '', abs: src.abs, stat: src.stat };
+    yield* this.walkDir(src.abs, src.rel, '');
+  }
+
+  private async *walkDir(abs: string, ctxRel: string, rel: string): AsyncGenerator<WalkEntry> {
+    const names = (await readdir(abs)).sort();
+    for (const name of names) {
+      const childCtx = ctxRel === '' ? name : `${ctxRel}/${name}`;
+      const childRel = rel === '' ? name : `${rel}/${name}`;
+      const childAbs = join(abs, name);
+      const st = await lstat(childAbs);
+      const ignored = this.ignore.ignores(childCtx);
+      if (!ignored) yield { rel: childRel, abs: childAbs, stat: st };
+      if (st.isDirectory() && (!ignored || (this.ignore.mayReinclude?.(childCtx) ?? true))) {
+        yield* this.walkDir(childAbs, childCtx, childRel);
+      }
+    }
+  }
+
+  private async listAll(): Promise<string[]> {
+    if (!this.allPaths) {
+      const all: string[] = [];
+      const root: ResolvedSource = { pattern: '.', rel: '', abs: this.dir, stat: await lstat(this.dir) };
+      for await (const e of this.walk(root)) if (e.rel !== '') all.push(e.rel);
+      this.allPaths = all;
+    }
+    return this.allPaths;
+  }
+
+  /** A checksum of the content, modes and names of everything the sources select (not mtimes). */
+  async checksum(sources: ResolvedSource[]): Promise<string> {
+    const h = createHash('sha256');
+    for (const src of sources) {
+      h.update(`source ${src.rel}\n`);
+      for await (const e of this.walk(src)) {
+        const mode = (e.stat.mode & 0o7777).toString(8);
+        if (e.stat.isSymbolicLink()) h.update(`l ${e.rel} ${mode} ${await readlink(e.abs)}\n`);
+        else if (e.stat.isDirectory()) h.update(`d ${e.rel} ${mode}\n`);
+        else if (e.stat.isFile()) h.update(`f ${e.rel} ${mode} ${await this.hashes.hashFile(e.abs, e.stat)}\n`);
+        else h.update(`o ${e.rel} ${mode}\n`);
+      }
+    }
+    return `sha256:${h.digest('hex')}`;
+  }
+
+  /** Persists remembered file hashes. */
+  async saveHashes(): Promise<void> {
+    await this.hashes.save();
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * COPY/ADD into a mounted root file system with Docker's destination rules:
+ * a trailing `/`, several sources or a wildcard make the destination a
+ * directory; a directory source copies its contents; missing parents are
+ * created 0755 (owned by --chown's user); every destination path is resolved
+ * inside the root (resolve-in-root.ts), never through a symlink out of it.
+ */
+import { chmod, copyFile, lchown, lstat, lutimes, mkdir, readdir, readlink, rm, symlink, utimes } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
+import { resolveInRoot } from './resolve-in-root.js';
+import { normalizeAbs } from '../image/config.js';
+import { ContextError } from './context.js';
+
+/** A source tree that COPY reads from (the context, or another stage's root). */
+export interface SourceTree<S extends { rel: string; abs: string; stat: Stats; pattern: string }> {
+  resolve(patterns: string[]): Promise<S[]>;
+  walk(src: S): AsyncGenerator<{ rel: string; abs: string; stat: Stats }>;
+}
+
+/** Options of one COPY. */
+export interface CopyOptions {
+  /** Host path of the destination root file system. */
+  root: string;
+  /** Destination as written in the Dockerfile (after variable expansion). */
+  dest: string;
+  /** The stage's working directory (for relative destinations). */
+  workdir: string;
+  /** Owner for everything written; undefined keeps the source owner (`keepOwner`) or uses 0:0. */
+  chown?: { uid: number; gid: number };
+  /** Mode for everything written (`--chmod`); `(mode, isDir) => mode` for symbolic forms. */
+  chmod?: (mode: number, isDir: boolean) => number;
+  /** Keep source owners (copies from another stage or image). */
+  keepOwner?: boolean;
+}
+
+/** A COPY whose destination cannot take its sources. */
+export class CopyError extends Error {
+  constructor(readonly code: 'DEST_NOT_DIR' | 'DEST_IS_DIR', message: string, readonly hint?: string) {
+    super(message);
+  }
+}
+
+/** Copies the resolved sources into the root; returns how many entries were written. */
+export async function copyInto<S extends { rel: string; abs: string; stat: Stats; pattern: string }>(
+  tree: SourceTree<S>,
+  sources: S[],
+  opts: CopyOptions,
+): Promise<number> {
+  const destAbs = normalizeAbs(opts.dest.startsWith('/') ? opts.dest : `${opts.workdir}/${opts.dest}`);
+  const wildcard = sources.some((s) => /[*?[]/.test(s.pattern));
+  let destIsDir = opts.dest.endsWith('/') || opts.dest.endsWith('/.') || opts.dest === '.';
+  if (!destIsDir) {
+    const st = await lstat(resolveInRoot(opts.root, destAbs)).catch(() => undefined);
+    if (st?.isDirectory()) destIsDir = true;
+  }
+  if ((sources.length > 1 || wildcard) && !destIsDir && !(sources.length === 1 && sources[0]!.stat.isDirectory())) {
+    throw new CopyError('DEST_NOT_DIR', `when copying more than one source, the destination ${JSON.stringify(opts.dest)} must be a directory and end with a /`,
+      `write the destination as "${opts.dest}/"`);
+  }
+  let count = 0;
+  for (const src of sources) {
+    const base = src.stat.isDirectory() ? destAbs : destIsDir ? `${destAbs}/${basename(src.rel || src.pattern)}` : destAbs;
+    const parent = src.stat.isDirectory() ? base : dirname(base);
+    await ensureDir(opts.root, parent, opts.chown);
+    const dirTimes: Array<[string, Stats]> = [];
+    for await (const e of tree.walk(src)) {
+      const target = e.rel === '' ? base : `${base}/${e.rel}`;
+      if (src.stat.isDirectory() && e.rel === '') {
+        // The source directory itself: its contents go into the destination, which keeps its own metadata when it exists.
+        continue;
+      }
+      const host = resolveInRoot(opts.root, target, false);
+      await writeEntry(e.abs, e.stat, host, opts);
+      if (e.stat.isDirectory()) dirTimes.push([host, e.stat]);
+      count++;
+    }
+    // Directory mtimes last: writing their contents changed them.
+    for (const [host, st] of dirTimes.reverse()) await utimes(host, st.atime, st.mtime);
+  }
+  return count;
+}
+
+function ownerOf(st: Stats, opts: CopyOptions): { uid: number; gid: number } {
+  if (opts.chown) return opts.chown;
+  if (opts.keepOwner) return { uid: st.uid, gid: st.gid };
+  return { uid: 0, gid: 0 };
+}
+
+async function writeEntry(srcAbs: string, st: Stats, host: string, opts: CopyOptions): Promise<void> {
+  const existing = await lstat(host).catch(() => undefined);
+  const { uid, gid } = ownerOf(st, opts);
+  const mode = opts.chmod ? opts.chmod(st.mode & 0o7777, st.isDirectory()) : st.mode & 0o7777;
+  if (st.isDirectory()) {
+    if (existing && !existing.isDirectory()) await rm(host, { force: true });
+    if (!existing || !existing.isDirectory()) await mkdir(host);
+    await lchown(host, uid, gid);
+    await chmod(host, mode);
+    return;
+  }
+  if (existing?.isDirectory()) {
+    throw new CopyError('DEST_IS_DIR', `cannot copy file over directory ${JSON.stringify(relative(opts.root, host))}`);
+  }
+  if (existing) await rm(host, { force: true });
+  if (st.isSymbolicLink()) {
+    await symlink(await readlink(srcAbs), host);
+    await lchown(host, uid, gid);
+    await lutimes(host, st.atime, st.mtime);
+    return;
+  }
+  if (st.isFile()) {
+    await copyFile(srcAbs, host);
+    await lchown(host, uid, gid);
+    // chmod after chown: chown clears setuid/setgid bits.
+    await chmod(host, mode);
+    await utimes(host, st.atime, st.mtime);
+  }
+  // Sockets, fifos and devices in a build context are skipped, as Docker does.
+}
+
+/** Creates an image directory and its missing parents (0755, owned by `owner` or root). */
+export async function ensureDir(root: string, imagePath: string, owner?: { uid: number; gid: number }): Promise<void> {
+  const host = resolveInRoot(root, imagePath);
+  const st = await lstat(host).catch(() => undefined);
+  if (st?.isDirectory()) return;
+  if (st) throw new CopyError('DEST_NOT_DIR', `${imagePath} exists in the image and is not a directory`);
+  // The resolved path has no symlinks left among its existing components: create what is missing, parents first.
+  const rel = relative(root, host);
+  if (rel !== '' && dirname(rel) !== '.') await ensureDir(root, `/${dirname(rel)}`, owner);
+  await mkdir(host, { mode: 0o755 });
+  await chmod(host, 0o755);
+  await lchown(host, owner?.uid ?? 0, owner?.gid ?? 0);
+}
+
+/** A source tree inside another root file system (COPY --from a stage or image). */
+export class RootTree implements SourceTree<{ pattern: string; rel: string; abs: string; stat: Stats }> {
+  constructor(readonly root: string) {}
+
+  async resolve(patterns: string[]): Promise<Array<{ pattern: string; rel: string; abs: string; stat: Stats }>> {
+    const out = [];
+    for (const pattern of patterns) {
+      const abs = resolveInRoot(this.root, pattern);
+      const st = await lstat(abs).catch(() => undefined);
+      if (!st) {
+        throw new ContextError('SOURCE_NOT_FOUND', `${JSON.stringify(pattern)} not found in the source stage or image`);
+      }
+      out.push({ pattern, rel: relative(this.root, abs), abs, stat: st });
+    }
+    return out;
+  }
+
+  async *walk(src: { rel: string; abs: string; stat: Stats }): AsyncGenerator<{ rel: string; abs: string; stat: Stats }> {
+    yield { rel: '', abs: src.abs, stat: src.stat };
+    if (src.stat.isDirectory()) yield* walkDir(src.abs, '');
+  }
+}
+
+async function* walkDir(abs: string, rel: string): AsyncGenerator<{ rel: string; abs: string; stat: Stats }> {
+  for (const name of (await readdir(abs)).sort()) {
+    const childAbs = join(abs, name);
+    const childRel = rel === '' ? name : `${rel}/${name}`;
+    const st = await lstat(childAbs);
+    yield { rel: childRel, abs: childAbs, stat: st };
+    if (st.isDirectory()) yield* walkDir(childAbs, childRel);
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * What a build tells its caller while it runs. The library never prints;
+ * the CLI turns these into tty, plain or JSON progress.
+ */
+
+/** One progress event. `step` ids are `stage/index` (e.g. `build/3`). */
+export type BuildEvent =
+  | { type: 'build-start'; stages: string[]; isolation: string; driver?: string; warnings: string[] }
+  | { type: 'step-start'; step: string; stage: string; index: number; total: number; text: string }
+  | { type: 'step-cached'; step: string; stage: string; index: number; total: number; text: string }
+  | { type: 'step-log'; step: string; stream: 'stdout' | 'stderr'; data: string }
+  | { type: 'step-done'; step: string; ms: number; layer?: { digest: string; size: number } }
+  | { type: 'step-error'; step: string; message: string }
+  | { type: 'pull'; ref: string; phase: 'start' | 'done'; layers?: number; bytes?: number }
+  | { type: 'warning'; message: string }
+  | { type: 'export'; digest: string; size: number; tags: string[] }
+  | { type: 'push'; ref: string; phase: 'start' | 'done'; digest?: string };
+
+/** Receives build events. */
+export type EventSink = (e: BuildEvent) => void;

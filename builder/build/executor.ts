@@ -1,0 +1,519 @@
+/**
+ * Runs a planned build graph: stages in dependency order (independent ones in
+ * parallel, bounded by `jobs`), each instruction looked up in the build cache
+ * first, and only on a miss executed: config instructions edit the image
+ * config, RUN runs in the sandbox on a prepared snapshot, COPY/ADD write into
+ * one; changes become layers in the content store.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import pLimit from 'p-limit';
+import type { ContentStore, ImageIndex } from '../../registry/content-store.js';
+import type { Descriptor, HealthConfig, ImageConfig, Manifest } from '../../registry/oci/types.js';
+import type { Snapshotter } from '../../snapshotter/snapshotter.js';
+import type { Sandbox } from '../sandbox/sandbox.js';
+import { BuildCache, cacheKey, type LayerRef } from './cache.js';
+import { BuildContext } from './context.js';
+import { copyInto, ensureDir, RootTree } from './copy.js';
+import { BuildError, RunFailedError } from './errors.js';
+import type { EventSink } from './events.js';
+import type { Instruction } from '../dockerfile/instructions.js';
+
+/** An expanded instruction other than FROM: what the executor runs. */
+export type Step = Exclude<Instruction, { kind: 'FROM' }>;
+import * as cfg from '../image/config.js';
+import { chainIds } from '../../snapshotter/chain-id.js';
+
+/** An image as the executor needs it. */
+export interface ResolvedImage {
+  name: string;
+  descriptor: Descriptor;
+  manifest: Manifest;
+  config: ImageConfig;
+}
+
+/** Where base images come from. */
+export interface ImageSource {
+  /** The image if the local store has it. */
+  local(name: string, signal?: AbortSignal): Promise<ResolvedImage | undefined>;
+  /** Pulls the image into the local store. */
+  pull(name: string, signal?: AbortSignal): Promise<ResolvedImage>;
+}
+
+/** A user and groups resolved from an image's /etc/passwd and /etc/group. */
+export interface ResolvedUser {
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+}
+
+/** Effects the executor needs; snapshotter and sandbox may throw NeedsNamespaceError. */
+export interface BuildDeps {
+  store: ContentStore & ImageIndex;
+  images: ImageSource;
+  snapshotter(): Promise<Snapshotter>;
+  sandbox(): Promise<Sandbox>;
+  resolveUser(rootfs: string, user: string): Promise<ResolvedUser>;
+}
+
+/** A stage of the planned graph. */
+export interface GraphStage {
+  /** Stage name (lower-case) or its index as a string. */
+  id: string;
+  index: number;
+  /** The FROM argument after expansion of global ARGs. */
+  from: string;
+  /** The stage's instructions after FROM, unexpanded. */
+  instructions: Step[];
+}
+
+/** What to build. */
+export interface BuildGraph {
+  /** Stages in dependency order, only those the target needs. */
+  stages: GraphStage[];
+  /** Which stage's result is the image. */
+  target: string;
+  /** --build-arg values. */
+  buildArgs: Map<string, string>;
+  /** Values of the predefined platform/proxy ARGs. */
+  predefinedArgs: Map<string, string>;
+  /** Expands an instruction with the stage's environment at dispatch time. */
+  expand(instruction: Step, env: Map<string, string>): Step;
+}
+
+/** Build options beyond the graph. */
+export interface BuildOptions {
+  root: string;
+  context: BuildContext;
+  platform: { os: string; architecture: string; variant?: string };
+  noCache: boolean;
+  pull: 'always' | 'missing' | 'never';
+  jobs: number;
+  network: 'host' | 'none' | 'private' | 'default';
+  sourceDateEpoch?: number;
+  compressionLevel?: number;
+  labels: Array<[string, string]>;
+  format: 'oci' | 'docker';
+}
+
+/** The built image. */
+export interface BuildResult {
+  descriptor: Descriptor;
+  manifest: Manifest;
+  config: ImageConfig;
+  /** Steps executed and cached. */
+  executed: number;
+  cached: number;
+}
+
+interface StageState {
+  key: string;
+  config: ImageConfig;
+  layers: LayerRef[];
+  /** ARGs declared in the stage and their values. */
+  args: Map<string, string>;
+}
+
+/** Builds the graph and writes the image (config + manifest) into the store; tags are the caller's. */
+export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: BuildDeps, emit: EventSink, signal?: AbortSignal): Promise<BuildResult> {
+  const cache = new BuildCache(opts.root, opts.noCache);
+  const limit = pLimit(Math.max(1, opts.jobs));
+  const results = new Map<string, Promise<StageState>>();
+  const counts = { executed: 0, cached: 0 };
+  const byId = new Map(graph.stages.map((s) => [s.id, s]));
+
+  const stageResult = (id: string): Promise<StageState> => {
+    const existing = results.get(id);
+    if (existing) return existing;
+    const stage = byId.get(id);
+    if (!stage) return Promise.reject(new BuildError('STAGE_NOT_FOUND', `stage ${JSON.stringify(id)} is not part of the build`));
+    const p = limit(() => runStage(stage));
+    results.set(id, p);
+    return p;
+  };
+
+  const resolveStageRef = (ref: string): GraphStage | undefined => byId.get(ref.toLowerCase()) ?? graph.stages.find((s) => String(s.index) === ref);
+
+  async function baseState(stage: GraphStage): Promise<StageState> {
+    const from = stage.from;
+    if (from.toLowerCase() === 'scratch') {
+      return { key: cacheKey('', 'FROM', ['scratch', opts.platform]), config: cfg.scratchConfig(opts.platform), layers: [], args: new Map() };
+    }
+    const dep = resolveStageRef(from);
+    if (dep && dep.index < stage.index) {
+      const s = await stageResult(dep.id);
+      return { ...s, args: new Map() };
+    }
+    const image = await baseImage(from);
+    const layers = imageLayerRefs(image);
+    return { key: cacheKey('', 'FROM', [image.descriptor.digest]), config: cfg.withoutOnBuild(image.config), layers, args: new Map() };
+  }
+
+  async function baseImage(name: string): Promise<ResolvedImage> {
+    if (opts.pull !== 'always') {
+      const local = await deps.images.local(name, signal);
+      if (local) return local;
+      if (opts.pull === 'never') throw new BuildError('IMAGE_NOT_FOUND', `image ${name} is not in the local store`, `pull it first (rbuild pull ${name}) or drop --pull=never`);
+    }
+    emit({ type: 'pull', ref: name, phase: 'start' });
+    const img = await deps.images.pull(name, signal);
+    emit({ type: 'pull', ref: name, phase: 'done', layers: img.manifest.layers.length, bytes: img.manifest.layers.reduce((a, l) => a + l.size, 0) });
+    return img;
+  }
+
+  /** Makes sure every layer of a state is unpacked; returns the top chain ID. */
+  async function ensureSnapshots(layers: LayerRef[]): Promise<`sha256:${string}` | undefined> {
+    if (layers.length === 0) return undefined;
+    const snap = await deps.snapshotter();
+    const chains = chainIds(layers.map((l) => l.diffId));
+    for (let i = 0; i < layers.length; i++) {
+      if (await snap.exists(chains[i]!)) continue;
+      const l = layers[i]!;
+      await snap.unpack({ chainId: chains[i]!, parent: i > 0 ? chains[i - 1] : undefined, diffId: l.diffId, mediaType: l.mediaType, open: () => deps.store.read(l.digest, signal) }, signal);
+    }
+    return chains[chains.length - 1];
+  }
+
+  /** Runs `work` on a writable snapshot of `state`, then turns its changes into a layer. */
+  async function withSnapshot(state: StageState, work: (root: string) => Promise<void>): Promise<LayerRef | undefined> {
+    const parent = await ensureSnapshots(state.layers);
+    const snap = await deps.snapshotter();
+    const key = `build-${randomBytes(8).toString('hex')}`;
+    const active = await snap.prepare(key, parent, signal);
+    try {
+      await work(active.root);
+      const info = await snap.diff(key, deps.store, { compression: 'gzip', level: opts.compressionLevel, sourceDateEpoch: opts.sourceDateEpoch }, signal);
+      if (!info) return undefined;
+      const layer: LayerRef = { mediaType: info.mediaType, digest: info.digest as `sha256:${string}`, size: info.size, diffId: info.diffId };
+      const chain = chainIds([...state.layers.map((l) => l.diffId), layer.diffId]);
+      await snap.commit(key, chain[chain.length - 1]!, signal);
+      return layer;
+    } finally {
+      await snap.remove(key);
+    }
+  }
+
+  async function withView<T>(layers: LayerRef[], work: (root: string) => Promise<T>): Promise<T> {
+    const parent = await ensureSnapshots(layers);
+    const snap = await deps.snapshotter();
+    const key = `view-${randomBytes(8).toString('hex')}`;
+    const view = await snap.view(key, parent, signal);
+    try {
+      return await work(view.root);
+    } finally {
+      await snap.remove(key);
+    }
+  }
+
+  function expansionEnv(state: StageState): Map<string, string> {
+    // ENV wins over ARG of the same name (BuildKit).
+    const env = new Map(state.args);
+    for (const [k, v] of cfg.envMap(state.config)) env.set(k, v);
+    return env;
+  }
+
+  async function workdirOwner(root: string, config: ImageConfig): Promise<ResolvedUser | undefined> {
+    const user = config.config?.User;
+    if (!user) return undefined;
+    return deps.resolveUser(root, user);
+  }
+
+  async function runStage(stage: GraphStage): Promise<StageState> {
+    let state = await baseState(stage);
+    const total = stage.instructions.length;
+    for (let i = 0; i < total; i++) {
+      signal?.throwIfAborted();
+      const step = graph.expand(stage.instructions[i]!, expansionEnv(state));
+      const id = `${stage.id}/${i + 1}`;
+      const ev = { step: id, stage: stage.id, index: i + 1, total, text: step.original };
+      if (step.kind === 'ARG') {
+        // ARG changes what later steps see; it is part of the key chain but needs no execution.
+        const args = new Map(state.args);
+        for (const a of step.args) {
+          const v = graph.buildArgs.get(a.key) ?? graph.predefinedArgs.get(a.key) ?? a.value;
+          if (v !== undefined) args.set(a.key, v);
+        }
+        state = { ...state, args, key: cacheKey(state.key, 'ARG', [...args].sort()) };
+        continue;
+      }
+      const keyParts = await stepKeyParts(step, state);
+      const key = cacheKey(state.key, step.kind, keyParts);
+      const hit = await cache.get(key);
+      if (hit) {
+        emit({ type: 'step-cached', ...ev });
+        counts.cached++;
+        state = { ...state, key, config: hit.config, layers: hit.layers };
+        continue;
+      }
+      emit({ type: 'step-start', ...ev });
+      const started = Date.now();
+      const next = await executeStep(step, state, id);
+      state = { ...next, key };
+      await cache.put(key, { config: state.config, layers: state.layers });
+      counts.executed++;
+      const top = state.layers[state.layers.length - 1];
+      emit({ type: 'step-done', step: id, ms: Date.now() - started, ...(next.layers.length > 0 && next.layers !== state.layers ? {} : {}), ...(top ? { layer: { digest: top.digest, size: top.size } } : {}) });
+    }
+    return state;
+  }
+
+  async function stepKeyParts(step: Step, state: StageState): Promise<unknown> {
+    switch (step.kind) {
+      case 'RUN':
+        return [step.cmd, step.prependShell, step.mounts, step.network ?? opts.network, step.files, [...state.args].sort()];
+      case 'COPY':
+      case 'ADD': {
+        let source: string;
+        const from = step.kind === 'COPY' ? step.from : undefined;
+        if (from) {
+          const dep = resolveStageRef(from);
+          source = dep ? (await stageResult(dep.id)).key : (await baseImage(from)).descriptor.digest;
+        } else if (step.sources.length === 0) {
+          source = 'inline';
+        } else {
+          source = await opts.context.checksum(await opts.context.resolve(step.sources));
+        }
+        return [step.sources, step.dest, step.chown, step.chmod, step.contents, source, step.link, step.exclude];
+      }
+      default:
+        return step.original;
+    }
+  }
+
+  async function executeStep(step: Step, state: StageState, id: string): Promise<StageState> {
+    const history = (createdBy: string, layer?: LayerRef): ImageConfig =>
+      cfg.withHistory(state.config, { created: createdTime(opts), created_by: createdBy, comment: 'rbuild' }, layer?.diffId);
+    const withLayer = (layer: LayerRef | undefined, createdBy: string): StageState => ({
+      ...state,
+      config: history(createdBy, layer),
+      layers: layer ? [...state.layers, layer] : state.layers,
+    });
+    const c = state.config;
+    const edit = (config: ImageConfig): StageState => ({ ...state, config: cfg.withHistory(config, { created: createdTime(opts), created_by: step.original, comment: 'rbuild' }) });
+    switch (step.kind) {
+      case 'ENV':
+        return edit(cfg.withEnv(c, step.env.map((kv) => [kv.key, kv.value])));
+      case 'LABEL':
+        return edit(cfg.withLabels(c, step.labels.map((kv) => [kv.key, kv.value])));
+      case 'EXPOSE':
+        return edit(cfg.withExposedPorts(c, step.ports));
+      case 'VOLUME':
+        return edit(cfg.withVolumes(c, step.volumes));
+      case 'USER':
+        return edit(cfg.withUser(c, step.user));
+      case 'WORKDIR':
+        return edit(cfg.withWorkdir(c, step.path));
+      case 'ENTRYPOINT':
+        return edit(cfg.withEntrypoint(c, shellWrap(c, step.cmd, step.prependShell)));
+      case 'CMD':
+        return edit(cfg.withCmd(c, shellWrap(c, step.cmd, step.prependShell)));
+      case 'SHELL':
+        return edit(cfg.withShell(c, step.shell));
+      case 'STOPSIGNAL':
+        return edit(cfg.withStopSignal(c, step.signal));
+      case 'HEALTHCHECK':
+        return edit(cfg.withHealthcheck(c, healthConfig(step)));
+      case 'ONBUILD':
+        return edit(cfg.withOnBuild(c, step.expression));
+      case 'MAINTAINER':
+        return edit({ ...c, author: step.maintainer });
+      case 'ARG':
+        return state;
+      case 'RUN': {
+        const args = shellWrap(c, step.cmd, step.prependShell);
+        const layer = await withSnapshot(state, async (root) => runInSandbox(root, state, args, step, id));
+        return withLayer(layer, `RUN ${args.join(' ')} # rbuild`);
+      }
+      case 'COPY':
+      case 'ADD': {
+        const layer = await withSnapshot(state, async (root) => copyStep(root, state, step));
+        return withLayer(layer, `${step.original} # rbuild`);
+      }
+    }
+  }
+
+  async function prepareWorkdir(root: string, state: StageState): Promise<string> {
+    const wd = state.config.config?.WorkingDir || '/';
+    const owner = await workdirOwner(root, state.config);
+    await ensureDir(root, wd, owner ? { uid: owner.uid, gid: owner.gid } : undefined);
+    return wd;
+  }
+
+  async function runInSandbox(root: string, state: StageState, args: string[], step: Extract<Step, { kind: 'RUN' }>, id: string): Promise<void> {
+    if (step.files.length > 0) throw new BuildError('UNSUPPORTED', 'RUN with heredoc scripts is not supported yet', 'write the script to a file and COPY it, or use RUN with &&');
+    if (step.mounts.length > 0) throw new BuildError('UNSUPPORTED', 'RUN --mount is not supported yet', 'remove the --mount flag for now');
+    const sandbox = await deps.sandbox();
+    const cwd = await prepareWorkdir(root, state);
+    const user = await deps.resolveUser(root, state.config.config?.User || 'root');
+    const env = new Map<string, string>();
+    for (const [k, v] of state.args) env.set(k, v);
+    for (const [k, v] of cfg.envMap(state.config)) env.set(k, v);
+    if (!env.has('PATH')) env.set('PATH', '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+    const tail: string[] = [];
+    const keep = (s: string) => {
+      for (const line of s.split('\n')) if (line !== '') tail.push(line);
+      if (tail.length > 20) tail.splice(0, tail.length - 20);
+    };
+    const network = (step.network as BuildOptions['network'] | undefined) ?? opts.network;
+    const res = await sandbox.run(
+      {
+        rootfs: root,
+        args,
+        env: [...env].map(([k, v]) => `${k}=${v}`),
+        cwd,
+        uid: user.uid,
+        gid: user.gid,
+        additionalGids: user.additionalGids,
+        hostname: 'rbuild',
+        network: network === 'default' ? 'host' : network,
+        mounts: [],
+        etcHosts: '127.0.0.1\tlocalhost rbuild\n::1\tlocalhost ip6-localhost ip6-loopback\n',
+        resolvConf: await hostResolvConf(),
+      },
+      {
+        stdout: (b) => { const s = b.toString(); keep(s); emit({ type: 'step-log', step: id, stream: 'stdout', data: s }); },
+        stderr: (b) => { const s = b.toString(); keep(s); emit({ type: 'step-log', step: id, stream: 'stderr', data: s }); },
+      },
+      signal,
+    );
+    if (res.exitCode !== 0) throw new RunFailedError(step.prependShell ? step.cmd.join(' ') : JSON.stringify(step.cmd), res.exitCode, tail.slice(-5));
+  }
+
+  async function copyStep(root: string, state: StageState, step: Extract<Step, { kind: 'COPY' | 'ADD' }>): Promise<void> {
+    const wd = await prepareWorkdir(root, state);
+    const chown = step.chown ? await deps.resolveUser(root, step.chown) : undefined;
+    const chmod = step.chmod ? parseChmod(step.chmod) : undefined;
+    const base = { root, dest: step.dest, workdir: wd, ...(chown ? { chown: { uid: chown.uid, gid: chown.gid } } : {}), ...(chmod ? { chmod } : {}) };
+    if (step.contents.length > 0) {
+      const tmp = join(opts.root, 'tmp', `inline-${randomBytes(6).toString('hex')}`);
+      await mkdir(tmp, { recursive: true });
+      try {
+        for (const f of step.contents) await writeFile(join(tmp, f.path), f.data, { mode: 0o644 });
+        const ctx = new BuildContext(tmp);
+        await copyInto(ctx, await ctx.resolve(step.contents.map((f) => f.path)), base);
+      } finally {
+        await rm(tmp, { recursive: true, force: true });
+      }
+      return;
+    }
+    const from = step.kind === 'COPY' ? step.from : undefined;
+    if (from) {
+      const dep = resolveStageRef(from);
+      const srcLayers = dep ? (await stageResult(dep.id)).layers : imageLayerRefs(await baseImage(from));
+      await withView(srcLayers, async (srcRoot) => {
+        const tree = new RootTree(srcRoot);
+        await copyInto(tree, await tree.resolve(step.sources), { ...base, keepOwner: !chown });
+      });
+      return;
+    }
+    const sources = await opts.context.resolve(step.sources);
+    await copyInto(opts.context, sources, base);
+  }
+
+  const target = byId.get(graph.target) ?? graph.stages[graph.stages.length - 1];
+  if (!target) throw new BuildError('NO_STAGES', 'the Dockerfile has no stages');
+  // Start every needed stage so that independent ones run in parallel.
+  for (const s of graph.stages) void stageResult(s.id).catch(() => undefined);
+  const final = await stageResult(target.id);
+  await opts.context.saveHashes();
+  const image = await writeImage(deps.store, final, opts);
+  return { ...image, executed: counts.executed, cached: counts.cached };
+}
+
+/** The layers of an image as the build state tracks them. */
+function imageLayerRefs(img: ResolvedImage): LayerRef[] {
+  return img.manifest.layers.map((l, i) => ({
+    mediaType: l.mediaType,
+    digest: l.digest as `sha256:${string}`,
+    size: l.size,
+    diffId: img.config.rootfs.diff_ids[i] as `sha256:${string}`,
+  }));
+}
+
+function healthConfig(step: Extract<Step, { kind: 'HEALTHCHECK' }>): HealthConfig {
+  const h: HealthConfig = { Test: step.test };
+  if (step.interval) h.Interval = step.interval;
+  if (step.timeout) h.Timeout = step.timeout;
+  if (step.startPeriod) h.StartPeriod = step.startPeriod;
+  if (step.startInterval) h.StartInterval = step.startInterval;
+  if (step.retries) h.Retries = step.retries;
+  return h;
+}
+
+function createdTime(opts: BuildOptions): string {
+  return opts.sourceDateEpoch !== undefined ? new Date(opts.sourceDateEpoch * 1000).toISOString() : new Date().toISOString();
+}
+
+function shellWrap(c: ImageConfig, args: string[], shellForm: boolean): string[] {
+  if (!shellForm) return args;
+  const shell = c.config?.Shell ?? ['/bin/sh', '-c'];
+  return [...shell, args.join(' ')];
+}
+
+let resolvConfCache: string | undefined;
+async function hostResolvConf(): Promise<string> {
+  if (resolvConfCache === undefined) {
+    const { readFile } = await import('node:fs/promises');
+    resolvConfCache = await readFile('/etc/resolv.conf', 'utf8').catch(() => 'nameserver 1.1.1.1\n');
+    // A loopback resolver of the host (systemd-resolved) is not reachable from a private network namespace.
+    if (/^nameserver\s+127\./m.test(resolvConfCache)) resolvConfCache = resolvConfCache.replace(/^nameserver\s+127\.\S+/gm, 'nameserver 10.0.2.3');
+  }
+  return resolvConfCache;
+}
+
+/** Parses `--chmod` (octal, or symbolic like `u=rwx,go=rx`/`+x`) into a mode function. */
+export function parseChmod(spec: string): (mode: number, isDir: boolean) => number {
+  if (/^[0-7]{3,4}$/.test(spec)) {
+    const m = parseInt(spec, 8);
+    return () => m;
+  }
+  const clauses = spec.split(',');
+  return (mode, isDir) => {
+    let m = mode;
+    for (const cl of clauses) {
+      const match = /^([ugoa]*)([-+=])([rwxXst]*)$/.exec(cl);
+      if (!match) throw new BuildError('BAD_CHMOD', `invalid --chmod ${JSON.stringify(spec)}`);
+      const who = match[1] === '' || match[1]!.includes('a') ? 'ugo' : match[1]!;
+      let bits = 0;
+      for (const p of match[3]!) {
+        for (const w of who) {
+          const shift = w === 'u' ? 6 : w === 'g' ? 3 : 0;
+          if (p === 'r') bits |= 4 << shift;
+          if (p === 'w') bits |= 2 << shift;
+          if (p === 'x' || (p === 'X' && (isDir || (mode & 0o111) !== 0))) bits |= 1 << shift;
+          if (p === 's' && w === 'u') bits |= 0o4000;
+          if (p === 's' && w === 'g') bits |= 0o2000;
+          if (p === 't') bits |= 0o1000;
+        }
+      }
+      let mask = 0;
+      for (const w of who) mask |= w === 'u' ? 0o4700 : w === 'g' ? 0o2070 : 0o1007;
+      if (match[2] === '+') m |= bits;
+      else if (match[2] === '-') m &= ~bits;
+      else m = (m & ~mask) | bits;
+    }
+    return m;
+  };
+}
+
+async function writeImage(store: ContentStore, state: StageState, opts: BuildOptions): Promise<{ descriptor: Descriptor; manifest: Manifest; config: ImageConfig }> {
+  const docker = opts.format === 'docker';
+  let config: ImageConfig = { ...state.config, created: createdTime(opts), architecture: opts.platform.architecture, os: opts.platform.os };
+  if (opts.labels.length) config = cfg.withLabels(config, opts.labels);
+  config = { ...config, rootfs: { type: 'layers', diff_ids: state.layers.map((l) => l.diffId) } };
+  const configDesc = await store.writeBytes(Buffer.from(JSON.stringify(config)), docker ? 'application/vnd.docker.container.image.v1+json' : 'application/vnd.oci.image.config.v1+json');
+  const manifest: Manifest = {
+    schemaVersion: 2,
+    mediaType: docker ? 'application/vnd.docker.distribution.manifest.v2+json' : 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: configDesc.mediaType, digest: configDesc.digest, size: configDesc.size },
+    layers: state.layers.map((l) => ({ mediaType: docker ? dockerLayerType(l.mediaType) : l.mediaType, digest: l.digest, size: l.size })),
+  };
+  const descriptor = await store.writeBytes(Buffer.from(JSON.stringify(manifest)), manifest.mediaType!);
+  return { descriptor, manifest, config };
+}
+
+function dockerLayerType(mt: string): string {
+  if (mt.endsWith('+gzip') || mt.endsWith('.gzip')) return 'application/vnd.docker.image.rootfs.diff.tar.gzip';
+  return mt;
+}

@@ -1,0 +1,116 @@
+/**
+ * One build from a request: read and plan the Dockerfile, open the store,
+ * run the executor with the real services, then name (and push) the image.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { parseDockerfile } from '../dockerfile/parser.js';
+import { toInstructions } from '../dockerfile/instructions.js';
+import { DockerfileError } from '../dockerfile/errors.js';
+import { executeBuild, type BuildResult } from '../build/executor.js';
+import type { EventSink } from '../build/events.js';
+import { planGraph, platformArgs } from '../build/graph.js';
+import { BuildContext, HashCache } from '../build/context.js';
+import { BuildError } from '../build/errors.js';
+import { openStore } from '../../registry/store/oci-layout-store.js';
+import { hostPlatform } from '../../registry/store/platform.js';
+import { normalizeName } from '../../registry/store/normalize-name.js';
+import { join } from 'node:path';
+import { buildServices } from './services.js';
+
+/** Everything the build command was asked to do. */
+export interface BuildRequest {
+  context: string;
+  dockerfile: string;
+  tags: string[];
+  buildArgs: Map<string, string>;
+  target?: string;
+  noCache: boolean;
+  pull: 'always' | 'missing' | 'never';
+  labels: Array<[string, string]>;
+  network: 'default' | 'host' | 'none' | 'private';
+  push: boolean;
+  progress: import('./progress.js').ProgressMode;
+  quiet: boolean;
+  jobs?: number;
+  sourceDateEpoch?: number;
+  format: 'oci' | 'docker';
+  compressionLevel?: number;
+  root: string;
+  iidfile?: string;
+  metadataFile?: string;
+  platform?: string;
+}
+
+/** What the build produced. */
+export interface BuildOutcome extends BuildResult {
+  imageId: string;
+  tags: string[];
+  size: number;
+}
+
+function readDockerfile(path: string): string {
+  if (path === '-') return readFileSync(0, 'utf8');
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new DockerfileError('DOCKERFILE_NOT_FOUND', `cannot read Dockerfile: ${path} does not exist`, { file: path }, { hint: 'give its path with -f' });
+  }
+  if (st.isDirectory()) throw new DockerfileError('DOCKERFILE_IS_DIRECTORY', `${path} is a directory, not a Dockerfile`, { file: path }, { hint: 'give the file with -f DIR/Dockerfile' });
+  return readFileSync(path, 'utf8');
+}
+
+/** Runs a build; throws NeedsNamespaceError when a step must run and the process is not in the build namespace. */
+export async function runBuild(req: BuildRequest, emit: EventSink, signal?: AbortSignal): Promise<BuildOutcome> {
+  const platform = hostPlatform();
+  if (req.platform && req.platform !== `${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ''}`) {
+    throw new BuildError('UNSUPPORTED', `building for ${req.platform} is not supported yet (this machine is ${platform.os}/${platform.architecture})`, 'drop --platform to build for the host');
+  }
+  const file = req.dockerfile === '-' ? 'Dockerfile' : req.dockerfile;
+  const text = readDockerfile(req.dockerfile);
+  const parsed = parseDockerfile(text, { file });
+  const instructions = toInstructions(parsed);
+  const graph = planGraph(instructions, {
+    file,
+    ...(req.target ? { target: req.target } : {}),
+    buildArgs: req.buildArgs,
+    predefinedArgs: platformArgs(platform),
+    escapeToken: parsed.escapeToken,
+  });
+  for (const a of graph.unusedBuildArgs) emit({ type: 'warning', message: `build argument ${a} is not consumed by any ARG` });
+  const tags = req.tags.map((t) => normalizeName(t));
+  const store = await openStore(req.root);
+  const services = buildServices({ root: req.root, store, emit, ...(signal ? { signal } : {}) });
+  const context = new BuildContext(req.context, await services.ignoreMatcher(req.context, req.dockerfile), new HashCache(join(req.root, 'cache', 'context-hashes.json')));
+  const result = await executeBuild(
+    graph,
+    {
+      root: req.root,
+      context,
+      platform,
+      noCache: req.noCache,
+      pull: req.pull,
+      jobs: req.jobs ?? cpus().length,
+      network: req.network,
+      ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
+      ...(req.compressionLevel !== undefined ? { compressionLevel: req.compressionLevel } : {}),
+      labels: req.labels,
+      format: req.format,
+    },
+    services.deps,
+    emit,
+    signal,
+  );
+  for (const t of tags) await store.tag(t, result.descriptor);
+  const size = result.manifest.layers.reduce((a, l) => a + l.size, 0) + result.manifest.config.size;
+  emit({ type: 'export', digest: result.descriptor.digest, size, tags });
+  if (req.push) {
+    for (const t of tags) {
+      emit({ type: 'push', ref: t, phase: 'start' });
+      const digest = await services.push(result.descriptor, t);
+      emit({ type: 'push', ref: t, phase: 'done', digest });
+    }
+  }
+  return { ...result, imageId: result.manifest.config.digest, tags, size };
+}

@@ -1,0 +1,138 @@
+/**
+ * `rbuild build [flags] CONTEXT` (also the default command: `rbuild -t TAG .`),
+ * with docker build's flag names. The first pass runs outside any namespace:
+ * parsing, pulls and cache lookups need none, so a fully cached rebuild is a
+ * few file reads. Only when a step must run does rbuild re-execute itself in
+ * the build namespace (rootless user namespace, private mounts) and build there.
+ */
+import { Command, Option } from 'commander';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { BuildError, NeedsNamespaceError } from '../../build/errors.js';
+import type { BuildEvent } from '../../build/events.js';
+import { createProgress, type ProgressMode } from '../progress.js';
+import { UsageError } from '../errors.js';
+import { runBuild, type BuildRequest } from '../build-runner.js';
+import { defaultRoot } from '../root.js';
+
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
+/** Registers `build` as the default command. */
+export function register(program: Command, hooks: { enterNamespace(): Promise<void>; inNamespace(): boolean }): void {
+  program
+    .command('build', { isDefault: true })
+    .description('build an image from a Dockerfile (the default command: rbuild -t TAG .)')
+    .argument('[context]', 'build context directory, or - for a tar on stdin', '.')
+    .option('-t, --tag <name>', 'name and optionally tag the image (repeatable)', collect, [])
+    .option('-f, --file <path>', 'Dockerfile path (default: CONTEXT/Dockerfile; - for stdin)')
+    .option('--build-arg <key[=value]>', 'set a build-time variable; without =value it comes from the environment', collect, [])
+    .option('--build-arg-file <file>', 'read build args from a file of KEY=VALUE lines')
+    .option('--target <stage>', 'build this stage and what it needs')
+    .option('--no-cache', 'do not use the build cache')
+    .addOption(new Option('--pull [policy]', 'pull the base images: always, missing (default), never').choices(['always', 'missing', 'never', 'true', 'false']))
+    .option('--label <key=value>', 'set an image label (repeatable)', collect, [])
+    .option('--annotation <key=value>', 'set a manifest annotation (repeatable)', collect, [])
+    .option('--platform <os/arch>', 'target platform (only the host platform for now)')
+    .addOption(new Option('--network <mode>', 'network for RUN steps').choices(['default', 'host', 'none', 'private']).default('default'))
+    .option('--iidfile <file>', 'write the image ID (config digest) to the file')
+    .option('--metadata-file <file>', 'write build metadata (digest, tags, size) as JSON')
+    .option('--push', 'push every tag after the build')
+    .addOption(new Option('--progress <mode>', 'progress output').choices(['auto', 'tty', 'plain', 'json', 'quiet']).default('auto'))
+    .option('-q, --quiet', 'print only the image ID')
+    .option('--jobs <n>', 'stages to build in parallel (default: number of cores)')
+    .option('--source-date-epoch <seconds>', 'clamp timestamps for reproducible images (SOURCE_DATE_EPOCH)')
+    .addOption(new Option('--format <format>', 'manifest and config media types').choices(['oci', 'docker']).default('oci'))
+    .option('--compression-level <n>', 'gzip level of new layers')
+    .option('--root <dir>', 'store directory (default: $XDG_DATA_HOME/rbuild)')
+    .option('--debug', 'print stacks with errors')
+    .action(async (context: string, o: Record<string, unknown>) => {
+      const req = toRequest(context, o);
+      const progress = createProgress(req.quiet ? 'quiet' : req.progress);
+      // Outside the namespace, step events wait: when the build must re-run
+      // inside, the inner process reports everything once.
+      const held: BuildEvent[] = [];
+      const emit = (e: BuildEvent): void => {
+        if (hooks.inNamespace() || e.type === 'pull' || e.type === 'warning') progress.event(e);
+        else held.push(e);
+      };
+      let result;
+      try {
+        result = await runBuild(req, emit);
+      } catch (err) {
+        if (err instanceof NeedsNamespaceError && !hooks.inNamespace()) {
+          await hooks.enterNamespace();
+          return;
+        }
+        progress.finish({ tags: req.tags, error: String(err) });
+        throw err;
+      }
+      for (const e of held) progress.event(e);
+      progress.finish({ digest: result.descriptor.digest, tags: result.tags, size: result.size });
+      if (req.iidfile) writeFileSync(req.iidfile, result.imageId);
+      if (req.metadataFile) {
+        writeFileSync(req.metadataFile, JSON.stringify({ 'containerimage.digest': result.descriptor.digest, 'containerimage.config.digest': result.imageId, 'image.name': result.tags.join(','), size: result.size }, null, 2));
+      }
+      if (req.quiet) process.stdout.write(`${result.imageId}\n`);
+    });
+}
+
+function toRequest(context: string, o: Record<string, unknown>): BuildRequest {
+  const buildArgs = new Map<string, string>();
+  if (typeof o.buildArgFile === 'string') {
+    for (const line of readFileSync(o.buildArgFile, 'utf8').split('\n')) {
+      const t = line.trim();
+      if (t === '' || t.startsWith('#')) continue;
+      addBuildArg(buildArgs, t);
+    }
+  }
+  for (const a of o.buildArg as string[]) addBuildArg(buildArgs, a);
+  const labels: Array<[string, string]> = (o.label as string[]).map((l) => {
+    const i = l.indexOf('=');
+    return i < 0 ? [l, ''] : [l.slice(0, i), l.slice(i + 1)];
+  });
+  const pullOpt = o.pull;
+  const pull = pullOpt === true || pullOpt === 'true' || pullOpt === 'always' ? 'always' : pullOpt === 'never' ? 'never' : 'missing';
+  const sde = (o.sourceDateEpoch as string | undefined) ?? process.env.SOURCE_DATE_EPOCH;
+  if (sde !== undefined && !/^\d+$/.test(sde)) throw new UsageError(`--source-date-epoch must be whole seconds, not ${JSON.stringify(sde)}`);
+  const jobs = o.jobs === undefined ? undefined : Number(o.jobs);
+  if (jobs !== undefined && !(Number.isInteger(jobs) && jobs > 0)) throw new UsageError('--jobs takes a positive whole number');
+  if (context === '-') throw new UsageError('a build context on stdin is not supported yet', 'give a directory as the context');
+  const ctx = resolve(context);
+  let st;
+  try {
+    st = statSync(ctx);
+  } catch {
+    throw new BuildError('CONTEXT_NOT_FOUND', `build context ${JSON.stringify(context)} not found`, 'give the directory that holds your sources (often .)');
+  }
+  if (!st.isDirectory()) throw new BuildError('CONTEXT_NOT_FOUND', `build context ${JSON.stringify(context)} is not a directory`);
+  return {
+    context: ctx,
+    dockerfile: o.file === undefined ? join(ctx, 'Dockerfile') : o.file === '-' ? '-' : resolve(o.file as string),
+    tags: o.tag as string[],
+    buildArgs,
+    ...(o.target ? { target: o.target as string } : {}),
+    noCache: o.cache === false,
+    pull,
+    labels,
+    network: o.network as BuildRequest['network'],
+    push: Boolean(o.push),
+    progress: o.progress as ProgressMode,
+    quiet: Boolean(o.quiet),
+    ...(jobs ? { jobs } : {}),
+    ...(sde !== undefined ? { sourceDateEpoch: Number(sde) } : {}),
+    format: o.format as 'oci' | 'docker',
+    ...(o.compressionLevel !== undefined ? { compressionLevel: Number(o.compressionLevel) } : {}),
+    root: o.root ? resolve(o.root as string) : defaultRoot(),
+    ...(o.iidfile ? { iidfile: o.iidfile as string } : {}),
+    ...(o.metadataFile ? { metadataFile: o.metadataFile as string } : {}),
+    ...(o.platform ? { platform: o.platform as string } : {}),
+  };
+}
+
+function addBuildArg(m: Map<string, string>, a: string): void {
+  const i = a.indexOf('=');
+  if (i >= 0) m.set(a.slice(0, i), a.slice(i + 1));
+  else if (process.env[a] !== undefined) m.set(a, process.env[a]!);
+}

@@ -1,0 +1,126 @@
+/**
+ * Renders build events: `plain` (step numbers and logs, for CI logs),
+ * `json` (one event per line, for tools), `tty` (plain with a live status
+ * line of running steps, redrawn in place) and `quiet`.
+ */
+import type { BuildEvent } from '../build/events.js';
+
+/** A progress mode as `--progress` names it. */
+export type ProgressMode = 'auto' | 'tty' | 'plain' | 'json' | 'quiet';
+
+/** Something that consumes events and can summarise at the end. */
+export interface ProgressRenderer {
+  event(e: BuildEvent): void;
+  /** Prints the final summary lines (digest, tags, per-step times). */
+  finish(summary: { digest?: string; tags: string[]; size?: number; error?: string }): void;
+}
+
+/** Chooses and creates a renderer; `auto` is tty on a terminal, plain otherwise (CI logs). */
+export function createProgress(mode: ProgressMode, out: NodeJS.WriteStream = process.stderr): ProgressRenderer {
+  const resolved = mode === 'auto' ? (out.isTTY ? 'tty' : 'plain') : mode;
+  if (resolved === 'json') return new JsonProgress(out);
+  if (resolved === 'quiet') return { event() {}, finish() {} };
+  return new PlainProgress(out, resolved === 'tty');
+}
+
+class JsonProgress implements ProgressRenderer {
+  constructor(private readonly out: NodeJS.WritableStream) {}
+  event(e: BuildEvent): void {
+    this.out.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`);
+  }
+  finish(summary: { digest?: string; tags: string[]; size?: number; error?: string }): void {
+    this.out.write(`${JSON.stringify({ time: new Date().toISOString(), type: 'result', ...summary })}\n`);
+  }
+}
+
+class PlainProgress implements ProgressRenderer {
+  private readonly numbers = new Map<string, number>();
+  private readonly times: Array<{ n: number; text: string; ms?: number; cached: boolean }> = [];
+  private next = 1;
+  private partial = new Map<string, string>();
+  constructor(private readonly out: NodeJS.WritableStream, private readonly color: boolean) {}
+
+  private num(step: string): number {
+    let n = this.numbers.get(step);
+    if (n === undefined) {
+      n = this.next++;
+      this.numbers.set(step, n);
+    }
+    return n;
+  }
+
+  private dim(s: string): string {
+    return this.color ? `\x1b[2m${s}\x1b[0m` : s;
+  }
+
+  event(e: BuildEvent): void {
+    switch (e.type) {
+      case 'build-start':
+        for (const w of e.warnings) this.out.write(`WARNING: ${w}\n`);
+        break;
+      case 'step-start':
+      case 'step-cached': {
+        const n = this.num(e.step);
+        const head = `#${n} [${e.stage} ${e.index}/${e.total}] ${e.text}`;
+        this.out.write(`${head}${e.type === 'step-cached' ? ' CACHED' : ''}\n`);
+        this.times.push({ n, text: `[${e.stage} ${e.index}/${e.total}] ${e.text}`, cached: e.type === 'step-cached' });
+        break;
+      }
+      case 'step-log': {
+        const n = this.num(e.step);
+        const buf = (this.partial.get(e.step) ?? '') + e.data;
+        const lines = buf.split('\n');
+        this.partial.set(e.step, lines.pop() ?? '');
+        for (const l of lines) this.out.write(this.dim(`#${n} ${l}`) + '\n');
+        break;
+      }
+      case 'step-done': {
+        const n = this.num(e.step);
+        const rest = this.partial.get(e.step);
+        if (rest) this.out.write(this.dim(`#${n} ${rest}`) + '\n');
+        this.partial.delete(e.step);
+        const t = this.times.find((x) => x.n === n);
+        if (t) t.ms = e.ms;
+        this.out.write(`#${n} DONE ${(e.ms / 1000).toFixed(1)}s\n`);
+        break;
+      }
+      case 'step-error':
+        this.out.write(`#${this.num(e.step)} ERROR: ${e.message}\n`);
+        break;
+      case 'pull':
+        this.out.write(e.phase === 'start' ? `pulling ${e.ref}\n` : `pulled ${e.ref} (${e.layers} layers, ${formatBytes(e.bytes ?? 0)})\n`);
+        break;
+      case 'warning':
+        this.out.write(`WARNING: ${e.message}\n`);
+        break;
+      case 'export':
+        this.out.write(`writing image ${e.digest} (${formatBytes(e.size)})${e.tags.length ? `, naming ${e.tags.join(', ')}` : ''}\n`);
+        break;
+      case 'push':
+        this.out.write(e.phase === 'start' ? `pushing ${e.ref}\n` : `pushed ${e.ref}@${e.digest}\n`);
+        break;
+    }
+  }
+
+  finish(summary: { digest?: string; tags: string[]; size?: number; error?: string }): void {
+    if (summary.error) return;
+    if (this.times.length) {
+      this.out.write('steps:\n');
+      for (const t of this.times) this.out.write(`  #${t.n} ${t.cached ? 'CACHED' : `${((t.ms ?? 0) / 1000).toFixed(1)}s`.padStart(6)}  ${t.text.slice(0, 80)}\n`);
+    }
+    if (summary.digest) this.out.write(`image ${summary.digest}${summary.size !== undefined ? ` ${formatBytes(summary.size)}` : ''}\n`);
+  }
+}
+
+/** 1.2 MiB style sizes. */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = -1;
+  do {
+    v /= 1024;
+    i++;
+  } while (v >= 1024 && i < units.length - 1);
+  return `${v.toFixed(1)} ${units[i]}`;
+}

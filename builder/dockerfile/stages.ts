@@ -1,0 +1,360 @@
+/**
+ * The stage graph: typed instructions grouped into stages, global ARGs, the
+ * predefined platform ARGs, --build-arg overrides, stage references (FROM
+ * <stage>, COPY --from, RUN --mount from=), --target pruning, dependency order
+ * and the levels of stages that can build in parallel.
+ */
+import { DockerfileError, suggest } from './errors.js';
+import {
+  expandInstruction, toInstruction, type ArgInstruction, type FromInstruction, type InstrLocation, type Instruction,
+} from './instructions.js';
+import type { ParseResult } from './parser.js';
+import { ShellLex, ShellLexError } from './shell-lex.js';
+
+/** One build stage: its FROM and the instructions after it. */
+export interface Stage {
+  /** 0-based position in the Dockerfile. */
+  index: number;
+  /** Lowercased `AS` name, if any. */
+  name?: string;
+  from: FromInstruction;
+  instructions: Instruction[];
+  loc: InstrLocation;
+}
+
+/** All stages of a Dockerfile plus the ARGs declared before the first FROM. */
+export interface Stages {
+  file: string;
+  stages: Stage[];
+  globalArgs: ArgInstruction[];
+  /** The escape token, for building the ShellLex the executor expands with. */
+  escapeToken: '\\' | '`';
+}
+
+/** Groups a parse result into stages; instructions are typed and validated. */
+export function toStages(ast: ParseResult): Stages {
+  const ctx = { file: ast.file, lines: ast.lines };
+  const stages: Stage[] = [];
+  const globalArgs: ArgInstruction[] = [];
+  const seen = new Map<string, Stage>();
+  for (const node of ast.nodes) {
+    const instr = toInstruction(node, ctx);
+    if (instr.kind === 'FROM') {
+      const stage: Stage = { index: stages.length, from: instr, instructions: [], loc: instr.loc };
+      if (instr.stageName) {
+        const prev = seen.get(instr.stageName);
+        if (prev) {
+          throw new DockerfileError('DOCKERFILE_STAGE', `duplicate stage name "${instr.stageName}" (first defined on line ${prev.loc.line})`, {
+            file: ast.file, line: instr.loc.line, column: instr.loc.column,
+          });
+        }
+        stage.name = instr.stageName;
+        seen.set(instr.stageName, stage);
+      }
+      stages.push(stage);
+      continue;
+    }
+    const current = stages[stages.length - 1];
+    if (!current) {
+      if (instr.kind === 'ARG') {
+        globalArgs.push(instr);
+        continue;
+      }
+      throw new DockerfileError('DOCKERFILE_STAGE', `no build stage in current context: ${node.value.toUpperCase()} before the first FROM`, {
+        file: ast.file, line: instr.loc.line, column: instr.loc.column,
+      }, { hint: 'only ARG may come before the first FROM' });
+    }
+    current.instructions.push(instr);
+  }
+  if (stages.length === 0) {
+    throw new DockerfileError('DOCKERFILE_STAGE', 'the Dockerfile has no FROM instruction', { file: ast.file, line: 1, column: 1 }, {
+      hint: 'start the build with FROM <image>',
+    });
+  }
+  return { file: ast.file, stages, globalArgs, escapeToken: ast.escapeToken };
+}
+
+/** An OCI platform. */
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+/** Formats `linux/arm/v7`. */
+export function formatPlatform(p: Platform): string {
+  return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+}
+
+/** Parses `linux/arm64`, `linux/arm/v7`, `amd64` (os defaults to linux). */
+export function parsePlatform(s: string): Platform {
+  const parts = s.toLowerCase().split('/');
+  if (parts.length === 1) return { os: 'linux', architecture: normaliseArch(parts[0]!) };
+  const p: Platform = { os: parts[0]!, architecture: normaliseArch(parts[1]!) };
+  if (parts[2]) p.variant = parts[2];
+  return p;
+}
+
+function normaliseArch(a: string): string {
+  return ({ x86_64: 'amd64', x86: '386', aarch64: 'arm64' } as Record<string, string>)[a] ?? a;
+}
+
+/** The platform of this machine, in OCI terms. */
+export function hostPlatform(): Platform {
+  const arch: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64', loong64: 'loong64' };
+  const p: Platform = { os: 'linux', architecture: arch[process.arch] ?? process.arch };
+  if (process.arch === 'arm') {
+    const v = (process.config.variables as unknown as Record<string, unknown>)['arm_version'];
+    p.variant = `v${typeof v === 'string' || typeof v === 'number' ? v : '7'}`;
+  }
+  if (process.arch === 'arm64') p.variant = 'v8';
+  return p;
+}
+
+/** Build args that are always allowed and never reported unused. */
+export const proxyArgs = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
+
+/** TARGET* / BUILD* values for a target and build platform. */
+export function predefinedArgs(target: Platform, build: Platform): Map<string, string> {
+  // arm64's v8 is implied: BuildKit leaves the variant empty for it.
+  const variant = (p: Platform): string => (p.architecture === 'arm64' && p.variant === 'v8' ? '' : p.variant ?? '');
+  const fmt = (p: Platform): string => formatPlatform({ ...p, ...(variant(p) ? { variant: variant(p) } : { variant: undefined }) } as Platform);
+  return new Map([
+    ['TARGETPLATFORM', fmt(target)], ['TARGETOS', target.os], ['TARGETARCH', target.architecture], ['TARGETVARIANT', variant(target)],
+    ['BUILDPLATFORM', fmt(build)], ['BUILDOS', build.os], ['BUILDARCH', build.architecture], ['BUILDVARIANT', variant(build)],
+  ]);
+}
+
+/** What a stage's FROM resolves to. */
+export type StageBase = { kind: 'scratch' } | { kind: 'image'; ref: string } | { kind: 'stage'; index: number };
+
+/** A stage as it will be built. */
+export interface PlannedStage {
+  stage: Stage;
+  index: number;
+  name?: string;
+  /** FROM after expansion with the global ARGs. */
+  base: StageBase;
+  /** Expanded --platform of FROM, if any. */
+  platform?: string;
+  /** Stages this one needs (base, COPY --from, RUN --mount from=), by index. */
+  deps: number[];
+  /** External images named by COPY --from / RUN --mount from=. */
+  images: string[];
+  /** 0 for stages that need no other stage; else 1 + the deepest dependency. */
+  level: number;
+}
+
+/** Options for planBuild. */
+export interface PlanOptions {
+  /** Stage name (case-insensitive) or index; default: the last stage. */
+  target?: string;
+  buildArgs?: ReadonlyMap<string, string> | Readonly<Record<string, string>>;
+  /** The target platform; default: the host. */
+  platform?: Platform;
+  /** The build platform; default: the host. */
+  buildPlatform?: Platform;
+}
+
+/** What will be built, in order. */
+export interface BuildPlan {
+  file: string;
+  /** Index of the target stage. */
+  target: number;
+  /** The needed stages, dependencies first (stable by index). */
+  stages: PlannedStage[];
+  /** Stage indexes per level; stages in one level can build in parallel. */
+  levels: number[][];
+  /** Global ARG values (predefined platform ARGs included), usable in FROM. */
+  globalArgs: Map<string, string>;
+  /** The --build-arg values as given. */
+  buildArgs: Map<string, string>;
+  /** Build args nothing in the needed stages declares (BuildKit's "not consumed" warning). */
+  unusedBuildArgs: string[];
+  warnings: string[];
+  targetPlatform: Platform;
+  buildPlatform: Platform;
+  escapeToken: '\\' | '`';
+}
+
+function toMap(m: PlanOptions['buildArgs']): Map<string, string> {
+  if (!m) return new Map();
+  if (m instanceof Map) return new Map(m);
+  return new Map(Object.entries(m));
+}
+
+function stageError(loc: InstrLocation, message: string, hint?: string, cause?: unknown): DockerfileError {
+  return new DockerfileError('DOCKERFILE_STAGE', message, { file: loc.file, line: loc.line, column: loc.column, endLine: loc.endLine }, {
+    ...(hint ? { hint } : {}),
+    ...(cause ? { cause } : {}),
+  });
+}
+
+/** Finds a stage by name (case-insensitive) or, if `allowIndex`, by number. */
+function findStage(stages: readonly Stage[], ref: string, allowIndex: boolean): Stage | undefined {
+  const byName = stages.find((s) => s.name === ref.toLowerCase());
+  if (byName) return byName;
+  if (allowIndex && /^\d+$/.test(ref)) return stages[Number(ref)];
+  return undefined;
+}
+
+/**
+ * Resolves the stage graph for a target: global ARG values, each needed
+ * stage's base and dependencies, the build order and the parallel levels.
+ */
+export function planBuild(all: Stages, opts: PlanOptions = {}): BuildPlan {
+  const lex = new ShellLex(all.escapeToken);
+  const buildArgs = toMap(opts.buildArgs);
+  const host = hostPlatform();
+  const targetPlatform = opts.platform ?? host;
+  const buildPlatform = opts.buildPlatform ?? host;
+  const usedArgs = new Set<string>();
+
+  // Global scope: predefined platform ARGs, then the ARGs before the first FROM.
+  const globals = predefinedArgs(targetPlatform, buildPlatform);
+  const declaredGlobals = new Set<string>();
+  for (const instr of all.globalArgs) {
+    // One at a time: a default may use the ARG declared just before it.
+    for (const arg of instr.args) {
+      let a: { key: string; value?: string };
+      try {
+        a = expandInstruction({ ...instr, args: [arg] }, globals, lex).args[0]!;
+      } catch (err) {
+        throw err instanceof DockerfileError ? err : stageError(instr.loc, String(err));
+      }
+      declaredGlobals.add(a.key);
+      if (buildArgs.has(a.key)) globals.set(a.key, buildArgs.get(a.key)!);
+      else if (a.value !== undefined) globals.set(a.key, a.value);
+    }
+  }
+
+  const stages = all.stages;
+  const planned = new Map<number, PlannedStage>();
+  const fromUsed = new Map<number, Set<string>>();
+  for (const stage of stages) {
+    const used = new Set<string>();
+    let from: FromInstruction;
+    try {
+      from = expandInstruction(stage.from, globals, lex, { used });
+    } catch (err) {
+      throw err instanceof DockerfileError ? err : stageError(stage.loc, String(err));
+    }
+    fromUsed.set(stage.index, used);
+    const deps = new Set<number>();
+    const images = new Set<string>();
+    let base: StageBase;
+    const ref = from.image;
+    if (ref === '') throw stageError(stage.loc, 'base name (' + stage.from.image + ') should not be blank');
+    const st = findStage(stages, ref, false);
+    if (st) {
+      if (st.index === stage.index) throw stageError(stage.loc, `stage ${ref} cannot use itself as a base`);
+      base = { kind: 'stage', index: st.index };
+      deps.add(st.index);
+    } else if (ref.toLowerCase() === 'scratch') base = { kind: 'scratch' };
+    else base = { kind: 'image', ref };
+
+    // Stage-scope variables for --from: the stage's ARGs (build args win,
+    // else the default, else the global value) and ENVs in order.
+    const env = new Map<string, string>();
+    for (const instr of stage.instructions) {
+      try {
+        if (instr.kind === 'ARG') {
+          const ex = expandInstruction(instr, env, lex);
+          for (const a of ex.args) {
+            const v = buildArgs.get(a.key) ?? a.value ?? globals.get(a.key);
+            if (v !== undefined) env.set(a.key, v);
+          }
+        } else if (instr.kind === 'ENV') {
+          for (const kv of expandInstruction(instr, env, lex).env) env.set(kv.key, kv.value);
+        } else if (instr.kind === 'COPY' && instr.from !== undefined) {
+          addRef(lex.processWord(instr.from, env), instr.loc);
+        } else if (instr.kind === 'RUN') {
+          for (const m of expandInstruction(instr, env, lex).mounts) {
+            if ((m.type === 'bind' || m.type === 'cache') && m.from) addRef(m.from, instr.loc);
+          }
+        }
+      } catch (err) {
+        if (err instanceof DockerfileError) throw err;
+        if (err instanceof ShellLexError) throw stageError(instr.loc, err.message, undefined, err);
+        throw err;
+      }
+    }
+    function addRef(r: string, loc: InstrLocation): void {
+      const s = findStage(stages, r, true);
+      if (s) {
+        if (s.index === stage.index) throw stageError(loc, `stage ${r} cannot refer to itself`);
+        deps.add(s.index);
+      } else if (/^\d+$/.test(r)) {
+        throw stageError(loc, `invalid stage index ${r}: the Dockerfile has ${stages.length} stage(s)`);
+      } else images.add(r);
+    }
+    const p: PlannedStage = { stage, index: stage.index, base, deps: [...deps].sort((a, b) => a - b), images: [...images], level: 0 };
+    if (stage.name) p.name = stage.name;
+    if (from.platform) p.platform = from.platform;
+    planned.set(stage.index, p);
+  }
+
+  // The target and everything it needs.
+  let target: Stage;
+  if (opts.target === undefined || opts.target === '') target = stages[stages.length - 1]!;
+  else {
+    const t = findStage(stages, opts.target, false);
+    if (!t) {
+      const near = suggest(opts.target, stages.map((s) => s.name).filter((n): n is string => !!n));
+      throw new DockerfileError('DOCKERFILE_STAGE', `failed to reach build target ${opts.target} in Dockerfile`, { file: all.file }, {
+        hint: near ? `did you mean ${near}?` : `stages: ${stages.map((s) => s.name ?? String(s.index)).join(', ')}`,
+      });
+    }
+    target = t;
+  }
+
+  // Depth-first from the target: post-order gives dependencies first; a grey
+  // node met again is a cycle.
+  const state = new Map<number, 'grey' | 'black'>();
+  const order: number[] = [];
+  const visit = (i: number, path: number[]): void => {
+    const s = state.get(i);
+    if (s === 'black') return;
+    if (s === 'grey') {
+      const names = [...path.slice(path.indexOf(i)), i].map((n) => stages[n]!.name ?? String(n));
+      throw stageError(stages[i]!.loc, `circular dependency detected on stage: ${names.join(' -> ')}`);
+    }
+    state.set(i, 'grey');
+    for (const d of planned.get(i)!.deps) visit(d, [...path, i]);
+    state.set(i, 'black');
+    order.push(i);
+  };
+  visit(target.index, []);
+
+  for (const i of order) {
+    const p = planned.get(i)!;
+    p.level = p.deps.length === 0 ? 0 : 1 + Math.max(...p.deps.map((d) => planned.get(d)!.level));
+  }
+  const needed = order.map((i) => planned.get(i)!).sort((a, b) => a.level - b.level || a.index - b.index);
+  const levels: number[][] = [];
+  for (const p of needed) (levels[p.level] ??= []).push(p.index);
+
+  // Consumed build args: declared by ARG in a needed stage, or a global ARG
+  // that a needed FROM references.
+  for (const p of needed) {
+    for (const u of fromUsed.get(p.index)!) if (declaredGlobals.has(u)) usedArgs.add(u);
+    for (const instr of p.stage.instructions) if (instr.kind === 'ARG') for (const a of instr.args) usedArgs.add(a.key);
+  }
+  const predefined = new Set([...predefinedArgs(targetPlatform, buildPlatform).keys(), ...proxyArgs]);
+  const unusedBuildArgs = [...buildArgs.keys()].filter((k) => !usedArgs.has(k) && !predefined.has(k)).sort();
+  const warnings = unusedBuildArgs.length > 0 ? [`one or more build-args [${unusedBuildArgs.join(' ')}] were not consumed`] : [];
+
+  return {
+    file: all.file,
+    target: target.index,
+    stages: needed,
+    levels,
+    globalArgs: globals,
+    buildArgs,
+    unusedBuildArgs,
+    warnings,
+    targetPlatform,
+    buildPlatform,
+    escapeToken: all.escapeToken,
+  };
+}

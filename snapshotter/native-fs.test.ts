@@ -1,0 +1,63 @@
+import { mkdtempSync, rmSync, statSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { nativeFs } from './native-fs.js';
+
+describe('native-fs addon', () => {
+  const dirs: string[] = [];
+  const tmp = () => {
+    const d = mkdtempSync(join(tmpdir(), 'rbuild-nfs-'));
+    dirs.push(d);
+    return d;
+  };
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('sets, lists, reads and removes xattrs without following symlinks', () => {
+    const fs = nativeFs();
+    const d = tmp();
+    const f = join(d, 'f');
+    writeFileSync(f, 'x');
+    fs.lsetxattr(f, 'user.a', Buffer.from([0, 1, 2]));
+    fs.lsetxattr(f, 'user.b', 'text');
+    expect(fs.llistxattr(f).sort()).toEqual(['user.a', 'user.b']);
+    expect(fs.lgetxattr(f, 'user.a')).toEqual(Buffer.from([0, 1, 2]));
+    expect(fs.lgetxattr(f, 'user.missing')).toBeNull();
+    fs.lremovexattr(f, 'user.a');
+    expect(fs.llistxattr(f)).toEqual(['user.b']);
+    expect(() => fs.lsetxattr(f, 'user.b', 'again', 1)).toThrow(expect.objectContaining({ code: 'EEXIST' }));
+  });
+
+  it('throws errno-coded errors', () => {
+    const fs = nativeFs();
+    expect(() => fs.llistxattr('/nonexistent/path')).toThrow(
+      expect.objectContaining({ code: 'ENOENT', syscall: 'llistxattr', path: '/nonexistent/path' }),
+    );
+  });
+
+  it('creates 0/0 character devices (overlay whiteouts) as root', () => {
+    const fs = nativeFs();
+    const d = tmp();
+    fs.mknod(join(d, 'wh'), 0o20000 | 0o000, 0);
+    const st = statSync(join(d, 'wh'));
+    expect(st.isCharacterDevice()).toBe(true);
+    expect(st.rdev).toBe(0);
+  });
+
+  it('mounts and unmounts overlay with userxattr', () => {
+    const fs = nativeFs();
+    const d = tmp();
+    for (const s of ['lower', 'upper', 'work', 'merged']) mkdirSync(join(d, s));
+    writeFileSync(join(d, 'lower/a'), 'a');
+    fs.mount('overlay', join(d, 'merged'), 'overlay', 0,
+      `lowerdir=${d}/lower,upperdir=${d}/upper,workdir=${d}/work,userxattr`);
+    try {
+      expect(readdirSync(join(d, 'merged'))).toEqual(['a']);
+    } finally {
+      fs.umount2(join(d, 'merged'), 0);
+    }
+    expect(readdirSync(join(d, 'merged'))).toEqual([]);
+  });
+});

@@ -1,0 +1,82 @@
+/**
+ * Typed loader of the `rbuild_fs` N-API addon (native/src/fsops.c): xattrs,
+ * mknod, mount and umount2, which Node's fs lacks. Calls are synchronous and
+ * throw Node-style errors (`code` = errno name, `errno`, `syscall`, `path`).
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The addon's functions. */
+export interface NativeFs {
+  /** The xattr's value, or null when the file has no such attribute. */
+  lgetxattr(path: string, name: string): Buffer | null;
+  /** Names of the xattrs of a path (not following symlinks). */
+  llistxattr(path: string): string[];
+  /** Sets an xattr; flags are XATTR_CREATE (1) / XATTR_REPLACE (2). */
+  lsetxattr(path: string, name: string, value: Buffer | string, flags?: number): void;
+  /** Removes an xattr. */
+  lremovexattr(path: string, name: string): void;
+  /** mknod(2); `dev` is makedev(major, minor) (0 for overlay whiteouts). */
+  mknod(path: string, mode: number, dev: number): void;
+  /** mount(2). */
+  mount(source: string, target: string, fstype: string, flags: number, data: string | null): void;
+  /** umount2(2). */
+  umount2(target: string, flags: number): void;
+  /** The addon's interface version. */
+  readonly abiVersion: number;
+}
+
+/** The addon version this code was written for; a mismatch means a stale native build. */
+const ABI_VERSION = 1;
+
+/** Raised when the addon is missing or stale. */
+export class NativeAddonError extends Error {
+  readonly code = 'NATIVE_ADDON_MISSING';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'NativeAddonError';
+  }
+}
+
+/** The package root: the nearest ancestor of this file holding package.json (works from source and from dist/). */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'native'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new NativeAddonError('cannot find the rbuild package root (package.json with native/)');
+    dir = up;
+  }
+}
+
+let cached: NativeFs | undefined;
+
+/** Loads the addon once; throws NativeAddonError with a fix when it is not built. */
+export function nativeFs(): NativeFs {
+  if (cached) return cached;
+  const root = packageRoot();
+  const file = join(root, 'native/build/Release/rbuild_fs.node');
+  if (!existsSync(file)) {
+    throw new NativeAddonError(`${file} is missing: build it with \`npm run install\` (node-gyp) in ${root}`);
+  }
+  let mod: NativeFs;
+  try {
+    mod = createRequire(import.meta.url)(file) as NativeFs;
+  } catch (cause) {
+    throw new NativeAddonError(`cannot load ${file}: ${(cause as Error).message}`, { cause });
+  }
+  if (mod.abiVersion !== ABI_VERSION) {
+    throw new NativeAddonError(`${file} has interface version ${mod.abiVersion}, expected ${ABI_VERSION}: rebuild it`);
+  }
+  cached = mod;
+  return mod;
+}
+
+/** mount(2) flags used by the drivers. */
+export const MS_RDONLY = 1;
+/** umount2 flag: detach lazily (busy mounts). */
+export const MNT_DETACH = 2;
+/** lsetxattr flag: fail if the attribute exists. */
+export const XATTR_CREATE = 1;
