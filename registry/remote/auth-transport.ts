@@ -43,19 +43,30 @@ export class Authenticator {
   layer(next: Send): Send {
     return async (req) => {
       const host = new URL(req.url).host;
-      const first = await this.authorization(host, req);
-      const res = await next(withAuth(req, first));
-      if (res.status !== 401 || !replayable(req.body)) return res;
-      const challenge = pickChallenge(res.headers['www-authenticate']);
-      if (!challenge) return res;
-      this.challenges.set(host, challenge);
-      // The token we sent was refused (expired mid-push, or scope too narrow): forget it.
-      if (challenge.scheme === 'bearer') this.tokens.delete(this.tokenKey(host, req, challenge));
-      const second = await this.authorization(host, req);
-      // Nothing new to offer (no credentials, or the same ones refused): the 401 stands.
-      if (second === undefined || second === first) return res;
-      res.body.resume();
-      return next(withAuth(req, second));
+      let auth = await this.authorization(host, req);
+      let res = await next(withAuth(req, auth));
+      // Up to two fresh authorizations: the first answers a new challenge (or replaces a
+      // token that expired mid-push), the second replaces a token refused as soon as issued.
+      for (let round = 0; round < 2 && res.status === 401 && replayable(req.body); round++) {
+        const challenge = pickChallenge(res.headers['www-authenticate']);
+        if (!challenge) return res;
+        this.challenges.set(host, challenge);
+        // The token we sent was refused (expired, revoked, or scope too narrow): forget it.
+        if (challenge.scheme === 'bearer') this.tokens.delete(this.tokenKey(host, req, challenge));
+        let fresh: string | undefined;
+        try {
+          fresh = await this.authorization(host, req);
+        } catch (err) {
+          res.body.resume();
+          throw err;
+        }
+        // Nothing new to offer (no credentials, or the same ones refused): the 401 stands.
+        if (fresh === undefined || fresh === auth) return res;
+        res.body.resume();
+        auth = fresh;
+        res = await next(withAuth(req, auth));
+      }
+      return res;
     };
   }
 

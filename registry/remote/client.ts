@@ -338,7 +338,7 @@ class Client implements RegistryClient {
   }
 
   async hasBlob(repo: Repo, digest: Digest, signal?: AbortSignal): Promise<boolean> {
-    const action = `checking ${shortDigest(digest)}`;
+    const action = `pushing ${shortDigest(digest)}`; // HEAD is the first step of pushing a blob
     const res = await this.call(action, {
       method: 'HEAD',
       url: this.url(repo, `blobs/${digest}`),
@@ -598,11 +598,17 @@ function headerDigest(v: string | string[] | undefined): Digest | undefined {
   return s && /^sha(256|512):[a-f0-9]+$/.test(s) ? (s as Digest) : undefined;
 }
 
-/** The last byte offset of a `Range: 0-N` header (the registry's acknowledged bytes). */
+/**
+ * The last byte offset of a `Range: 0-N` header (the registry's acknowledged bytes).
+ * The distribution registry sends `0-0` for an empty upload too, so `0-0` counts as
+ * nothing acknowledged (rbuild never PATCHes a 1-byte chunk, so no real ack is lost).
+ */
 function rangeEnd(v: string | string[] | undefined): number | undefined {
   const s = Array.isArray(v) ? v[0] : v;
   const m = s && /^(?:bytes=)?0-(\d+)$/.exec(s.trim());
-  return m ? Number(m[1]) : undefined;
+  if (!m) return undefined;
+  const end = Number(m[1]);
+  return end === 0 ? -1 : end;
 }
 
 function retryAfter(res: HttpResponse): number | undefined {

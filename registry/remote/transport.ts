@@ -5,6 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
+import { RegistryError } from './errors.js';
 import { backoffDelay, DEFAULT_RETRY, isRetryableError, parseRetryAfter, RETRYABLE_STATUS, type RetryOptions } from './retry-policy.js';
 
 /** A request body: bytes, or a factory that opens a fresh stream (so the request can be replayed). */
@@ -176,7 +177,8 @@ export function withRetry(next: Send, options: RetryOptions = {}, onRetry?: (e: 
       try {
         res = await next(req);
       } catch (err) {
-        if (req.signal?.aborted) throw err;
+        // Aborts and the auth layer's own errors (already explained) pass through as they are.
+        if (req.signal?.aborted || err instanceof RegistryError) throw err;
         if (last || !isRetryableError(err)) {
           const code = (err as { code?: string }).code ?? 'NETWORK';
           throw new TransportError((err as Error).message, code, attempt, err);

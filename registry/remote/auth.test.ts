@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestRegistry, TEST_USERS, type TestRegistry } from '../../test/support/registry-server.js';
+import type { Credential } from './auth-transport.js';
+import { createRegistryClient, type RegistryClient } from './client.js';
+import { MemoryStore } from './memory-store.js';
+import { pullImage } from './pull.js';
+import { pushImage } from './push.js';
+import { makeTestImage } from './test-image.js';
+
+const good: Credential = { username: 'tester', password: TEST_USERS.tester };
+const clientWith = (cred?: Credential): RegistryClient =>
+  createRegistryClient({ credentials: async () => cred, retry: { baseDelayMs: 10 } });
+
+async function roundTrip(host: string, client: RegistryClient, repo: string): Promise<void> {
+  const src = new MemoryStore();
+  const desc = await makeTestImage(src, { layers: [4096, 70_000] });
+  const pushed = await pushImage(src, desc, `${host}/${repo}:1`, { client });
+  expect(pushed.digest).toBe(desc.digest);
+  const got = await pullImage(`${host}/${repo}:1`, new MemoryStore(), { client });
+  expect(got.descriptor.digest).toBe(desc.digest);
+}
+
+describe('htpasswd Basic auth (real registry)', () => {
+  let reg: TestRegistry;
+  beforeAll(async () => {
+    reg = await startTestRegistry({ auth: 'basic' });
+  });
+  afterAll(() => reg.stop());
+
+  it('pushes and pulls with the right credentials', async () => {
+    const c = clientWith(good);
+    await roundTrip(reg.host, c, 'basic/app');
+    await c.checkLogin(reg.host);
+    await c.close();
+  });
+
+  it('refuses wrong credentials with a clear error that holds no secret', async () => {
+    const c = clientWith({ username: 'tester', password: 'wrong-pw-xyz' });
+    const err = await pullImage(`${reg.host}/basic/app:1`, new MemoryStore(), { client: c }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'UNAUTHORIZED', status: 401, registry: reg.host });
+    expect((err as Error).message).toContain(`rbuild login ${reg.host}`);
+    expect(JSON.stringify(err) + String(err) + (err as Error).stack).not.toContain('wrong-pw-xyz');
+    await expect(c.checkLogin(reg.host)).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    await c.close();
+  });
+
+  it('refuses anonymous clients', async () => {
+    const c = clientWith(undefined);
+    await expect(c.checkLogin(reg.host)).rejects.toMatchObject({ status: 401 });
+    await c.close();
+  });
+});
+
+describe('token auth (real registry + test token server)', () => {
+  let reg: TestRegistry;
+  beforeAll(async () => {
+    reg = await startTestRegistry({ auth: 'token', tokenOptions: { refreshTokens: { 'refresh-123': 'tester' } } });
+  });
+  afterAll(() => reg.stop());
+
+  it('pushes and pulls with Bearer tokens fetched with Basic credentials, cached per scope', async () => {
+    const c = clientWith(good);
+    const before = reg.token!.requests.length;
+    await roundTrip(reg.host, c, 'tok/app');
+    const asked = reg.token!.requests.slice(before);
+    expect(asked.every((r) => r.authorized && r.account === 'tester')).toBe(true);
+    // One token per scope set, not one per request.
+    expect(asked.length).toBeLessThanOrEqual(3);
+    expect(asked.some((r) => r.scope.includes('repository:tok/app:pull,push'))).toBe(true);
+    await c.close();
+  });
+
+  it('uses an identity token with the OAuth2 refresh-token grant', async () => {
+    const c = clientWith({ identityToken: 'refresh-123' });
+    const before = reg.token!.requests.length;
+    await roundTrip(reg.host, c, 'tok/idt');
+    expect(reg.token!.requests.slice(before).every((r) => r.grant === 'refresh_token' && r.authorized)).toBe(true);
+    await c.close();
+  });
+
+  it('gets a fresh token when the registry refuses an expired one', async () => {
+    const c = clientWith(good);
+    reg.token!.expireNext(1);
+    const before = reg.token!.requests.length;
+    await roundTrip(reg.host, c, 'tok/refresh');
+    expect(reg.token!.requests.length - before).toBeGreaterThanOrEqual(3);
+    await c.close();
+  });
+
+  it('lets anonymous clients pull but not push', async () => {
+    const anon = clientWith(undefined);
+    const got = await pullImage(`${reg.host}/tok/app:1`, new MemoryStore(), { client: anon });
+    expect(got.manifest.layers).toHaveLength(2);
+    const src = new MemoryStore();
+    const desc = await makeTestImage(src, { layers: [10] });
+    await expect(pushImage(src, desc, `${reg.host}/tok/anon:1`, { client: anon })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    await anon.close();
+  });
+
+  it('reports a token server refusal clearly', async () => {
+    const c = clientWith({ username: 'tester', password: 'nope-secret' });
+    const err = await pullImage(`${reg.host}/tok/app:1`, new MemoryStore(), { client: c }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'UNAUTHORIZED' });
+    expect((err as Error).message).toMatch(/token server refused \(401\)/);
+    expect(String(err)).not.toContain('nope-secret');
+    await c.close();
+  });
+});
