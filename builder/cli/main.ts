@@ -15,6 +15,7 @@ import { register as registerSave } from './commands/save.js';
 import { register as registerTag } from './commands/tag.js';
 import { ensureBuildNamespace, currentNamespace, mappingWarning } from '../sandbox/userns.js';
 import { exitCodeFor, formatError } from './errors.js';
+import { register as registerInfo } from './commands/info.js';
 
 const program = new Command();
 program.name('rbuild').description('Rootless, daemonless OCI image builder').version('0.1.0');
@@ -36,6 +37,7 @@ registerLoad(program);
 registerUnshare(program);
 registerDebugAst(program);
 registerDebugRun(program);
+registerInfo(program);
 
 const ns = currentNamespace();
 const warning = ns ? mappingWarning(ns) : undefined;
