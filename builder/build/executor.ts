@@ -499,7 +499,9 @@ export function parseChmod(spec: string): (mode: number, isDir: boolean) => numb
 
 async function writeImage(store: ContentStore, state: StageState, opts: BuildOptions): Promise<{ descriptor: Descriptor; manifest: Manifest; config: ImageConfig }> {
   const docker = opts.format === 'docker';
-  let config: ImageConfig = { ...state.config, created: createdTime(opts), architecture: opts.platform.architecture, os: opts.platform.os };
+  // The image's creation time is its last step's: a fully cached rebuild gives the same image, byte for byte.
+  const created = state.config.history?.at(-1)?.created ?? createdTime(opts);
+  let config: ImageConfig = { ...state.config, created, architecture: opts.platform.architecture, os: opts.platform.os };
   if (opts.labels.length) config = cfg.withLabels(config, opts.labels);
   config = { ...config, rootfs: { type: 'layers', diff_ids: state.layers.map((l) => l.diffId) } };
   const configDesc = await store.writeBytes(Buffer.from(JSON.stringify(config)), docker ? 'application/vnd.docker.container.image.v1+json' : 'application/vnd.oci.image.config.v1+json');

@@ -9,17 +9,13 @@ import { join } from 'node:path';
 import type { Descriptor } from '../../registry/oci/types.js';
 import type { OciLayoutStore } from '../../registry/store/oci-layout-store.js';
 import { resolveImage } from '../../registry/store/images.js';
-import { pullImage } from '../../registry/remote/pull.js';
-import { pushImage } from '../../registry/remote/push.js';
-import { createRegistryClient, type RegistryClient } from '../../registry/remote/client.js';
-import { createSnapshotter } from '../../snapshotter/create.js';
+import type { RegistryClient } from '../../registry/remote/client.js';
 import type { Snapshotter } from '../../snapshotter/snapshotter.js';
 import { NeedsNamespaceError } from '../build/errors.js';
 import type { EventSink } from '../build/events.js';
 import type { BuildDeps, ResolvedImage } from '../build/executor.js';
 import type { IgnoreMatcher } from '../build/context.js';
 import { loadDockerignore } from '../dockerfile/dockerignore.js';
-import { HelperSandbox } from '../sandbox/helper-sandbox.js';
 import { resolveUserInRoot } from '../sandbox/passwd.js';
 import { currentNamespace } from '../sandbox/userns.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
@@ -29,13 +25,18 @@ export interface BuildServices {
   deps: BuildDeps;
   ignoreMatcher(contextDir: string, dockerfile: string): Promise<IgnoreMatcher>;
   push(descriptor: Descriptor, ref: string): Promise<string>;
+  /** Closes pooled registry connections (idle keep-alive sockets would hold the process open). */
+  close(): Promise<void>;
 }
 
 /** Creates the services for one build. */
 export function buildServices(opts: { root: string; store: OciLayoutStore; emit: EventSink; signal?: AbortSignal; storageDriver?: string }): BuildServices {
   const { store, root } = opts;
-  let client: RegistryClient | undefined;
-  const registry = (): RegistryClient => (client ??= createRegistryClient());
+  // The registry client, snapshotter and sandbox are imported on first use:
+  // a fully cached rebuild needs none of them and should not pay for loading them.
+  let client: Promise<RegistryClient> | undefined;
+  const registry = (): Promise<RegistryClient> =>
+    (client ??= import('../../registry/remote/client.js').then((m) => m.createRegistryClient()));
   let snap: Promise<Snapshotter> | undefined;
   let sandbox: Sandbox | undefined;
   const inNamespace = (): boolean => currentNamespace() !== undefined;
@@ -51,7 +52,8 @@ export function buildServices(opts: { root: string; store: OciLayoutStore; emit:
       }
     },
     async pull(name: string, signal?: AbortSignal): Promise<ResolvedImage> {
-      const r = await pullImage(name, store, { client: registry(), ...(signal ? { signal } : {}) });
+      const { pullImage } = await import('../../registry/remote/pull.js');
+      const r = await pullImage(name, store, { client: await registry(), ...(signal ? { signal } : {}) });
       return { name: r.name, descriptor: r.descriptor, manifest: r.manifest, config: r.config };
     },
   };
@@ -61,7 +63,7 @@ export function buildServices(opts: { root: string; store: OciLayoutStore; emit:
     images,
     async snapshotter() {
       if (!inNamespace()) throw new NeedsNamespaceError();
-      snap ??= createSnapshotter({ root, driver: (opts.storageDriver as 'overlay' | 'copy' | 'fuse-overlayfs' | undefined) ?? 'auto' });
+      snap ??= import('../../snapshotter/create.js').then(({ createSnapshotter }) => createSnapshotter({ root, driver: (opts.storageDriver as 'overlay' | 'copy' | 'fuse-overlayfs' | undefined) ?? 'auto' }));
       return snap;
     },
     async sandbox() {
@@ -69,6 +71,7 @@ export function buildServices(opts: { root: string; store: OciLayoutStore; emit:
       if (!sandbox) {
         const tmpDir = join(root, 'tmp', 'sandbox');
         await mkdir(tmpDir, { recursive: true });
+        const { HelperSandbox } = await import('../sandbox/helper-sandbox.js');
         sandbox = new HelperSandbox({ tmpDir, onWarning: (message) => opts.emit({ type: 'warning', message }) });
       }
       return sandbox;
@@ -83,8 +86,12 @@ export function buildServices(opts: { root: string; store: OciLayoutStore; emit:
       const m = loaded.matcher;
       return { ignores: (rel) => m.matches(rel), mayReinclude: (dir) => m.mayContainIncluded(dir) };
     },
+    async close() {
+      if (client) await (await client).close();
+    },
     async push(descriptor, ref) {
-      const r = await pushImage(store, descriptor, ref, { client: registry(), ...(opts.signal ? { signal: opts.signal } : {}) });
+      const { pushImage } = await import('../../registry/remote/push.js');
+      const r = await pushImage(store, descriptor, ref, { client: await registry(), ...(opts.signal ? { signal: opts.signal } : {}) });
       return r.digest;
     },
   };
