@@ -36,7 +36,7 @@ export function buildServices(opts: { root: string; store: OciLayoutStore; emit:
   // a fully cached rebuild needs none of them and should not pay for loading them.
   let client: Promise<RegistryClient> | undefined;
   const registry = (): Promise<RegistryClient> =>
-    (client ??= import('../../registry/remote/client.js').then((m) => m.createRegistryClient()));
+    (client ??= import('../../registry/remote/default-client.js').then(async (m) => (await m.createDefaultClient()).client));
   let snap: Promise<Snapshotter> | undefined;
   let sandbox: Sandbox | undefined;
   const inNamespace = (): boolean => currentNamespace() !== undefined;

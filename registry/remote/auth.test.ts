@@ -38,7 +38,7 @@ describe('htpasswd Basic auth (real registry)', () => {
     const c = clientWith({ username: 'tester', password: 'wrong-pw-xyz' });
     const err = await pullImage(`${reg.host}/basic/app:1`, new MemoryStore(), { client: c }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'UNAUTHORIZED', status: 401, registry: reg.host });
-    expect((err as Error).message).toContain(`rbuild login ${reg.host}`);
+    expect((err as { hint?: string }).hint).toContain(`rbuild login ${reg.host}`);
     expect(JSON.stringify(err) + String(err) + (err as Error).stack).not.toContain('wrong-pw-xyz');
     await expect(c.checkLogin(reg.host)).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
     await c.close();

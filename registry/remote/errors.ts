@@ -36,7 +36,8 @@ export class RegistryError extends Error {
   constructor(init: RegistryErrorInit) {
     const what = init.status !== undefined ? `${init.status} ${init.detail ?? ''}`.trim() : (init.detail ?? init.code);
     const retried = init.retries ? ` (retried ${init.retries} time${init.retries === 1 ? '' : 's'})` : '';
-    super(`${init.action}: ${what} from ${init.registry}${retried}${init.hint ? `\nhint: ${init.hint}` : ''}`, {
+    // The hint stays out of the message: the CLI prints it on its own line.
+    super(`${init.action}: ${what} from ${init.registry}${retried}`, {
       cause: init.cause,
     });
     this.name = 'RegistryError';

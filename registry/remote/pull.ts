@@ -10,7 +10,7 @@ import type { Descriptor, ImageConfig, Manifest, Platform } from '../oci/types.j
 import { formatReference, parseReference, withTarget, type Reference } from '../reference.js';
 import { createRegistryClient, type BlobProgress, type RegistryClient, type Repo } from './client.js';
 import { RegistryError } from './errors.js';
-import { ManifestError, parseManifest } from './manifest-parse.js';
+import { OciValidationError, parseManifestOrIndex as parseManifest, validateImageConfig } from '../oci/validate.js';
 import { formatPlatform, hostPlatform, selectManifest } from './platform.js';
 
 /** Progress of a pull, for the CLI to display. */
@@ -100,7 +100,7 @@ async function pullWith(client: RegistryClient, ref: Reference, store: PullStore
         return invalid(fetched.source, err);
       }
     })();
-    if (parsed.kind !== 'manifest') invalid(source, new ManifestError('an index entry points at another index'));
+    if (parsed.kind !== 'manifest') invalid(source, new OciValidationError('MANIFEST_INVALID', '$', 'an index entry points at another index'));
   }
   if (parsed.kind !== 'manifest') throw new Error('unreachable');
   const manifest = parsed.manifest;
@@ -134,7 +134,12 @@ async function pullWith(client: RegistryClient, ref: Reference, store: PullStore
     ),
   );
 
-  const config = JSON.parse((await store.readBytes(manifest.config.digest, signal)).toString('utf8')) as ImageConfig;
+  let config: ImageConfig;
+  try {
+    config = validateImageConfig(JSON.parse((await store.readBytes(manifest.config.digest, signal)).toString('utf8')));
+  } catch (err) {
+    return invalid(source, err);
+  }
   const mediaType = manifest.mediaType ?? fetched.mediaType;
   const stored = await store.writeBytes(fetched.bytes, mediaType, signal);
   const descriptor: Descriptor = {

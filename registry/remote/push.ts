@@ -12,7 +12,7 @@ import type { Descriptor, Digest } from '../oci/types.js';
 import { formatReference, parseReference, withTarget, type Reference } from '../reference.js';
 import { createRegistryClient, type BlobProgress, type RegistryClient, type Repo } from './client.js';
 import { RegistryError } from './errors.js';
-import { parseManifest } from './manifest-parse.js';
+import { parseManifestOrIndex as parseManifest } from '../oci/validate.js';
 
 /** Progress of a push, for the CLI to display. */
 export type PushEvent =

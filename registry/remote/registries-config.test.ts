@@ -37,20 +37,20 @@ describe('Docker Hub mirror (real registry)', () => {
   const direct = createRegistryClient();
   afterAll(() => direct.close());
 
-  it('pulls `busybox` from the mirror and names it docker.io/library/busybox:latest', async () => {
+  it('pulls a short Docker Hub name from the mirror and names it docker.io/library/...', async () => {
     const src = new MemoryStore();
     const desc = await makeTestImage(src, { layers: [5000] });
-    await pushImage(src, desc, `${registry}/library/busybox:latest`, { client: direct });
+    await pushImage(src, desc, `${registry}/library/rbuild-mirror-test:latest`, { client: direct });
     const dir = mkdtempSync(join(tmpdir(), 'rbuild-rc-'));
     writeFileSync(join(dir, 'registries.json'), JSON.stringify({ mirrors: { 'docker.io': [registry] } }));
     const cfg = await loadRegistriesConfig({ path: join(dir, 'registries.json') });
     const client = createRegistryClient({ mirrors: cfg.mirrors, insecure: cfg.insecure });
     try {
       const dst = new MemoryStore();
-      const got = await pullImage('busybox', dst, { client });
-      expect(got.name).toBe('docker.io/library/busybox:latest');
+      const got = await pullImage('rbuild-mirror-test', dst, { client });
+      expect(got.name).toBe('docker.io/library/rbuild-mirror-test:latest');
       expect(got.descriptor.digest).toBe(desc.digest);
-      expect(await dst.resolve('docker.io/library/busybox:latest')).toMatchObject({ digest: desc.digest });
+      expect(await dst.resolve('docker.io/library/rbuild-mirror-test:latest')).toMatchObject({ digest: desc.digest });
     } finally {
       await client.close();
     }

@@ -1,12 +1,13 @@
 /** Builds small synthetic images in a store, for tests and benchmarks. */
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { createGzip } from 'node:zlib';
 import type { ContentStore } from '../content-store.js';
 import { MediaType, type Descriptor, type Digest, type ImageConfig, type Index, type Manifest, type Platform } from '../oci/types.js';
 
 /** Options for makeTestImage. */
 export interface TestImageOptions {
-  /** Sizes of the layers, in bytes (random content, so digests are unique). */
+  /** Uncompressed sizes of the layers (random content, so digests are unique), stored as gzip (level 0: fast, and tools that sniff see real gzip). */
   layers: number[];
   platform?: Platform;
   /** Use Docker schema2 media types instead of OCI's. */
@@ -18,8 +19,8 @@ export async function makeTestImage(store: ContentStore, opts: TestImageOptions)
   const platform = opts.platform ?? { os: 'linux', architecture: 'amd64' };
   const layers: Descriptor[] = [];
   for (const size of opts.layers) {
-    const { digest } = await store.write(randomChunks(size), { size });
-    layers.push({ mediaType: opts.docker ? MediaType.dockerLayerGzip : MediaType.ociLayerGzip, digest, size });
+    const stored = await store.write(randomChunks(size).pipe(createGzip({ level: 0 })));
+    layers.push({ mediaType: opts.docker ? MediaType.dockerLayerGzip : MediaType.ociLayerGzip, digest: stored.digest, size: stored.size });
   }
   const config: ImageConfig = {
     architecture: platform.architecture,

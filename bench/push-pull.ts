@@ -1,0 +1,86 @@
+/**
+ * `node dist/bench/push-pull.js [--quick] [--runs N]`: rbuild's push and pull
+ * against `skopeo copy` between the same places (an OCI layout store and a
+ * fresh local registry): 8 layers x 64 MiB plus one of 512 MiB (--quick: a
+ * tenth). Runs alternate which tool goes first; each run gets fresh
+ * registries so nothing is skipped as already there. Prints medians and ratios.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRegistryClient } from '../registry/remote/client.js';
+import { pullImage } from '../registry/remote/pull.js';
+import { pushImage } from '../registry/remote/push.js';
+import { makeTestImage } from '../registry/remote/test-image.js';
+import { openStore } from '../registry/store/oci-layout-store.js';
+import { startRegistry } from './lib/registry.js';
+
+const MiB = 1 << 20;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1]!;
+}
+
+async function timed(fn: () => Promise<unknown> | unknown): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes('--quick');
+  const runsArg = process.argv.indexOf('--runs');
+  const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 3;
+  const scale = quick ? 0.1 : 1;
+  const layers = [...Array(8).fill(Math.round(64 * MiB * scale)), Math.round(512 * MiB * scale)] as number[];
+  const work = mkdtempSync(join(tmpdir(), 'rbuild-bench-pp-'));
+  const log = (s: string): void => void process.stderr.write(`${s}\n`);
+  try {
+    const src = await openStore(join(work, 'src'));
+    log(`making an image of ${layers.length} layers, ${Math.round(layers.reduce((a, b) => a + b, 0) / MiB)} MiB`);
+    const desc = await makeTestImage(src, { layers });
+    await src.tag('bench/pp:1', desc);
+    const t = { rbuildPush: [] as number[], skopeoPush: [] as number[], rbuildPull: [] as number[], skopeoPull: [] as number[] };
+    for (let run = 0; run < runs; run++) {
+      const regA = await startRegistry();
+      const regB = await startRegistry();
+      const client = createRegistryClient();
+      try {
+        const rbuildPush = (): Promise<number> => timed(() => pushImage(src, desc, `${regA.host}/bench/pp:1`, { client }));
+        const skopeoPush = (): Promise<number> =>
+          timed(() => execFileSync('skopeo', ['copy', '-q', '--dest-tls-verify=false', `oci:${join(work, 'src', 'oci')}:bench/pp:1`, `docker://${regB.host}/bench/pp:1`]));
+        const order = run % 2 === 0 ? ['r', 's'] : ['s', 'r'];
+        for (const who of order) {
+          if (who === 'r') t.rbuildPush.push(await rbuildPush());
+          else t.skopeoPush.push(await skopeoPush());
+        }
+        for (const who of order) {
+          const dest = join(work, `pull-${who}-${run}`);
+          if (who === 'r') {
+            const store = await openStore(dest);
+            t.rbuildPull.push(await timed(() => pullImage(`${regA.host}/bench/pp:1`, store, { client })));
+          } else {
+            t.skopeoPull.push(await timed(() => execFileSync('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${regB.host}/bench/pp:1`, `oci:${dest}:pp`])));
+          }
+          rmSync(dest, { recursive: true, force: true });
+        }
+        log(`run ${run + 1}: push rbuild ${t.rbuildPush.at(-1)!.toFixed(2)}s skopeo ${t.skopeoPush.at(-1)!.toFixed(2)}s; pull rbuild ${t.rbuildPull.at(-1)!.toFixed(2)}s skopeo ${t.skopeoPull.at(-1)!.toFixed(2)}s`);
+      } finally {
+        await client.close();
+        await regA.stop();
+        await regB.stop();
+      }
+    }
+    const row = (name: string, r: number[], s: number[]): string => {
+      const ratio = median(r) / median(s);
+      return `${name.padEnd(6)} rbuild ${median(r).toFixed(2)}s  skopeo ${median(s).toFixed(2)}s  ratio ${ratio.toFixed(2)} (target <= 0.60: ${ratio <= 0.6 ? 'met' : 'missed'})`;
+    };
+    process.stdout.write(`${row('push', t.rbuildPush, t.skopeoPush)}\n${row('pull', t.rbuildPull, t.skopeoPull)}\n`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();

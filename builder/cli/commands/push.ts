@@ -1,0 +1,58 @@
+/** `rbuild push IMAGE [DEST]`: push an image from the local store to a registry. */
+import type { Command } from 'commander';
+import { formatReference, parseReference } from '../../../registry/reference.js';
+import { createDefaultClient } from '../../../registry/remote/default-client.js';
+import { pushImage, type PushEvent } from '../../../registry/remote/push.js';
+import { resolveImage } from '../../../registry/store/images.js';
+import { openStore } from '../../../registry/store/oci-layout-store.js';
+import { defaultRoot } from '../root.js';
+import { action, addRegistryFlags, insecureFor, type RegistryFlags } from './registry-flags.js';
+
+const short = (d: string): string => d.slice(7, 19);
+
+/** Registers `push`. */
+export function register(program: Command): void {
+  addRegistryFlags(
+    program
+      .command('push')
+      .description('push an image from the local store to a registry')
+      .argument('<image>', 'local image name or ID')
+      .argument('[destination]', 'where to push (default: the image name)')
+      .option('--jobs <n>', 'parallel blob uploads', '4')
+      .option('--mount-from <repository>', 'try mounting blobs from this repository of the same registry (repeatable)', (v: string, p: string[]) => [...p, v], [])
+      .option('--digestfile <file>', 'write the pushed manifest digest to the file')
+      .option('-q, --quiet', 'print only the digest')
+      .option('--root <dir>', 'store directory (default: $XDG_DATA_HOME/rbuild)'),
+  ).action(
+    action(async (image: string, destination: string | undefined, o: RegistryFlags & { jobs: string; mountFrom: string[]; digestfile?: string; quiet?: boolean; root?: string }) => {
+      const store = await openStore(o.root ?? defaultRoot());
+      const found = await resolveImage(store, image);
+      const dest = parseReference(destination ?? found.name ?? image);
+      const { client } = await createDefaultClient({
+        insecure: insecureFor(o, dest.registry),
+        ...(o.registriesConfig && { registriesConfig: o.registriesConfig }),
+        ...(o.authfile && { authFile: o.authfile }),
+      });
+      const say = (line: string): void => void (o.quiet || process.stderr.write(`${line}\n`));
+      const onProgress = (e: PushEvent): void => {
+        if (e.type === 'blob-exists') say(`${short(e.digest)}: Layer already exists`);
+        else if (e.type === 'blob-mounted') say(`${short(e.digest)}: Mounted from ${e.from}`);
+        else if (e.type === 'blob-done') say(`${short(e.digest)}: Pushed`);
+      };
+      try {
+        // The index.json entry: a multi-platform image pushes as its whole index.
+        const res = await pushImage(store, found.descriptor, dest, {
+          client, onProgress, jobs: Math.max(1, Number(o.jobs) || 4), mountFrom: o.mountFrom,
+        });
+        say(`${dest.tag ?? 'latest'}: digest: ${res.digest} size: ${res.size}`);
+        if (o.digestfile) {
+          const { writeFileSync } = await import('node:fs');
+          writeFileSync(o.digestfile, res.digest);
+        }
+        process.stdout.write(o.quiet ? `${res.digest}\n` : `${formatReference({ ...dest, digest: res.digest })}\n`);
+      } finally {
+        await client.close();
+      }
+    }),
+  );
+}

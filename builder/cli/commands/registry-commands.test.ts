@@ -1,0 +1,84 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startTestRegistry, TEST_USERS, type TestRegistry } from '../../../test/support/registry-server.js';
+import { runAs, tempDirFor, TEST_USER } from '../../../test/support/unprivileged.js';
+
+// The built CLI, run as the unprivileged test user against the real registry.
+const registry = inject('registry');
+const main = join(inject('appDir'), 'dist/builder/cli/main.js');
+const rbuild = (args: string[], opts: { env?: Record<string, string>; input?: string } = {}) =>
+  runAs(TEST_USER, ['node', main, ...args], opts);
+
+describe('rbuild pull / push / login / logout', () => {
+  let dir: string;
+  let reg: TestRegistry;
+  beforeAll(async () => {
+    dir = tempDirFor(TEST_USER);
+    reg = await startTestRegistry({ auth: 'basic' });
+  });
+  afterAll(() => reg.stop());
+
+  it('pulls into the store, then finds the blobs already there', async () => {
+    const root = join(dir, 'store');
+    const first = await rbuild(['pull', '--root', root, `${registry}/library/busybox:latest`]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout.trim()).toBe(`${registry}/library/busybox:latest`);
+    expect(first.stderr).toMatch(/Pull complete/);
+    const index = JSON.parse(readFileSync(join(root, 'oci', 'index.json'), 'utf8')) as { manifests: unknown[] };
+    expect(index.manifests).toHaveLength(1);
+    const again = await rbuild(['pull', '--root', root, `${registry}/library/busybox:latest`]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/Already exists/);
+    expect(again.stderr).not.toMatch(/Pull complete/);
+  });
+
+  it('pushes from the store; skopeo sees the same digest', async () => {
+    const root = join(dir, 'store');
+    const res = await rbuild(['push', '--root', root, `${registry}/library/busybox:latest`, `${registry}/cli/pushed:1`]);
+    expect(res.code, res.stderr).toBe(0);
+    const digest = res.stdout.trim().split('@')[1];
+    const info = JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${registry}/cli/pushed:1`], { encoding: 'utf8' })) as { Digest: string };
+    expect(info.Digest).toBe(digest);
+  });
+
+  it('pulls `busybox` through a Docker Hub mirror named in the registries config', async () => {
+    const config = join(dir, 'registries.json');
+    writeFileSync(config, JSON.stringify({ mirrors: { 'docker.io': [registry] } }));
+    const res = await rbuild(['pull', '--root', join(dir, 'mirror-store'), '--registries-config', config, 'busybox']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout.trim()).toBe('docker.io/library/busybox:latest');
+  });
+
+  it('logs in with --password-stdin (checked against the registry), pushes privately, logs out', async () => {
+    const env = { DOCKER_CONFIG: join(dir, 'docker') };
+    const bad = await rbuild(['login', reg.host, '-u', 'tester', '--password-stdin'], { env, input: 'not-it\n' });
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toMatch(/^error: logging in to 127\.0\.0\.1:\d+: 401 Unauthorized/m);
+    expect(bad.stderr).toMatch(/^hint: check your credentials/m);
+    expect(bad.stderr).not.toContain('not-it');
+
+    const ok = await rbuild(['login', reg.host, '-u', 'tester', '--password-stdin'], { env, input: `${TEST_USERS.tester}\n` });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toBe('Login Succeeded\n');
+    const saved = JSON.parse(readFileSync(join(dir, 'docker', 'config.json'), 'utf8')) as { auths: Record<string, { auth: string }> };
+    expect(Buffer.from(saved.auths[reg.host]!.auth, 'base64').toString()).toBe(`tester:${TEST_USERS.tester}`);
+
+    const root = join(dir, 'store');
+    const push = await rbuild(['push', '--root', root, `${registry}/library/busybox:latest`, `${reg.host}/private/bb:1`], { env });
+    expect(push.code, push.stderr).toBe(0);
+
+    const out = await rbuild(['logout', reg.host], { env });
+    expect(out.stdout).toBe(`Removing login credentials for ${reg.host}\n`);
+    const denied = await rbuild(['pull', '--root', join(dir, 's2'), `${reg.host}/private/bb:1`], { env });
+    expect(denied.code).toBe(3);
+    expect(denied.stderr).toMatch(/401 Unauthorized/);
+  });
+
+  it('rejects a bad reference naming the rule', async () => {
+    const res = await rbuild(['pull', '--root', join(dir, 'store'), 'Not/Valid']);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/invalid reference "Not\/Valid": repository name must be lowercase/);
+  });
+});
