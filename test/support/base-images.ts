@@ -47,10 +47,12 @@ export function writeBusyboxRootfs(dir: string): void {
 
 /** A cached tarball (uncompressed, numeric owners) of a busybox root file system. */
 export function busyboxRootfsTar(): string {
-  return cached('busybox-rootfs.tar', (tmpTar) => {
+  return cached('busybox-rootfs-v2.tar', (tmpTar) => {
     const dir = mkdtempSync(join(tmpdir(), 'busybox-rootfs-'));
     try {
       writeBusyboxRootfs(dir);
+      // mkdtemp made the root 0700: an image root must be traversable by every user.
+      chmodSync(dir, 0o755);
       execFileSync('tar', ['--numeric-owner', '--owner=0', '--group=0', '--sort=name', '-C', dir, '-cf', tmpTar, '.']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
