@@ -15,12 +15,14 @@ export function rbuild(user: string, args: string[], opts: RunAsOptions = {}): P
   return runAs(user, rbuildArgv(...args), opts);
 }
 
+// Device nodes (debootstrap's /dev) cannot be made in a user namespace; the sandbox provides /dev.
 // chmod: the busybox tarball's "./" entry is 0700 (made with mkdtemp); image roots are 0755, and USER steps need to traverse it.
 /** Extracts a root file system tarball inside `user`'s build namespace; returns the root directory. */
-export async function extractRoot(user: string, tar: string = busyboxRootfsTar()): Promise<string> {
+export async function extractRoot(user: string, tar: string = busyboxRootfsTar(), tarFlags: string[] = []): Promise<string> {
   const dir = tempDirFor(user, 'rbuild-sandbox-');
   const root = join(dir, 'root');
-  const r = await rbuild(user, ['unshare', '--', 'sh', '-c', 'mkdir "$1" && tar -xf "$2" -C "$1" && chmod 755 "$1"', 'sh', root, tar]);
+  const script = 'r="$1"; t="$2"; shift 2; mkdir "$r" && tar --exclude="./dev/*" "$@" -xf "$t" -C "$r" && chmod 755 "$r"';
+  const r = await rbuild(user, ['unshare', '--', 'sh', '-c', script, 'sh', root, tar, ...tarFlags]);
   if (r.code !== 0) throw new Error(`extracting ${tar} as ${user} failed (${r.code}): ${r.stderr}`);
   return root;
 }
