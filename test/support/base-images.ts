@@ -78,9 +78,10 @@ export function aptMirror(): { mirror: string; suite: string } {
 /** A cached tarball of `debootstrap --variant=minbase` (needs root and the Debian mirror). */
 export function debianRootfsTar(): string {
   const { mirror, suite } = aptMirror();
-  return cached(`debian-${suite}-minbase.tar`, (tmpTar) => {
+  return cached(`debian-${suite}-minbase-v2.tar`, (tmpTar) => {
     const dir = mkdtempSync(join(tmpdir(), 'debian-rootfs-'));
     try {
+      chmodSync(dir, 0o755);
       execFileSync('debootstrap', ['--variant=minbase', suite, dir, mirror], { stdio: 'ignore' });
       // apt's lists and caches are not part of a base image.
       execFileSync('sh', ['-c', `rm -rf ${dir}/var/lib/apt/lists/* ${dir}/var/cache/apt/*.bin ${dir}/var/cache/apt/archives/*.deb`]);
