@@ -5,11 +5,11 @@
  * as a Docker Hub mirror through rbuild's registries config.
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { debianRootfsTar } from '../support/base-images.js';
+import { CACHE_DIR, debianRootfsTar } from '../support/base-images.js';
 import { ociImageFromTar, pushLayoutToRegistry } from '../support/oci-image-from-tar.js';
 import { runAs, tempDirFor, TEST_USER, userInfo } from '../support/unprivileged.js';
 
@@ -25,10 +25,14 @@ describe('the compliant Dockerfile of the rootless-containers guide', () => {
   let env: Record<string, string>;
   beforeAll(async () => {
     const registry = inject('registry');
-    const layout = mkdtempSync(join(tmpdir(), 'rbuild-debian-'));
-    await ociImageFromTar(debianRootfsTar(), layout, { cmd: ['bash'], level: 1 });
+    // The gzipped layout is cached beside the root tarball: compressing 200 MB is the slow part.
+    const layout = join(CACHE_DIR, 'debian-oci-v1');
+    if (!existsSync(join(layout, 'index.json'))) {
+      const tmp = mkdtempSync(join(CACHE_DIR, 'debian-oci-'));
+      await ociImageFromTar(debianRootfsTar(), tmp, { cmd: ['bash'], level: 1 });
+      renameSync(tmp, layout);
+    }
     await pushLayoutToRegistry(layout, `${registry}/library/debian:bullseye-slim`);
-    rmSync(layout, { recursive: true, force: true });
     work = tempDirFor(TEST_USER, 'rbuild-compliant-');
     const config = join(work, 'config');
     mkdirSync(join(config, 'rbuild'), { recursive: true });
