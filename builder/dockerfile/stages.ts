@@ -267,9 +267,19 @@ export function planBuild(all: Stages, opts: PlanOptions = {}): BuildPlan {
         } else if (instr.kind === 'ENV') {
           for (const kv of expandInstruction(instr, env, lex).env) env.set(kv.key, kv.value);
         } else if (instr.kind === 'COPY' && instr.from !== undefined) {
-          addRef(lex.processWord(instr.from, env), instr.loc);
+          const ref = lex.processWord(instr.from, env);
+          if (ref === '') throw stageError(instr.loc, `COPY --from=${instr.from} expands to an empty value`, 'set the variable with ARG or --build-arg');
+          addRef(ref, instr.loc);
         } else if (instr.kind === 'RUN') {
-          for (const m of expandInstruction(instr, env, lex).mounts) {
+          // Mount options may use variables only the base image defines; the
+          // executor expands them at dispatch. Here they only reveal stage refs.
+          let mounts = instr.mounts;
+          try {
+            mounts = expandInstruction(instr, env, lex).mounts;
+          } catch {
+            // keep the mounts that needed no expansion
+          }
+          for (const m of mounts) {
             if ((m.type === 'bind' || m.type === 'cache') && m.from) addRef(m.from, instr.loc);
           }
         }
