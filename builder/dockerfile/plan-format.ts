@@ -5,7 +5,7 @@
  */
 import { expandInstruction, type Instruction } from './instructions.js';
 import { ShellLex } from './shell-lex.js';
-import { formatPlatform, type BuildPlan, type PlannedStage } from './stages.js';
+import { formatPlatform, resolveStageArg, type BuildPlan, type PlannedStage } from './stages.js';
 
 /** One instruction of a planned stage, expanded when possible. */
 export interface PlannedInstruction {
@@ -99,7 +99,7 @@ export function expandPlannedStages(plan: BuildPlan): Map<number, PlannedInstruc
       }
       if (ex.kind === 'ARG') {
         for (const a of ex.args) {
-          const v = plan.buildArgs.get(a.key) ?? a.value ?? plan.globalArgs.get(a.key);
+          const v = resolveStageArg(a, plan);
           if (v !== undefined) env.set(a.key, v);
         }
       } else if (ex.kind === 'ENV') {

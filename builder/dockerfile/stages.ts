@@ -177,6 +177,15 @@ export interface BuildPlan {
   escapeToken: '\\' | '`';
 }
 
+/**
+ * The value an in-stage `ARG key[=default]` takes (already expanded): the
+ * --build-arg, else its default, else the global ARG / predefined value;
+ * undefined when none (the variable stays unset).
+ */
+export function resolveStageArg(arg: { key: string; value?: string }, plan: Pick<BuildPlan, 'buildArgs' | 'globalArgs'>): string | undefined {
+  return plan.buildArgs.get(arg.key) ?? arg.value ?? plan.globalArgs.get(arg.key);
+}
+
 function toMap(m: PlanOptions['buildArgs']): Map<string, string> {
   if (!m) return new Map();
   if (m instanceof Map) return new Map(m);
@@ -261,7 +270,7 @@ export function planBuild(all: Stages, opts: PlanOptions = {}): BuildPlan {
         if (instr.kind === 'ARG') {
           const ex = expandInstruction(instr, env, lex);
           for (const a of ex.args) {
-            const v = buildArgs.get(a.key) ?? a.value ?? globals.get(a.key);
+            const v = resolveStageArg(a, { buildArgs, globalArgs: globals });
             if (v !== undefined) env.set(a.key, v);
           }
         } else if (instr.kind === 'ENV') {
