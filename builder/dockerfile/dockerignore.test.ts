@@ -66,6 +66,11 @@ describe('Docker ignore patterns', () => {
     expect(x.mayContainIncluded('vendor/keep')).toBe(true);
     expect(x.mayContainIncluded('vendor/other')).toBe(false);
     expect(x.matches('vendor/keep/a.go')).toBe(false);
+    const w = m('vendor', '!**/*.go');
+    expect(w.mayContainIncluded('vendor')).toBe(true);
+    expect(w.matches('vendor/x/a.go')).toBe(false);
+    expect(w.matches('vendor/x/a.c')).toBe(true);
+    expect(m('vendor', '!other\\*').mayContainIncluded('vendor')).toBe(false);
   });
 
   it('rejects bad patterns', () => {

@@ -108,10 +108,21 @@ export interface IgnoreMatcher {
   matches(relPath: string): boolean;
   /**
    * For an excluded directory: whether a walker must still descend because an
-   * `!` pattern may re-include something below it (BuildKit's rule: some `!`
-   * pattern starts with `dir/`). False means skip the whole directory.
+   * `!` pattern may re-include something below it (BuildKit fsutil's rule:
+   * an exception with wildcards, or one starting with `dir/`). False means
+   * skip the whole directory.
    */
   mayContainIncluded(relDir: string): boolean;
+}
+
+// fsutil's containsWildcards: * ? [ outside a backslash escape.
+function containsWildcards(name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    const ch = name[i];
+    if (ch === '\\') i++;
+    else if (ch === '*' || ch === '?' || ch === '[') return true;
+  }
+  return false;
 }
 
 /** Builds a matcher from .dockerignore patterns (as returned by parseDockerignore). */
@@ -130,6 +141,7 @@ export function createIgnoreMatcher(patterns: readonly string[]): IgnoreMatcher 
     compiled.push({ exclusion, cleaned: p, ...compile(p) });
   }
   const hasExclusions = compiled.some((p) => p.exclusion);
+  const wildcardExceptions = compiled.some((p) => p.exclusion && containsWildcards(p.cleaned));
   return {
     patterns: compiled.map((p) => (p.exclusion ? '!' : '') + p.cleaned),
     hasExclusions,
@@ -150,6 +162,8 @@ export function createIgnoreMatcher(patterns: readonly string[]): IgnoreMatcher 
     },
     mayContainIncluded(relDir: string): boolean {
       if (!hasExclusions) return false;
+      // An exception with wildcards may match anywhere: walk everything.
+      if (wildcardExceptions) return true;
       const dirSlash = clean(relDir.replace(/^\/+/, '')) + '/';
       return compiled.some((p) => p.exclusion && (p.cleaned + '/').startsWith(dirSlash));
     },
