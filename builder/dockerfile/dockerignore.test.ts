@@ -61,7 +61,7 @@ describe('Docker ignore patterns', () => {
 
   it('says which excluded directories to walk into (BuildKit fsutil rule)', () => {
     expect(m('vendor').mayContainIncluded('vendor')).toBe(false);
-    const x = m('vendor', '!vendor/keep/*.go');
+    const x = m('vendor', '!vendor/keep/a.go');
     expect(x.mayContainIncluded('vendor')).toBe(true);
     expect(x.mayContainIncluded('vendor/keep')).toBe(true);
     expect(x.mayContainIncluded('vendor/other')).toBe(false);
