@@ -76,6 +76,11 @@ describe('planBuild', () => {
     expect(m.get('TARGETARCH')).toBe(process.arch === 'x64' ? 'amd64' : m.get('TARGETARCH'));
     expect(plan('FROM a\n').globalArgs.get('BUILDPLATFORM')).toBe(m.get('BUILDPLATFORM'));
   });
+  it('expands and checks FROM --platform', () => {
+    expect(plan('FROM --platform=$BUILDPLATFORM a\n').stages[0]!.platform).toMatch(/^linux\//);
+    expect(() => plan('FROM --platform=lin ux a\n')).toThrow(/FROM requires either one or three/);
+    expect(() => plan('ARG P=a:b\nFROM --platform=$P a\n')).toThrow(/invalid platform "a:b"/);
+  });
   it('detects cycles and bad indexes', () => {
     expect(() => plan('FROM b AS a\nFROM a AS b\n')).toThrow(/circular dependency/);
     expect(() => plan('FROM a\nCOPY --from=7 / /\n')).toThrow(/invalid stage index 7/);

@@ -261,7 +261,12 @@ export function planBuild(all: Stages, opts: PlanOptions = {}): BuildPlan {
     }
     const p: PlannedStage = { stage, index: stage.index, base, deps: [...deps].sort((a, b) => a - b), images: [...images], level: 0 };
     if (stage.name) p.name = stage.name;
-    if (from.platform) p.platform = from.platform;
+    if (from.platform) {
+      if (!/^[a-z0-9_.-]+(\/[a-z0-9_.-]+){0,2}$/i.test(from.platform)) {
+        throw stageError(stage.loc, `invalid platform "${from.platform}" in FROM --platform`, 'use os/arch[/variant], e.g. linux/arm64');
+      }
+      p.platform = from.platform;
+    }
     planned.set(stage.index, p);
   }
 
