@@ -9,3 +9,4 @@ export { readDockerfile, loadDockerfile, type LoadedDockerfile } from './load.js
 export { planToText, planToJSON, expandPlannedStages, formatInstruction, type PlannedInstruction } from './plan-format.js';
 export { parseOnbuildTriggers } from './onbuild.js';
 export { resolveHeredocCommand, type ResolvedCommand } from './heredoc-command.js';
+export { parseCheckDirective, type CheckDirective } from './parser-directives.js';
