@@ -11,8 +11,10 @@ import {
 import type { ParseResult } from './parser.js';
 import { hostPlatform, predefinedArgs, proxyArgs, type Platform } from './platform.js';
 import { ShellLex, ShellLexError } from './shell-lex.js';
+import { StageScope } from './stage-scope.js';
 
 export * from './platform.js';
+export { resolveStageArg, StageScope, type ArgSources } from './stage-scope.js';
 
 /** One build stage: its FROM and the instructions after it. */
 export interface Stage {
@@ -129,15 +131,6 @@ export interface BuildPlan {
   escapeToken: '\\' | '`';
 }
 
-/**
- * The value an in-stage `ARG key[=default]` takes (already expanded): the
- * --build-arg, else its default, else the global ARG / predefined value;
- * undefined when none (the variable stays unset).
- */
-export function resolveStageArg(arg: { key: string; value?: string }, plan: Pick<BuildPlan, 'buildArgs' | 'globalArgs'>): string | undefined {
-  return plan.buildArgs.get(arg.key) ?? arg.value ?? plan.globalArgs.get(arg.key);
-}
-
 function toMap(m: PlanOptions['buildArgs']): Map<string, string> {
   if (!m) return new Map();
   if (m instanceof Map) return new Map(m);
@@ -192,6 +185,8 @@ export function planBuild(all: Stages, opts: PlanOptions = {}): BuildPlan {
   const stages = all.stages;
   const planned = new Map<number, PlannedStage>();
   const fromUsed = new Map<number, Set<string>>();
+  // ENV of stages already walked, inherited by stages built on them.
+  const stageEnv = new Map<number, Map<string, string>>();
   for (const stage of stages) {
     const used = new Set<string>();
     let from: FromInstruction;
@@ -216,17 +211,14 @@ export function planBuild(all: Stages, opts: PlanOptions = {}): BuildPlan {
 
     // Stage-scope variables for --from: the stage's ARGs (build args win,
     // else the default, else the global value) and ENVs in order.
-    const env = new Map<string, string>();
+    const scope = new StageScope({ buildArgs, globalArgs: globals }, base.kind === 'stage' ? stageEnv.get(base.index) ?? [] : []);
     for (const instr of stage.instructions) {
+      const env = scope.vars();
       try {
         if (instr.kind === 'ARG') {
-          const ex = expandInstruction(instr, env, lex);
-          for (const a of ex.args) {
-            const v = resolveStageArg(a, { buildArgs, globalArgs: globals });
-            if (v !== undefined) env.set(a.key, v);
-          }
+          scope.applyArg(expandInstruction(instr, env, lex));
         } else if (instr.kind === 'ENV') {
-          for (const kv of expandInstruction(instr, env, lex).env) env.set(kv.key, kv.value);
+          scope.applyEnv(expandInstruction(instr, env, lex));
         } else if (instr.kind === 'COPY' && instr.from !== undefined) {
           const ref = lex.processWord(instr.from, env);
           if (ref === '') throw stageError(instr.loc, `COPY --from=${instr.from} expands to an empty value`, 'set the variable with ARG or --build-arg');
@@ -250,6 +242,7 @@ export function planBuild(all: Stages, opts: PlanOptions = {}): BuildPlan {
         throw err;
       }
     }
+    stageEnv.set(stage.index, scope.env);
     function addRef(r: string, loc: InstrLocation): void {
       const s = findStage(stages, r, true);
       if (s) {

@@ -78,6 +78,13 @@ describe('rbuild plan', () => {
     expect(j.stages.map((s) => s.name)).toEqual(['b']);
     expect(j.stages[0]!.instructions.map((i) => i.text)).toEqual(['FROM busybox AS b', 'ARG WHO', 'ENV GREETING="hi "']);
   });
+  it('passes ENV but not ARG values to child stages', async () => {
+    const dd = mkdtempSync(join(tmpdir(), 'rbuild-plan-'));
+    writeFileSync(join(dd, 'Dockerfile'), 'FROM a AS p\nARG X=1\nENV Y=2\nFROM p\nLABEL x=$X y=$Y\n');
+    const { o, out } = capture();
+    expect(await runPlan({ context: dd }, out)).toBe(0);
+    expect(o.stdout).toContain('LABEL x="" y=2');
+  });
   it('reports errors with exit status 1', async () => {
     const { o, out } = capture();
     expect(await runPlan({ context: d, target: 'nope' }, out)).toBe(1);
