@@ -30,7 +30,53 @@ function clean(p: string): string {
 // Characters special in regexps but ordinary in file patterns.
 const escapeSet = new Set(['.', '+', '(', ')', '|', '{', '}', '$']);
 
+/**
+ * Rejects what Go's filepath.Match rejects (Docker validates every pattern with
+ * it): unclosed or empty classes, a bare `-` or `]` as a class bound, a
+ * trailing backslash.
+ */
+function checkGoPattern(p: string): void {
+  const bad = (): never => {
+    throw new DockerignoreError(`syntax error in pattern: ${p}`);
+  };
+  const cs = Array.from(p);
+  let i = 0;
+  // A class bound: one character, maybe escaped; `-` and `]` are not allowed bare.
+  const bound = (): void => {
+    if (i >= cs.length || cs[i] === '-' || cs[i] === ']') bad();
+    if (cs[i] === '\\') {
+      i++;
+      if (i >= cs.length) bad();
+    }
+    i++;
+    if (i >= cs.length) bad();
+  };
+  while (i < cs.length) {
+    const ch = cs[i]!;
+    if (ch === '\\') {
+      i += 2;
+      if (i > cs.length) bad();
+    } else if (ch === '[') {
+      i++;
+      if (cs[i] === '^') i++;
+      for (let n = 0; ; n++) {
+        if (i >= cs.length) bad();
+        if (cs[i] === ']' && n > 0) {
+          i++;
+          break;
+        }
+        bound();
+        if (cs[i] === '-') {
+          i++;
+          bound();
+        }
+      }
+    } else i++;
+  }
+}
+
 function compile(cleaned: string): Pick<Pattern, 'type' | 're'> {
+  checkGoPattern(cleaned);
   let reStr = '^';
   let type: MatchType = 'exact';
   const cs = Array.from(cleaned);
@@ -104,7 +150,7 @@ export interface IgnoreMatcher {
   readonly patterns: readonly string[];
   /** True if any pattern starts with `!`. */
   readonly hasExclusions: boolean;
-  /** True when the slash-separated context-relative path is excluded (itself or via a parent). */
+  /** True when the path (slash-separated, relative to the context, no leading /) is excluded, itself or via a parent. */
   matches(relPath: string): boolean;
   /**
    * For an excluded directory: whether a walker must still descend because an
@@ -146,7 +192,7 @@ export function createIgnoreMatcher(patterns: readonly string[]): IgnoreMatcher 
     patterns: compiled.map((p) => (p.exclusion ? '!' : '') + p.cleaned),
     hasExclusions,
     matches(relPath: string): boolean {
-      const file = clean(relPath.replace(/^\/+/, ''));
+      const file = clean(relPath);
       if (file === '.') return false; // the context root is never excluded
       const parent = posix.dirname(file);
       const parentDirs = parent === '.' ? [] : parent.split('/');
