@@ -7,3 +7,6 @@ export { createIgnoreMatcher, loadDockerignore, parseDockerignore, DockerignoreE
 export { DockerfileError, formatDockerfileError, type DockerfileErrorCode } from './errors.js';
 export { readDockerfile, loadDockerfile, type LoadedDockerfile } from './load.js';
 export { planToText, planToJSON, expandPlannedStages, formatInstruction, type PlannedInstruction } from './plan-format.js';
+export { parseOnbuildTriggers } from './onbuild.js';
+export { resolveHeredocCommand, type ResolvedCommand } from './heredoc-command.js';
+export { parseCheckDirective, type CheckDirective } from './parser-directives.js';

@@ -5,6 +5,7 @@
  */
 import { expandInstruction, type Instruction } from './instructions.js';
 import { ShellLex } from './shell-lex.js';
+import { StageScope } from './stage-scope.js';
 import { formatPlatform, type BuildPlan, type PlannedStage } from './stages.js';
 
 /** One instruction of a planned stage, expanded when possible. */
@@ -81,10 +82,11 @@ export function formatInstruction(i: Instruction): string {
  */
 export function expandPlannedStages(plan: BuildPlan): Map<number, PlannedInstruction[]> {
   const lex = new ShellLex(plan.escapeToken);
+  // ENV passes from a parent stage to its children; ARG values do not.
   const finalEnv = new Map<number, Map<string, string>>();
   const out = new Map<number, PlannedInstruction[]>();
   for (const p of plan.stages) {
-    const env = new Map(p.base.kind === 'stage' ? finalEnv.get(p.base.index) ?? [] : []);
+    const scope = new StageScope(plan, p.base.kind === 'stage' ? finalEnv.get(p.base.index) ?? [] : []);
     const list: PlannedInstruction[] = [];
     const from = { ...p.stage.from, image: p.base.kind === 'image' ? p.base.ref : p.base.kind === 'scratch' ? 'scratch' : p.stage.from.image };
     if (p.platform) from.platform = p.platform;
@@ -93,23 +95,17 @@ export function expandPlannedStages(plan: BuildPlan): Map<number, PlannedInstruc
       let ex: Instruction = instr;
       let expansionError: string | undefined;
       try {
-        ex = expandInstruction(instr, env, lex);
+        ex = expandInstruction(instr, scope.vars(), lex);
       } catch (err) {
         expansionError = err instanceof Error ? err.message : String(err);
       }
-      if (ex.kind === 'ARG') {
-        for (const a of ex.args) {
-          const v = plan.buildArgs.get(a.key) ?? a.value ?? plan.globalArgs.get(a.key);
-          if (v !== undefined) env.set(a.key, v);
-        }
-      } else if (ex.kind === 'ENV') {
-        for (const kv of ex.env) env.set(kv.key, kv.value);
-      }
+      if (ex.kind === 'ARG') scope.applyArg(ex);
+      else if (ex.kind === 'ENV') scope.applyEnv(ex);
       const item: PlannedInstruction = { line: instr.loc.line, text: formatInstruction(ex), instruction: ex };
       if (expansionError) item.expansionError = expansionError;
       list.push(item);
     }
-    finalEnv.set(p.index, env);
+    finalEnv.set(p.index, scope.env);
     out.set(p.index, list);
   }
   return out;

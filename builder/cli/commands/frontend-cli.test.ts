@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { findConformanceDir } from '../../dockerfile/conformance-dir.js';
+import { runAs, tempDirFor, TEST_USER } from '../../../test/support/unprivileged.js';
 import { parseBuildArgs, runPlan } from './plan.js';
 
 const run = promisify(execFile);
@@ -30,6 +31,19 @@ describe('rbuild debug ast (the built CLI)', () => {
     const r = await cli(['debug', 'ast', '-f', join(d, 'Dockerfile')]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`${join(d, 'Dockerfile')}:2:1: when using JSON array syntax, arrays must be comprised of strings only\n 2 | CMD ["a", 1]\n   | ^\n`);
+  });
+});
+
+describe('as an unprivileged user', () => {
+  it('debug ast and plan work for rbuild-test', async () => {
+    const dir = tempDirFor(TEST_USER);
+    const main = join(inject('appDir'), 'dist/builder/cli/main.js');
+    const df = 'FROM busybox AS a\nRUN echo hi\nFROM a\nCOPY --from=a /bin/sh /sh\n';
+    const ast = await runAs(TEST_USER, [process.execPath, main, 'debug', 'ast', '-f', '-'], { cwd: dir, input: df });
+    expect(ast).toMatchObject({ code: 0, stdout: '(from "busybox" "AS" "a")\n(run "echo hi")\n(from "a")\n(copy ["--from=a"] "/bin/sh" "/sh")\n' });
+    const plan = await runAs(TEST_USER, [process.execPath, main, 'plan', '-f', '-', '--format', 'json', '.'], { cwd: dir, input: df });
+    expect(plan.code).toBe(0);
+    expect((JSON.parse(plan.stdout) as { levels: number[][] }).levels).toEqual([[0], [1]]);
   });
 });
 
@@ -63,6 +77,13 @@ describe('rbuild plan', () => {
     expect(j.levels).toEqual([[1]]);
     expect(j.stages.map((s) => s.name)).toEqual(['b']);
     expect(j.stages[0]!.instructions.map((i) => i.text)).toEqual(['FROM busybox AS b', 'ARG WHO', 'ENV GREETING="hi "']);
+  });
+  it('passes ENV but not ARG values to child stages', async () => {
+    const dd = mkdtempSync(join(tmpdir(), 'rbuild-plan-'));
+    writeFileSync(join(dd, 'Dockerfile'), 'FROM a AS p\nARG X=1\nENV Y=2\nFROM p\nLABEL x=$X y=$Y\n');
+    const { o, out } = capture();
+    expect(await runPlan({ context: dd }, out)).toBe(0);
+    expect(o.stdout).toContain('LABEL x="" y=2');
   });
   it('reports errors with exit status 1', async () => {
     const { o, out } = capture();

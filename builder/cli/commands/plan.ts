@@ -19,6 +19,14 @@ export interface PlanCommandOptions {
   /** Target platform, e.g. `linux/arm64`; default: the host. */
   platform?: string;
   format?: 'text' | 'json';
+  /** Reads the Dockerfile when file is `-` (default: process stdin). */
+  readStdin?: () => Promise<string>;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Where plan output goes. */
@@ -50,8 +58,8 @@ export async function runPlan(opts: PlanCommandOptions, out: PlanOutput): Promis
   const file = opts.file ?? join(context, 'Dockerfile');
   let text: string | undefined;
   try {
-    text = await readDockerfile(file);
-    const ast = parseDockerfile(text, { file });
+    text = file === '-' ? await (opts.readStdin ?? readStdin)() : await readDockerfile(file);
+    const ast = parseDockerfile(text, { file: file === '-' ? 'Dockerfile' : file });
     const plan = planBuild(toStages(ast), {
       ...(opts.target ? { target: opts.target } : {}),
       buildArgs: parseBuildArgs(opts.buildArgs ?? []),
@@ -65,7 +73,7 @@ export async function runPlan(opts: PlanCommandOptions, out: PlanOutput): Promis
     return 0;
   } catch (err) {
     if (err instanceof DockerfileError) {
-      out.stderr(formatDockerfileError(err, err.file === file ? text : undefined) + '\n');
+      out.stderr(formatDockerfileError(err, err.file === file || file === '-' ? text : undefined) + '\n');
       return 1;
     }
     throw err;
@@ -80,7 +88,7 @@ export function register(program: Command): void {
     .command('plan')
     .description('Show the stages a build would run, their order, dependencies and parallel levels')
     .argument('[context]', 'build context directory', '.')
-    .option('-f, --file <path>', 'the Dockerfile (default: <context>/Dockerfile)')
+    .option('-f, --file <path>', 'the Dockerfile (default: <context>/Dockerfile; - for stdin)')
     .option('--target <stage>', 'build this stage and what it needs')
     .option('--build-arg <KEY=VALUE>', 'set a build-time variable (repeatable)', collect, [])
     .option('--platform <os/arch>', 'target platform (default: this machine)')
