@@ -134,9 +134,12 @@ export class OciLayoutStore implements ContentStore, ImageIndex {
     }
     const alg = expected.digest ? expected.digest.slice(0, expected.digest.indexOf(':')) : 'sha256';
     await this.markWriter();
+    // Already stored: still consume and verify the input (the contract), but write nothing.
+    // Touching it first makes a concurrent prune spare it while we read.
+    const present = expected.digest !== undefined && (await this.touchIfPresent(expected.digest));
     const hash = createHash(alg);
-    const tmp = this.tmpName('blob');
-    const fh = await open(tmp, 'wx', 0o644);
+    const tmp = present ? undefined : this.tmpName('blob');
+    const fh = tmp === undefined ? undefined : await open(tmp, 'wx', 0o644);
     let size = 0;
     let ok = false;
     try {
@@ -148,12 +151,13 @@ export class OciLayoutStore implements ContentStore, ImageIndex {
           throw new StoreError('SIZE_MISMATCH', `blob ${expected.digest ?? ''} is larger than the expected ${expected.size} bytes`);
         }
         hash.update(chunk);
+        if (!fh) continue;
         let off = 0;
         while (off < chunk.byteLength) off += (await fh.write(chunk, off, chunk.byteLength - off)).bytesWritten;
       }
       signal?.throwIfAborted();
-      if (this.fsync) await fh.sync();
-      await fh.close();
+      if (fh && this.fsync) await fh.sync();
+      await fh?.close();
       const digest = `${alg}:${hash.digest('hex')}` as Digest;
       if (expected.size !== undefined && size !== expected.size) {
         throw new StoreError('SIZE_MISMATCH', `blob ${expected.digest ?? digest}: expected ${expected.size} bytes, got ${size}`);
@@ -161,13 +165,17 @@ export class OciLayoutStore implements ContentStore, ImageIndex {
       if (expected.digest !== undefined && digest !== expected.digest) {
         throw new StoreError('DIGEST_MISMATCH', `blob ${expected.digest}: content hashes to ${digest}`);
       }
-      await this.commit(tmp, digest);
+      if (tmp !== undefined) await this.commit(tmp, digest);
+      else if (!(await this.touchIfPresent(digest))) {
+        // Deleted behind the store's back while we read it: the caller must send it again.
+        throw new StoreError('BLOB_UNKNOWN', `blob ${digest} disappeared from the store while being written again; retry`);
+      }
       ok = true;
       return { digest, size };
     } finally {
       if (!ok) {
-        await fh.close().catch(() => undefined);
-        await unlink(tmp).catch(() => undefined);
+        await fh?.close().catch(() => undefined);
+        if (tmp !== undefined) await unlink(tmp).catch(() => undefined);
       }
     }
   }
