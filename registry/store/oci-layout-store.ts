@@ -9,7 +9,7 @@
  * The index lock is `<root>/tmp/index.json.lock`.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { addAbortSignal, type Readable } from 'node:stream';
+import { addAbortSignal, Readable } from 'node:stream';
 import { unlinkSync } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -133,6 +133,8 @@ export class OciLayoutStore implements ContentStore, ImageIndex {
       throw new StoreError('INVALID_DIGEST', `not a valid digest: ${JSON.stringify(expected.digest)}`);
     }
     const alg = expected.digest ? expected.digest.slice(0, expected.digest.indexOf(':')) : 'sha256';
+    // A source that stalls must still stop on abort, not only between chunks.
+    if (signal && data instanceof Readable) addAbortSignal(signal, data);
     await this.markWriter();
     // Already stored: still consume and verify the input (the contract), but write nothing.
     // Touching it first makes a concurrent prune spare it while we read.
