@@ -24,6 +24,7 @@ export type PrunableStore = ImageStore & {
   listBlobs(): Promise<BlobEntry[]>;
   deleteBlob(digest: Digest): Promise<boolean>;
   removeStaleTemp?(beforeMs: number): Promise<number>;
+  liveWritersSince?(): Promise<number | undefined>;
 };
 
 /** An image resolved down to one platform's manifest and config. */
@@ -216,10 +217,11 @@ export interface PruneResult {
 
 /**
  * Mark and sweep: keeps every blob reachable from index.json and `extraRoots`,
- * removes the rest, but only blobs last written before the prune started, so a
- * concurrent writer's fresh blobs survive (the store refreshes the mtime of a
- * blob it is asked to write again). Index entries are marked twice (before and
- * after listing blobs) to catch tags made meanwhile.
+ * removes the rest, but only blobs last written before the prune started and
+ * before any live writer process began writing (its `tmp/writer-<pid>` mark),
+ * so a concurrent pull's or build's blobs survive until it tags them (the store
+ * also refreshes the mtime of a blob it is asked to write again). Index entries
+ * are marked twice (before and after listing blobs) to catch tags made meanwhile.
  */
 export async function prune(store: PrunableStore, opts: PruneOptions = {}): Promise<PruneResult> {
   const start = Date.now();
@@ -251,10 +253,13 @@ export async function prune(store: PrunableStore, opts: PruneOptions = {}): Prom
   await mark(await roots());
   const blobs = await store.listBlobs();
   await mark(await roots());
+  // Blobs of writers still running (a pull or build that has not tagged yet) are spared too.
+  const writers = await store.liveWritersSince?.();
+  const cutoff = writers === undefined ? start : Math.min(start, writers);
   const result: PruneResult = { removed: [], freedBytes: 0, kept: 0 };
   for (const b of blobs) {
     opts.signal?.throwIfAborted();
-    if (marked.has(b.digest) || b.mtimeMs >= start) {
+    if (marked.has(b.digest) || b.mtimeMs >= cutoff) {
       result.kept++;
       continue;
     }

@@ -45,6 +45,8 @@ describe('OciLayoutStore blobs', () => {
     expect(await readFile(store.blobPath(got.digest), 'utf8')).toBe('hello world');
     // Writing it again is a no-op that still verifies.
     expect(await store.write(Readable.from([data]), { digest: got.digest, size: 11 })).toEqual(got);
+    await expect(store.write(Readable.from([Buffer.from('hello worlD')]), { digest: got.digest })).rejects.toMatchObject({ code: 'DIGEST_MISMATCH' });
+    expect((await store.readBytes(got.digest)).toString()).toBe('hello world');
   });
 
   it('rejects a wrong digest or size and leaves neither blob nor temp file', async () => {
