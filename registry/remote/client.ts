@@ -84,9 +84,9 @@ export interface BlobProgress {
 export interface UploadOptions {
   signal?: AbortSignal;
   onProgress?: (p: BlobProgress) => void;
-  /** Blobs up to this size go in one PUT (default 32 MiB). */
+  /** Blobs up to this size go in one PUT (default MONOLITHIC_MAX). */
   monolithicMax?: number;
-  /** PATCH chunk size for bigger blobs (default 32 MiB; raised to the registry's OCI-Chunk-Min-Length). */
+  /** PATCH chunk size for bigger blobs (default CHUNK_SIZE; raised to the registry's OCI-Chunk-Min-Length). */
   chunkSize?: number;
   /** An upload session to use (e.g. the one a refused mount opened). */
   location?: string;
@@ -103,6 +103,14 @@ export interface OpenBlobOptions {
    */
   verify?: boolean;
 }
+
+/**
+ * Blobs up to this size are sent in one PUT, as containerd and Docker send every blob:
+ * the fewest round trips. Bigger ones go in chunks so a failure costs one chunk, not the blob.
+ */
+export const MONOLITHIC_MAX = 128 << 20;
+/** Chunk size of chunked uploads. */
+export const CHUNK_SIZE = 64 << 20;
 
 /** Bytes per piece handed on by openBlob. */
 const COALESCE_BYTES = 1 << 20;
@@ -501,7 +509,7 @@ class Client implements RegistryClient {
   }
 
   async uploadBlob(repo: Repo, desc: Pick<Descriptor, 'digest' | 'size'>, open: OpenRange, o: UploadOptions = {}): Promise<void> {
-    const monolithicMax = o.monolithicMax ?? 32 << 20;
+    const monolithicMax = o.monolithicMax ?? MONOLITHIC_MAX;
     if (desc.size <= monolithicMax) return this.uploadMonolithic(repo, desc, open, o);
     return this.uploadChunked(repo, desc, open, o);
   }
@@ -546,7 +554,7 @@ class Client implements RegistryClient {
     const scopes = [repositoryScope(repo.repository, ['pull', 'push'])];
     const session = o.location ? { location: o.location, minChunk: 0 } : await this.startUpload(repo, desc.digest, o.signal);
     let location = session.location;
-    const chunkSize = Math.max(o.chunkSize ?? 32 << 20, session.minChunk);
+    const chunkSize = Math.max(o.chunkSize ?? CHUNK_SIZE, session.minChunk);
     let offset = 0;
     let failures = 0;
     while (offset < desc.size) {
