@@ -52,7 +52,11 @@ export class Authenticator {
         if (!challenge) return res;
         this.challenges.set(host, challenge);
         // The token we sent was refused (expired, revoked, or scope too narrow): forget it.
-        if (challenge.scheme === 'bearer') this.tokens.delete(this.tokenKey(host, req, challenge));
+        // Only if it is still the cached one: a parallel request may already have replaced it.
+        if (challenge.scheme === 'bearer') {
+          const key = this.tokenKey(host, req, challenge);
+          if (auth !== undefined && auth === `Bearer ${this.tokens.get(key)?.token}`) this.tokens.delete(key);
+        }
         let fresh: string | undefined;
         try {
           fresh = await this.authorization(host, req);

@@ -84,13 +84,36 @@ export interface BlobProgress {
 export interface UploadOptions {
   signal?: AbortSignal;
   onProgress?: (p: BlobProgress) => void;
-  /** Blobs up to this size go in one PUT (default 32 MiB). */
+  /** Blobs up to this size go in one PUT (default MONOLITHIC_MAX). */
   monolithicMax?: number;
-  /** PATCH chunk size for bigger blobs (default 32 MiB; raised to the registry's OCI-Chunk-Min-Length). */
+  /** PATCH chunk size for bigger blobs (default CHUNK_SIZE; raised to the registry's OCI-Chunk-Min-Length). */
   chunkSize?: number;
   /** An upload session to use (e.g. the one a refused mount opened). */
   location?: string;
 }
+
+/** Options for openBlob. */
+export interface OpenBlobOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: BlobProgress) => void;
+  /**
+   * Hash the bytes and fail the stream on a digest mismatch (default true). Pull turns it
+   * off because the ContentStore verifies the digest on write anyway (hashing twice costs
+   * about a second per GiB); sizes are always checked here.
+   */
+  verify?: boolean;
+}
+
+/**
+ * Blobs up to this size are sent in one PUT, as containerd and Docker send every blob:
+ * the fewest round trips. Bigger ones go in chunks so a failure costs one chunk, not the blob.
+ */
+export const MONOLITHIC_MAX = 128 << 20;
+/** Chunk size of chunked uploads. */
+export const CHUNK_SIZE = 64 << 20;
+
+/** Bytes per piece handed on by openBlob. */
+const COALESCE_BYTES = 1 << 20;
 
 /** Opens the bytes [start, end) of a blob being pushed. */
 export type OpenRange = (start: number, end: number) => Readable | Promise<Readable>;
@@ -106,7 +129,7 @@ export interface RegistryClient {
   /** Whether the repository has a blob (HEAD). */
   hasBlob(repo: Repo, digest: Digest, signal?: AbortSignal): Promise<boolean>;
   /** A stream of a blob, verified against its digest and size, resuming with Range after a dropped connection. */
-  openBlob(repo: Repo, desc: Pick<Descriptor, 'digest' | 'size'>, opts?: { signal?: AbortSignal; onProgress?: (p: BlobProgress) => void }): Readable;
+  openBlob(repo: Repo, desc: Pick<Descriptor, 'digest' | 'size'>, opts?: OpenBlobOptions): Readable;
   /** Tries a cross-repository mount; true if mounted, else an upload location the registry opened instead. */
   mountBlob(repo: Repo, digest: Digest, from: string, signal?: AbortSignal): Promise<true | string | undefined>;
   /** Uploads a blob (monolithic or chunked with resume). */
@@ -353,11 +376,15 @@ class Client implements RegistryClient {
     throw await this.statusError(action, res, repo, digest);
   }
 
-  openBlob(repo: Repo, desc: Pick<Descriptor, 'digest' | 'size'>, o: { signal?: AbortSignal; onProgress?: (p: BlobProgress) => void } = {}): Readable {
+  openBlob(repo: Repo, desc: Pick<Descriptor, 'digest' | 'size'>, o: OpenBlobOptions = {}): Readable {
     const self = this;
     const action = `pulling ${shortDigest(desc.digest)}`;
+    const verify = o.verify !== false;
     async function* gen(): AsyncGenerator<Buffer> {
-      const hash = createHash(desc.digest.split(':')[0]!);
+      const hash = verify ? createHash(desc.digest.split(':')[0]!) : undefined;
+      // Socket reads are ~64 KiB; handing the store 1 MiB pieces cuts its write calls 16-fold.
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
       let offset = 0;
       let failures = 0;
       while (offset < desc.size || (offset === 0 && desc.size === 0)) {
@@ -390,13 +417,29 @@ class Client implements RegistryClient {
                 hint: `${repo.registry} served content that does not match the manifest`,
               });
             }
-            hash.update(chunk); // verify digest (checked at the end)
+            hash?.update(chunk); // verify digest (checked at the end)
             o.onProgress?.({ digest: desc.digest, done: offset, total: desc.size });
-            yield chunk;
+            pending.push(chunk);
+            pendingBytes += chunk.length;
+            if (pendingBytes >= COALESCE_BYTES) {
+              yield pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+              pending = [];
+              pendingBytes = 0;
+            }
+          }
+          if (pendingBytes > 0) {
+            yield pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+            pending = [];
+            pendingBytes = 0;
           }
         } catch (err) {
           if (err instanceof RegistryError || o.signal?.aborted) throw err;
-          // Dropped mid-body: resume from `offset` with a Range request.
+          // Dropped mid-body: hand on what arrived intact, then resume from `offset` with a Range request.
+          if (pendingBytes > 0) {
+            yield pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+            pending = [];
+            pendingBytes = 0;
+          }
           if (!isRetryableError(err) || failures >= self.retry.retries) {
             throw new RegistryError({
               code: 'NETWORK', action, registry: repo.registry, repository: repo.repository, digest: desc.digest,
@@ -420,7 +463,7 @@ class Client implements RegistryClient {
         }
         break;
       }
-      const got = `${desc.digest.split(':')[0]}:${hash.digest('hex')}`;
+      const got = hash ? `${desc.digest.split(':')[0]}:${hash.digest('hex')}` : desc.digest;
       if (got !== desc.digest) {
         throw new RegistryError({
           code: 'DIGEST_MISMATCH', action, registry: repo.registry, repository: repo.repository, digest: desc.digest,
@@ -466,7 +509,7 @@ class Client implements RegistryClient {
   }
 
   async uploadBlob(repo: Repo, desc: Pick<Descriptor, 'digest' | 'size'>, open: OpenRange, o: UploadOptions = {}): Promise<void> {
-    const monolithicMax = o.monolithicMax ?? 32 << 20;
+    const monolithicMax = o.monolithicMax ?? MONOLITHIC_MAX;
     if (desc.size <= monolithicMax) return this.uploadMonolithic(repo, desc, open, o);
     return this.uploadChunked(repo, desc, open, o);
   }
@@ -511,7 +554,7 @@ class Client implements RegistryClient {
     const scopes = [repositoryScope(repo.repository, ['pull', 'push'])];
     const session = o.location ? { location: o.location, minChunk: 0 } : await this.startUpload(repo, desc.digest, o.signal);
     let location = session.location;
-    const chunkSize = Math.max(o.chunkSize ?? 32 << 20, session.minChunk);
+    const chunkSize = Math.max(o.chunkSize ?? CHUNK_SIZE, session.minChunk);
     let offset = 0;
     let failures = 0;
     while (offset < desc.size) {

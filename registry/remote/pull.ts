@@ -9,7 +9,7 @@ import type { ContentStore, ImageIndex } from '../content-store.js';
 import type { Descriptor, ImageConfig, Manifest, Platform } from '../oci/types.js';
 import { formatReference, parseReference, withTarget, type Reference } from '../reference.js';
 import { createRegistryClient, type BlobProgress, type RegistryClient, type Repo } from './client.js';
-import { RegistryError } from './errors.js';
+import { RegistryError, shortDigest } from './errors.js';
 import { OciValidationError, parseManifestOrIndex as parseManifest, validateImageConfig } from '../oci/validate.js';
 import { formatPlatform, hostPlatform, selectManifest } from './platform.js';
 
@@ -123,12 +123,23 @@ async function pullWith(client: RegistryClient, ref: Reference, store: PullStore
           return;
         }
         const stream = client.openBlob(source, desc, {
+          verify: false,
           ...(signal && { signal }),
           ...(opts.onProgress && { onProgress: (p: BlobProgress) => opts.onProgress!({ type: 'blob-progress', ...p }) }),
         });
-        // verify digest: openBlob fails the stream on a mismatch (labelled as the registry's
-        // fault); the store checks again before the blob gets its name.
-        await store.write(stream, { digest: desc.digest, size: desc.size }, signal);
+        // verify digest: the store hashes while writing and refuses a mismatch (its contract);
+        // openBlob checks the size. A mismatch is the registry's fault, so it is labelled so.
+        try {
+          await store.write(stream, { digest: desc.digest, size: desc.size }, signal);
+        } catch (err) {
+          if ((err as { code?: string }).code !== 'DIGEST_MISMATCH' || err instanceof RegistryError) throw err;
+          throw new RegistryError({
+            code: 'DIGEST_MISMATCH', action: `pulling ${shortDigest(desc.digest)}`, registry: source.registry,
+            repository: source.repository, digest: desc.digest, detail: `blob content does not match its digest`,
+            hint: `${source.registry} (or something between it and you) served content that does not match its digest`,
+            cause: err,
+          });
+        }
         opts.onProgress?.({ type: 'blob-done', digest: desc.digest, size: desc.size });
       }),
     ),

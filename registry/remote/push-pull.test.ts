@@ -1,4 +1,8 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { openStore } from '../store/oci-layout-store.js';
 import { parseReference } from '../reference.js';
 import { createRegistryClient } from './client.js';
 import { MemoryStore } from './memory-store.js';
@@ -81,6 +85,21 @@ describe('push and pull against the real registry', () => {
     expect(err).toMatchObject({ code: 'MANIFEST_UNKNOWN', status: 404, registry });
     expect(String(err)).toContain(`pulling ${registry}/test/absent:1: 404 Not Found`);
     expect((err as { hint?: string }).hint).toMatch(/check the repository name/);
+  });
+
+  it('pulls into the real OCI layout store and pushes back out of it', async () => {
+    const src = new MemoryStore();
+    const desc = await makeTestImage(src, { layers: [70_000, 1_200_000] });
+    await pushImage(src, desc, `${registry}/test/layout:1`, { client });
+    const root = mkdtempSync(join(tmpdir(), 'rbuild-layout-store-'));
+    const store = await openStore(root);
+    const got = await pullImage(`${registry}/test/layout:1`, store, { client });
+    expect(await store.resolve(got.name)).toMatchObject({ digest: desc.digest });
+    for (const l of got.manifest.layers) expect(readFileSync(store.blobPath(l.digest)).equals(src.blobs.get(l.digest)!)).toBe(true);
+    // Push reads file ranges from the store (chunked upload).
+    const back = await pushImage(store, got.descriptor, `${registry}/test/layout-copy:1`, { client, monolithicMax: 100_000, chunkSize: 500_000 });
+    expect(back.digest).toBe(desc.digest);
+    rmSync(root, { recursive: true, force: true });
   });
 
   it('HEADs manifests', async () => {

@@ -32,9 +32,9 @@ export interface PushOptions {
   mountFrom?: readonly string[];
   /** The client to use (default: a fresh anonymous one, closed afterwards). */
   client?: RegistryClient;
-  /** Blobs up to this size are PUT in one request (default 32 MiB). */
+  /** Blobs up to this size are PUT in one request (default: the client's MONOLITHIC_MAX / CHUNK_SIZE). */
   monolithicMax?: number;
-  /** Chunk size of chunked uploads (default 32 MiB). */
+  /** Chunk size of chunked uploads (default: the client's CHUNK_SIZE). */
   chunkSize?: number;
 }
 

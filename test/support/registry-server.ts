@@ -4,6 +4,7 @@
  * htpasswd Basic auth, or token auth backed by test/support/token-server.ts.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -48,7 +49,7 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-function configYaml(port: number, storage: string, auth: string): string {
+function configYaml(port: number, storage: string, auth: string, id: string): string {
   return `version: 0.1
 log:
   level: warn
@@ -65,6 +66,8 @@ storage:
 http:
   addr: 127.0.0.1:${port}
   secret: rbuild-test-secret
+  headers:
+    X-Rbuild-Test-Registry: [${id}]
 ${auth}`;
 }
 
@@ -92,7 +95,9 @@ export async function startTestRegistry(opts: TestRegistryOptions = {}): Promise
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
     const cfg = join(dir, 'config.yml');
-    writeFileSync(cfg, configYaml(port, storage, auth));
+    // A header only this instance sends, so waiting cannot mistake another server on the port for it.
+    const id = randomBytes(8).toString('hex');
+    writeFileSync(cfg, configYaml(port, storage, auth, id));
     let output = '';
     const child: ChildProcess = spawn(REGISTRY_BIN, ['serve', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (b: Buffer): void => {
@@ -103,7 +108,7 @@ export async function startTestRegistry(opts: TestRegistryOptions = {}): Promise
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const host = `127.0.0.1:${port}`;
     try {
-      await waitForV2(host, child, () => output);
+      await waitForV2(host, child, id, () => output);
     } catch (e) {
       lastErr = e;
       child.kill('SIGKILL');
@@ -131,7 +136,7 @@ export async function startTestRegistry(opts: TestRegistryOptions = {}): Promise
 }
 
 /** Polls /v2/ until the registry answers (200, or 401 with auth). */
-async function waitForV2(host: string, child: ChildProcess, log: () => string): Promise<void> {
+async function waitForV2(host: string, child: ChildProcess, id: string, log: () => string): Promise<void> {
   for (let i = 0; i < 200; i++) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`docker-registry exited (${child.exitCode ?? child.signalCode}): ${log()}`);
@@ -139,8 +144,10 @@ async function waitForV2(host: string, child: ChildProcess, log: () => string): 
     try {
       const res = await request(`http://${host}/v2/`);
       await res.body.dump();
+      if (res.headers['x-rbuild-test-registry'] !== id) throw new Error(`another server answers on ${host}`);
       if (res.statusCode === 200 || res.statusCode === 401) return;
-    } catch {
+    } catch (err) {
+      if ((err as Error).message.startsWith('another server')) throw err;
       // Not listening yet.
     }
     await new Promise((r) => setTimeout(r, 50));

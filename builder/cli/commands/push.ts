@@ -5,6 +5,7 @@ import { createDefaultClient } from '../../../registry/remote/default-client.js'
 import { pushImage, type PushEvent } from '../../../registry/remote/push.js';
 import { resolveImage } from '../../../registry/store/images.js';
 import { openStore } from '../../../registry/store/oci-layout-store.js';
+import { UsageError } from '../errors.js';
 import { defaultRoot } from '../root.js';
 import { action, addRegistryFlags, insecureFor, type RegistryFlags } from './registry-flags.js';
 
@@ -27,7 +28,9 @@ export function register(program: Command): void {
     action(async (image: string, destination: string | undefined, o: RegistryFlags & { jobs: string; mountFrom: string[]; digestfile?: string; quiet?: boolean; root?: string }) => {
       const store = await openStore(o.root ?? defaultRoot());
       const found = await resolveImage(store, image);
-      const dest = parseReference(destination ?? found.name ?? image);
+      const target = destination ?? found.name;
+      if (!target) throw new UsageError(`${image} has no name to push to`, `give a destination: rbuild push ${image} REGISTRY/REPOSITORY:TAG`);
+      const dest = parseReference(target);
       const { client } = await createDefaultClient({
         insecure: insecureFor(o, dest.registry),
         ...(o.registriesConfig && { registriesConfig: o.registriesConfig }),
