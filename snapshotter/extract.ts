@@ -17,7 +17,7 @@ import type { Readable } from 'node:stream';
 import { DiffIdMismatchError, LayerSecurityError } from './errors.js';
 import { decompressLayer } from './decompress.js';
 import { nativeFs } from './native-fs.js';
-import { isOverlayXattr, OPAQUE_MARKER, OPAQUE_XATTR, S_IFCHR, WHITEOUT_PREFIX } from './overlay-form.js';
+import { isOverlayXattr, isWhiteoutDevice, OPAQUE_MARKER, OPAQUE_XATTR, S_IFCHR, WHITEOUT_PREFIX } from './overlay-form.js';
 import type { TarEntryHeader } from './tar-header.js';
 import { readTar } from './tar-reader.js';
 
@@ -156,6 +156,8 @@ class Extractor {
       }
       if (st && !st.isDirectory()) this.clear(h.path, rel);
       if (!st || !st.isDirectory()) fs.mkdirSync(p, { mode: 0o700 });
+      // `.wh.d` then `d/` in one layer (older writers) means a fresh directory: below must not show through.
+      if (st && isWhiteoutDevice(st)) this.nfs.lsetxattr(p, OPAQUE_XATTR, 'y');
       this.dirs.add(rel);
       this.dirMeta.set(rel, h);
       this.setXattrs(h, p);
