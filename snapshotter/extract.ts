@@ -164,12 +164,13 @@ class Extractor {
       return;
     }
 
-    this.clear(h.path, rel);
+    // Regular files skip the lstat: O_EXCL tells whether something is in the way.
+    if (h.type !== 'file') this.clear(h.path, rel);
     switch (h.type) {
       case 'file':
-        await this.writeFile(p, h, body);
+        await this.writeFile(p, rel, h, body);
         this.files.add(rel);
-        break;
+        return; // metadata applied through the open descriptor
       case 'symlink':
         fs.symlinkSync(h.linkname ?? '', p);
         break;
@@ -209,8 +210,16 @@ class Extractor {
     fs.lutimesSync(p, h.mtime, h.mtime);
   }
 
-  private async writeFile(p: string, h: TarEntryHeader, body: () => AsyncGenerator<Buffer>): Promise<void> {
-    const fd = fs.openSync(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+  private async writeFile(p: string, rel: string, h: TarEntryHeader, body: () => AsyncGenerator<Buffer>): Promise<void> {
+    const flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
+    let fd: number;
+    try {
+      fd = fs.openSync(p, flags, 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      this.clear(h.path, rel);
+      fd = fs.openSync(p, flags, 0o600);
+    }
     try {
       let batch: Buffer[] = [];
       let batched = 0;
@@ -236,7 +245,11 @@ class Extractor {
       }
       flush();
       if (hole) fs.ftruncateSync(fd, pos);
+      // chown first: it clears setuid/setgid and security.capability.
       fs.fchownSync(fd, h.uid, h.gid);
+      fs.fchmodSync(fd, h.mode & 0o7777);
+      this.setXattrs(h, p);
+      fs.futimesSync(fd, h.mtime, h.mtime);
     } finally {
       fs.closeSync(fd);
     }
