@@ -58,7 +58,16 @@ describe('snapshot store', () => {
       const listing = execFileSync('tar', ['-tf', sink.path(layer!.digest)], { encoding: 'utf8' }).trim().split('\n');
       expect(listing).toEqual(['d/', 'd/new']);
       await s.remove('long');
-      if (driver === 'overlay') expect(fs.readdirSync(join(root, 'snapshots/flat'))).toHaveLength(1);
+      if (driver === 'overlay') {
+        expect(fs.readdirSync(join(root, 'snapshots/flat'))).toHaveLength(1);
+        // The next step (one more layer) reuses the same flattened bottom.
+        const next = tarLayer([{ path: 'd/next', body: 'x' }], parent);
+        await s.unpack(next);
+        const b = await s.prepare('next', next.chainId);
+        expect(fs.readdirSync(join(b.root, 'd'))).toHaveLength(200);
+        await s.remove('next');
+        expect(fs.readdirSync(join(root, 'snapshots/flat'))).toHaveLength(1);
+      }
     });
   }
 
