@@ -89,6 +89,10 @@ describe('umoci interop', () => {
     fs.mkdirSync(join(rootfs, `deep/${'x'.repeat(120)}/${'y'.repeat(120)}`), { recursive: true });
     fs.writeFileSync(join(rootfs, `deep/${'x'.repeat(120)}/${'y'.repeat(120)}/long-name-file`), 'l');
     fs.chownSync(join(rootfs, 'etc/umoci'), 70000, 70001);
+    // Whole seconds: Go's tar writer rounds sub-second mtimes to the nearest second, the kernel shows them truncated.
+    for (const p of ['etc/umoci', 'etc', `deep/${'x'.repeat(120)}/${'y'.repeat(120)}/long-name-file`, `deep/${'x'.repeat(120)}/${'y'.repeat(120)}`, `deep/${'x'.repeat(120)}`, 'deep']) {
+      fs.utimesSync(join(rootfs, p), 1_700_000_000, 1_700_000_000);
+    }
     execFileSync('umoci', ['repack', '--image', `${join(work, 'layout')}:latest`, bundle], { stdio: 'pipe' });
 
     const layout = join(work, 'layout');

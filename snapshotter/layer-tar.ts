@@ -112,8 +112,10 @@ export async function* layerTar(changes: readonly Change[], opts: LayerTarOption
         const want = Math.min(left, READ_CHUNK);
         const buf = Buffer.allocUnsafe(want);
         let n = 0;
+        // Synchronous reads: the page cache answers at memory speed, and async
+        // reads would queue behind the gzip jobs on libuv's thread pool.
         while (n < want) {
-          const k = await new Promise<number>((res, rej) => fs.read(fd, buf, n, want - n, null, (e, r) => (e ? rej(e) : res(r))));
+          const k = fs.readSync(fd, buf, n, want - n, null);
           if (k === 0) break;
           n += k;
         }

@@ -58,7 +58,16 @@ describe('snapshot store', () => {
       const listing = execFileSync('tar', ['-tf', sink.path(layer!.digest)], { encoding: 'utf8' }).trim().split('\n');
       expect(listing).toEqual(['d/', 'd/new']);
       await s.remove('long');
-      if (driver === 'overlay') expect(fs.readdirSync(join(root, 'snapshots/flat'))).toHaveLength(1);
+      if (driver === 'overlay') {
+        expect(fs.readdirSync(join(root, 'snapshots/flat'))).toHaveLength(1);
+        // The next step (one more layer) reuses the same flattened bottom.
+        const next = tarLayer([{ path: 'd/next', body: 'x' }], parent);
+        await s.unpack(next);
+        const b = await s.prepare('next', next.chainId);
+        expect(fs.readdirSync(join(b.root, 'd'))).toHaveLength(200);
+        await s.remove('next');
+        expect(fs.readdirSync(join(root, 'snapshots/flat'))).toHaveLength(1);
+      }
     });
   }
 
@@ -102,6 +111,32 @@ describe('snapshot store', () => {
       }
     });
   }
+
+  it('copy: finds a same-size rewrite with its mtime put back (by content), and leaves untouched files out', async () => {
+    const root = tmp();
+    const s = await createSnapshotter({ root, driver: 'copy' });
+    const l1 = tarLayer([{ path: 'same', body: 'aaaa', mtime: 5000 }, { path: 'untouched', body: 'u', mtime: 5000 }, { path: 'meta', body: 'm', mtime: 5000 }]);
+    await s.unpack(l1);
+    const a = await s.prepare('k', l1.chainId);
+    fs.writeFileSync(join(a.root, 'same'), 'bbbb');
+    fs.utimesSync(join(a.root, 'same'), 5000, 5000);
+    fs.chmodSync(join(a.root, 'meta'), 0o600);
+    const sink = fileSink(join(root, 'blobs'));
+    const layer = await s.diff('k', sink, { compression: 'none' });
+    const listing = execFileSync('tar', ['-tf', sink.path(layer!.digest)], { encoding: 'utf8' }).trim().split('\n');
+    expect(listing).toEqual(['meta', 'same']);
+    await s.remove('k');
+  });
+
+  it('stops an unpack when its signal is aborted, leaving nothing', async () => {
+    const root = tmp();
+    const s = await createSnapshotter({ root, driver: 'overlay' });
+    const ac = new AbortController();
+    ac.abort(new Error('stop'));
+    await expect(s.unpack(tarLayer([{ path: 'a', body: 'a' }]), ac.signal)).rejects.toThrow('stop');
+    expect(fs.readdirSync(join(root, 'snapshots/tmp'))).toEqual([]);
+    expect(fs.readdirSync(join(root, 'snapshots/by-chain'))).toEqual([]);
+  });
 
   it('diff is deterministic and clamps mtimes to SOURCE_DATE_EPOCH', async () => {
     const digests: string[] = [];

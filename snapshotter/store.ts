@@ -28,6 +28,8 @@ import type { ActiveSnapshot, BlobSink, Digest, DiffOptions, DriverName, LayerIn
 
 /** The kernel's overlay stack limit is 500 lowers; stay below it with room to spare. */
 const MAX_LOWERS = 450;
+/** Folded chains grow in steps of this many layers, so a flattened bottom is reused by the next steps. */
+const FOLD_STRIDE = 16;
 /** Room kept for upperdir, workdir and option names in the mount data page. */
 const RESERVED_OPTION_BYTES = 1024;
 /** ctime margin for the copy driver: the kernel stamps ctimes from a coarse clock. */
@@ -165,7 +167,11 @@ export class SnapshotStore implements Snapshotter {
       keep++;
     }
     if (keep === layers.length) return layers;
-    // Fold everything below the kept top layers into one flattened directory.
+    // Fold the bottom layers into one flattened directory. The fold size is
+    // rounded up to a multiple of FOLD_STRIDE so that the next build steps
+    // (one more layer each) reuse the same flattened directory.
+    const fold = Math.min(layers.length, Math.ceil((layers.length - keep) / FOLD_STRIDE) * FOLD_STRIDE);
+    keep = layers.length - fold;
     let bottom: Digest | undefined = parent;
     for (let i = 0; i < keep; i++) bottom = this.parents.get(bottom!);
     const flat = join(this.dir, 'flat', hex(bottom!));
@@ -186,6 +192,8 @@ export class SnapshotStore implements Snapshotter {
   private async activate(key: string, parent: Digest | undefined, readonly: boolean, signal?: AbortSignal): Promise<ActiveSnapshot> {
     const dir = this.activeDir(key);
     if (fs.existsSync(join(dir, 'meta.json'))) throw new SnapshotError('KEY_EXISTS', `snapshot key ${JSON.stringify(key)} is in use`);
+    // Leftovers of an interrupted prepare: unmount before deleting, never delete through a mount.
+    if (fs.existsSync(dir)) await this.mountDriver.unmount(join(dir, 'merged'));
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(join(dir, 'merged'), { recursive: true });
     const lowers = this.mountLowers(parent, signal);

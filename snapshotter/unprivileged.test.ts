@@ -3,7 +3,8 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { runAs, tempDirFor, TEST_USER } from '../test/support/unprivileged.js';
+import { runAs, tempDirFor, TEST_USER, userInfo } from '../test/support/unprivileged.js';
+import { makeTar } from './testing/make-tar.js';
 import type { RoundTripResult } from './testing/round-trip.js';
 
 const made: string[] = [];
@@ -42,6 +43,31 @@ describe('snapshotter in a user namespace (unprivileged user)', () => {
     expect(r.code).toBe(0);
     const probes = JSON.parse(r.stdout) as Array<{ driver: string; ok: boolean; reason?: string }>;
     expect(probes.find((p) => p.driver === 'overlay')).toEqual({ driver: 'overlay', ok: true });
+  });
+
+  it('skips device nodes it cannot create, with warnings, and keeps the rest', async () => {
+    const work = tempDirFor(TEST_USER);
+    made.push(work);
+    const tarPath = join(work, 'layer.tar');
+    fs.writeFileSync(tarPath, makeTar([
+      { path: 'dev', type: 'dir' },
+      { path: 'dev/null', type: 'char', mode: 0o666, devmajor: 1, devminor: 3 },
+      { path: 'dev/sda', type: 'block', mode: 0o660, devmajor: 8, devminor: 0 },
+      { path: 'run/fifo', type: 'fifo', mode: 0o600 },
+      { path: 'etc/x', body: 'x', uid: 1000, gid: 1000 },
+    ]));
+    fs.chmodSync(tarPath, 0o644);
+    const out = join(work, 'out');
+    fs.mkdirSync(out);
+    fs.chownSync(out, userInfo(TEST_USER).uid, userInfo(TEST_USER).gid);
+    const r = await inUserNamespace('run-extract.js', [tarPath, out]);
+    expect(r.stderr).toBe('');
+    const { warnings, manifest } = JSON.parse(r.stdout) as { warnings: string[]; manifest: string[] };
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toMatch(/^dev\/null: skipped char device 1:3/);
+    expect(warnings[1]).toMatch(/^dev\/sda: skipped block device 8:0/);
+    expect(manifest).toContain('run/fifo fifo 600 0:0');
+    expect(manifest).toContainEqual(expect.stringMatching(/^etc\/x file 644 1000:1000 1 /));
   });
 
   it('overlay diff -> copy unpack round trip', async () => {
