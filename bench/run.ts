@@ -108,9 +108,10 @@ async function main(): Promise<void> {
   }
   const ac = new AbortController();
   for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => ac.abort(new Error(`interrupted by ${s}`)));
-  const { result, out } = await runBench(o, (l) => process.stderr.write(`${l}\n`), ac.signal);
-  process.stdout.write(formatReport(result));
-  process.stdout.write(`\nJSON: ${out}\n`);
+  const t0 = Date.now();
+  const log = (l: string): void => void process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${l}\n`);
+  const { result, out } = await runBench(o, log, ac.signal);
+  process.stdout.write(`${formatReport(result)}\nJSON: ${out}\n`);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
