@@ -57,17 +57,27 @@ export function register(program: Command, hooks: { enterNamespace(): Promise<vo
         if (hooks.inNamespace() || e.type === 'pull' || e.type === 'warning') progress.event(e);
         else held.push(e);
       };
+      // Ctrl-C / SIGTERM abort the build: running steps are killed, snapshots removed, finished steps stay cached.
+      const abort = new AbortController();
+      const onSignal = (sig: NodeJS.Signals): void => {
+        abort.abort(new BuildError('INTERRUPTED', `build interrupted (${sig})`));
+      };
+      const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+      for (const s of sigs) process.on(s, onSignal);
       let result;
       try {
-        result = await runBuild(req, emit);
+        result = await runBuild(req, emit, abort.signal);
       } catch (err) {
-        if (err instanceof NeedsNamespaceError && !hooks.inNamespace()) {
+        for (const s of sigs) process.off(s, onSignal);
+        if (err instanceof NeedsNamespaceError && !hooks.inNamespace() && !abort.signal.aborted) {
           await hooks.enterNamespace();
           return;
         }
-        progress.finish({ tags: req.tags, error: String(err) });
-        throw err;
+        const e = abort.signal.aborted ? abort.signal.reason : err;
+        progress.finish({ tags: req.tags, error: String(e) });
+        throw e;
       }
+      for (const s of sigs) process.off(s, onSignal);
       for (const e of held) progress.event(e);
       progress.finish({ digest: result.descriptor.digest, tags: result.tags, size: result.size });
       if (req.iidfile) writeFileSync(req.iidfile, result.imageId);
