@@ -28,6 +28,10 @@ export interface BuildRequest {
   noCache: boolean;
   pull: 'always' | 'missing' | 'never';
   labels: Array<[string, string]>;
+  /** Manifest annotations. */
+  annotations?: Array<[string, string]>;
+  /** Stages never taken from the cache. */
+  noCacheFilter?: string[];
   network: 'default' | 'host' | 'none' | 'private';
   push: boolean;
   progress: import('./progress.js').ProgressMode;
@@ -114,6 +118,8 @@ async function buildWith(
       ...(req.compressionLevel !== undefined ? { compressionLevel: req.compressionLevel } : {}),
       labels: req.labels,
       format: req.format,
+      ...(req.annotations?.length ? { annotations: req.annotations } : {}),
+      ...(req.noCacheFilter?.length ? { noCacheFilter: req.noCacheFilter } : {}),
     },
     services.deps,
     emit,
