@@ -16,6 +16,7 @@ import { register as registerTag } from './commands/tag.js';
 import { ensureBuildNamespace, currentNamespace, mappingWarning } from '../sandbox/userns.js';
 import { exitCodeFor, formatError } from './errors.js';
 import { register as registerInfo } from './commands/info.js';
+import { register as registerCheck } from './commands/check.js';
 
 const program = new Command();
 program.name('rbuild').description('Rootless, daemonless OCI image builder').version('0.1.0');
@@ -38,6 +39,7 @@ registerUnshare(program);
 registerDebugAst(program);
 registerDebugRun(program);
 registerInfo(program);
+registerCheck(program);
 
 const ns = currentNamespace();
 const warning = ns ? mappingWarning(ns) : undefined;
