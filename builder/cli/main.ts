@@ -20,6 +20,7 @@ import { register as registerDebugAst } from './commands/debug-ast.js';
 import { register as registerDebugRun } from './commands/debug-run.js';
 import { ensureBuildNamespace, currentNamespace, mappingWarning } from '../sandbox/userns.js';
 import { exitCodeFor, formatError } from './errors.js';
+import { register as registerCheck } from './commands/check.js';
 
 const program = new Command();
 program.name('rbuild').description('Rootless, daemonless OCI image builder').version('0.1.0');
@@ -46,6 +47,7 @@ registerInfo(program);
 registerUnshare(program);
 registerDebugAst(program);
 registerDebugRun(program);
+registerCheck(program);
 
 const ns = currentNamespace();
 const warning = ns ? mappingWarning(ns) : undefined;
