@@ -354,7 +354,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
     if (step.mounts.length > 0) throw new BuildError('UNSUPPORTED', 'RUN --mount is not supported yet', 'remove the --mount flag for now');
     const sandbox = await deps.sandbox();
     const cwd = await prepareWorkdir(root, state);
-    const user = await deps.resolveUser(root, state.config.config?.User || 'root');
+    const user = await deps.resolveUser(root, state.config.config?.User ?? '');
     const env = new Map<string, string>();
     for (const [k, v] of state.args) env.set(k, v);
     for (const [k, v] of cfg.envMap(state.config)) env.set(k, v);
