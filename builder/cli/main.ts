@@ -1,59 +1,66 @@
 #!/usr/bin/env node
-/** rbuild's command line entry point: commands, then one clear line per error. */
+/**
+ * rbuild's command line entry point. Only the module of the command being run
+ * is loaded (loading all of them costs more than a cached rebuild itself);
+ * `--help` and unknown commands load them all. Errors: one clear line.
+ */
 import { Command } from 'commander';
-import { register as registerBuild } from './commands/build.js';
-import { register as registerPlan } from './commands/plan.js';
-import { register as registerImages } from './commands/images.js';
-import { register as registerInspect } from './commands/inspect.js';
-import { register as registerTag } from './commands/tag.js';
-import { register as registerRmi } from './commands/rmi.js';
-import { register as registerPrune } from './commands/prune.js';
-import { register as registerSave } from './commands/save.js';
-import { register as registerLoad } from './commands/load.js';
-import { register as registerPull } from './commands/pull.js';
-import { register as registerPush } from './commands/push.js';
-import { register as registerLogin } from './commands/login.js';
-import { register as registerLogout } from './commands/logout.js';
-import { register as registerInfo } from './commands/info.js';
-import { register as registerUnshare } from './commands/unshare.js';
-import { register as registerDebugAst } from './commands/debug-ast.js';
-import { register as registerDebugRun } from './commands/debug-run.js';
-import { ensureBuildNamespace, currentNamespace, mappingWarning } from '../sandbox/userns.js';
+import { currentNamespace, ensureBuildNamespace, mappingWarning } from '../sandbox/userns.js';
 import { exitCodeFor, formatError } from './errors.js';
-import { register as registerCheck } from './commands/check.js';
+
+type Loader = (program: Command) => Promise<void>;
+
+const simple = (load: () => Promise<{ register(program: Command): void }>): Loader => async (program) => (await load()).register(program);
+
+/** Command name -> how to register it, in help order. */
+const commands: Record<string, Loader> = {
+  build: async (program) =>
+    (await import('./commands/build.js')).register(program, {
+      inNamespace: () => currentNamespace() !== undefined,
+      async enterNamespace() {
+        const r = await ensureBuildNamespace();
+        if (r.kind === 'exited') process.exit(r.code);
+      },
+    }),
+  plan: simple(() => import('./commands/plan.js')),
+  images: simple(() => import('./commands/images.js')),
+  inspect: simple(() => import('./commands/inspect.js')),
+  tag: simple(() => import('./commands/tag.js')),
+  rmi: simple(() => import('./commands/rmi.js')),
+  prune: simple(() => import('./commands/prune.js')),
+  save: simple(() => import('./commands/save.js')),
+  load: simple(() => import('./commands/load.js')),
+  pull: simple(() => import('./commands/pull.js')),
+  push: simple(() => import('./commands/push.js')),
+  login: simple(() => import('./commands/login.js')),
+  logout: simple(() => import('./commands/logout.js')),
+  check: simple(() => import('./commands/check.js')),
+  info: simple(() => import('./commands/info.js')),
+  unshare: simple(() => import('./commands/unshare.js')),
+  debug: async (program) => {
+    (await import('./commands/debug-ast.js')).register(program);
+    (await import('./commands/debug-run.js')).register(program);
+  },
+};
+
+/** The command argv names: the first non-option word, or build (the default command). */
+function commandsToLoad(argv: string[]): string[] {
+  const first = argv.slice(2).find((a) => !a.startsWith('-'));
+  if (first === 'help' || argv.length <= 2 || (argv.slice(2).some((a) => a === '-h' || a === '--help') && !first)) return Object.keys(commands);
+  if (first && first in commands) return [first];
+  if (first === undefined || !(first in commands)) return ['build'];
+  return Object.keys(commands);
+}
 
 const program = new Command();
 program.name('rbuild').description('Rootless, daemonless OCI image builder').version('0.1.0');
-registerBuild(program, {
-  inNamespace: () => currentNamespace() !== undefined,
-  async enterNamespace() {
-    const r = await ensureBuildNamespace();
-    if (r.kind === 'exited') process.exit(r.code);
-  },
-});
-registerPlan(program);
-registerImages(program);
-registerInspect(program);
-registerTag(program);
-registerRmi(program);
-registerPrune(program);
-registerSave(program);
-registerLoad(program);
-registerPull(program);
-registerPush(program);
-registerLogin(program);
-registerLogout(program);
-registerInfo(program);
-registerUnshare(program);
-registerDebugAst(program);
-registerDebugRun(program);
-registerCheck(program);
 
 const ns = currentNamespace();
 const warning = ns ? mappingWarning(ns) : undefined;
 if (warning) process.stderr.write(`${warning}\n`);
 
 try {
+  for (const name of commandsToLoad(process.argv)) await commands[name]!(program);
   await program.parseAsync(process.argv);
 } catch (err) {
   process.stderr.write(`${formatError(err, process.argv.includes('--debug'))}\n`);
