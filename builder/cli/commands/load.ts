@@ -12,7 +12,8 @@ export function register(program: Command): void {
     .action(
       action(async (opts: { root?: string; input?: string; quiet?: boolean }) => {
         const store = await storeFrom(opts);
-        const input = opts.input ? createReadStream(opts.input) : process.stdin;
+        // 1 MiB reads: the tar parser and the store do far less work per byte than with 64 KiB chunks.
+        const input = opts.input ? createReadStream(opts.input, { highWaterMark: 1 << 20 }) : process.stdin;
         const res = await loadArchive(store, input);
         if (opts.quiet) return;
         for (const img of res.images) {

@@ -24,7 +24,7 @@ export function register(program: Command): void {
         }
         const store = await storeFrom(opts);
         const platform = opts.platform ? parsePlatform(opts.platform) : undefined;
-        const out = opts.output ? createWriteStream(opts.output) : process.stdout;
+        const out = opts.output ? createWriteStream(opts.output, { highWaterMark: 1 << 20 }) : process.stdout;
         try {
           await saveImage(store, images, out, format, platform ? { platform } : {});
         } catch (err) {
