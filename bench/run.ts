@@ -51,6 +51,24 @@ export async function runBench(o: BenchOptions, log: (line: string) => void, sig
   let registry: BenchRegistry | undefined;
   const figures: Figure[] = [];
   const problems: string[] = [];
+  const out = resolve(o.out ?? join(repoRoot(), 'bench/results', `${started.toISOString().slice(0, 16).replace(':', '')}${o.quick ? '-quick' : ''}.json`));
+  const result = (): BenchResult => ({
+    schema: 'rbuild-bench/1',
+    date: started.toISOString(),
+    machine: machineInfo(),
+    options: { quick: o.quick, runs: o.runs, warmup: o.warmup, cases: cases.map((c) => c.name), user: TEST_USER },
+    figures,
+    targets: judgeTargets(figures),
+    problems,
+    seconds: Number(process.hrtime.bigint() - t0) / 1e9,
+  });
+  // Written after every case too, so that an interrupted run keeps what it measured.
+  const save = (): BenchResult => {
+    const r = result();
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, JSON.stringify(r, null, 2) + '\n');
+    return r;
+  };
   try {
     registry = await startRegistry({ signal });
     log(`registry on ${registry.host}; base images: ${[...new Set(cases.flatMap((c) => c.bases))].join(', ')}`);
@@ -70,25 +88,13 @@ export async function runBench(o: BenchOptions, log: (line: string) => void, sig
       });
       figures.push(...r.figures);
       problems.push(...r.problems);
+      save();
     }
   } finally {
     await registry?.stop();
     if (!o.app) removeAppCopy(app);
   }
-  const result: BenchResult = {
-    schema: 'rbuild-bench/1',
-    date: started.toISOString(),
-    machine: machineInfo(),
-    options: { quick: o.quick, runs: o.runs, warmup: o.warmup, cases: cases.map((c) => c.name), user: TEST_USER },
-    figures,
-    targets: judgeTargets(figures),
-    problems,
-    seconds: Number(process.hrtime.bigint() - t0) / 1e9,
-  };
-  const out = resolve(o.out ?? join(repoRoot(), 'bench/results', `${started.toISOString().slice(0, 16).replace(':', '')}${o.quick ? '-quick' : ''}.json`));
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
-  return { result, out };
+  return { result: save(), out };
 }
 
 async function main(): Promise<void> {
@@ -108,9 +114,10 @@ async function main(): Promise<void> {
   }
   const ac = new AbortController();
   for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => ac.abort(new Error(`interrupted by ${s}`)));
-  const { result, out } = await runBench(o, (l) => process.stderr.write(`${l}\n`), ac.signal);
-  process.stdout.write(formatReport(result));
-  process.stdout.write(`\nJSON: ${out}\n`);
+  const t0 = Date.now();
+  const log = (l: string): void => void process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${l}\n`);
+  const { result, out } = await runBench(o, log, ac.signal);
+  process.stdout.write(`${formatReport(result)}\nJSON: ${out}\n`);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

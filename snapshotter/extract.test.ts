@@ -66,6 +66,8 @@ describe('extractTar', () => {
       { path: 'b/.wh..wh..opq', body: '' },
       { path: 'b/kept', body: 'k' },
       { path: '.wh.top', body: '' },
+      { path: '.wh.again', body: '' },
+      { path: 'again', type: 'dir' },
     ]);
     await extractTar([tar], root);
     const gone = fs.lstatSync(join(root, 'a/gone'));
@@ -74,6 +76,7 @@ describe('extractTar', () => {
     expect(nativeFs().lgetxattr(join(root, 'b'), 'user.overlay.opaque')?.toString()).toBe('y');
     expect(fs.readFileSync(join(root, 'b/kept'), 'utf8')).toBe('k');
     expect(fs.existsSync(join(root, 'a/.wh.gone'))).toBe(false);
+    expect(nativeFs().lgetxattr(join(root, 'again'), 'user.overlay.opaque')?.toString()).toBe('y');
   });
 
   it('verifies the diff ID of a gzip layer and sniffs mislabelled compression', async () => {

@@ -17,7 +17,7 @@ import type { Readable } from 'node:stream';
 import { DiffIdMismatchError, LayerSecurityError } from './errors.js';
 import { decompressLayer } from './decompress.js';
 import { nativeFs } from './native-fs.js';
-import { isOverlayXattr, OPAQUE_MARKER, OPAQUE_XATTR, S_IFCHR, WHITEOUT_PREFIX } from './overlay-form.js';
+import { isOverlayXattr, isWhiteoutDevice, OPAQUE_MARKER, OPAQUE_XATTR, S_IFCHR, WHITEOUT_PREFIX } from './overlay-form.js';
 import type { TarEntryHeader } from './tar-header.js';
 import { readTar } from './tar-reader.js';
 
@@ -156,18 +156,21 @@ class Extractor {
       }
       if (st && !st.isDirectory()) this.clear(h.path, rel);
       if (!st || !st.isDirectory()) fs.mkdirSync(p, { mode: 0o700 });
+      // `.wh.d` then `d/` in one layer (older writers) means a fresh directory: below must not show through.
+      if (st && isWhiteoutDevice(st)) this.nfs.lsetxattr(p, OPAQUE_XATTR, 'y');
       this.dirs.add(rel);
       this.dirMeta.set(rel, h);
       this.setXattrs(h, p);
       return;
     }
 
-    this.clear(h.path, rel);
+    // Regular files skip the lstat: O_EXCL tells whether something is in the way.
+    if (h.type !== 'file') this.clear(h.path, rel);
     switch (h.type) {
       case 'file':
-        await this.writeFile(p, h, body);
+        await this.writeFile(p, rel, h, body);
         this.files.add(rel);
-        break;
+        return; // metadata applied through the open descriptor
       case 'symlink':
         fs.symlinkSync(h.linkname ?? '', p);
         break;
@@ -207,8 +210,16 @@ class Extractor {
     fs.lutimesSync(p, h.mtime, h.mtime);
   }
 
-  private async writeFile(p: string, h: TarEntryHeader, body: () => AsyncGenerator<Buffer>): Promise<void> {
-    const fd = fs.openSync(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+  private async writeFile(p: string, rel: string, h: TarEntryHeader, body: () => AsyncGenerator<Buffer>): Promise<void> {
+    const flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
+    let fd: number;
+    try {
+      fd = fs.openSync(p, flags, 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      this.clear(h.path, rel);
+      fd = fs.openSync(p, flags, 0o600);
+    }
     try {
       let batch: Buffer[] = [];
       let batched = 0;
@@ -234,7 +245,11 @@ class Extractor {
       }
       flush();
       if (hole) fs.ftruncateSync(fd, pos);
+      // chown first: it clears setuid/setgid and security.capability.
       fs.fchownSync(fd, h.uid, h.gid);
+      fs.fchmodSync(fd, h.mode & 0o7777);
+      this.setXattrs(h, p);
+      fs.futimesSync(fd, h.mtime, h.mtime);
     } finally {
       fs.closeSync(fd);
     }

@@ -1,13 +1,13 @@
 /** `largebase`: a base image with 100,000 files, a RUN touching one (the cost of finding what changed). */
 import { type BenchCase, baseRef, changeFile, dockerfile, join, put, smallText } from './case.js';
 
-/** How many files the largebase image adds to busybox (quick: 10,000). */
-export const largebaseFiles = (quick: boolean): number => (quick ? 10_000 : 100_000);
+/** How many files the largebase image adds to busybox (quick: 5,000). */
+export const largebaseFiles = (quick: boolean): number => (quick ? 5_000 : 100_000);
 
 /** The largebase case. */
 export const largebase: BenchCase = {
   name: 'largebase',
-  summary: 'a base of 100,000 files (quick: 10,000), RUN touching one of them',
+  summary: 'a base of 100,000 files (quick: 5,000), RUN touching one of them',
   bases: ['largebase'],
   async write(dir, env) {
     await put(

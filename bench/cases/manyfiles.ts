@@ -2,13 +2,13 @@
 import { type BenchCase, baseRef, changeFile, dockerfile, join, put, smallText } from './case.js';
 
 const FILES_PER_DIR = 100;
-const dirs = (quick: boolean): number => (quick ? 20 : 200);
+const dirs = (quick: boolean): number => (quick ? 10 : 200);
 const pad = (n: number, w: number): string => String(n).padStart(w, '0');
 
-/** The manyfiles case (quick: 2,000 files, 20 modified and 20 deleted). */
+/** The manyfiles case (quick: 1,000 files, 10 modified and 10 deleted). */
 export const manyfiles: BenchCase = {
   name: 'manyfiles',
-  summary: 'COPY of 20,000 small files (quick: 2,000), then a RUN modifying 100 and deleting 100',
+  summary: 'COPY of 20,000 small files (quick: 1,000), then a RUN modifying 100 and deleting 100',
   bases: ['busybox'],
   layerDir: 'files',
   async write(dir, env) {
@@ -33,5 +33,5 @@ export const manyfiles: BenchCase = {
     }
   },
   // One of the 20,000 files: the COPY and the RUN after it are redone.
-  change: (dir, n) => changeFile(join(dir, 'files/d010/f50.txt'), n),
+  change: (dir, n) => changeFile(join(dir, 'files/d005/f50.txt'), n),
 };

@@ -123,7 +123,8 @@ export async function runCase(c: BenchCase, cx: CaseContext): Promise<{ figures:
         env: freshData,
         ...(exported.error ? { unavailable: `exporting buildah's image: ${exported.error}` } : {}),
       },
-      { tool: 'buildah-push', argv: (i) => t.buildahPush(store!, spec.tag, repo('buildah', i)), env: freshData },
+      // buildah push recompresses from its store: informative, not a target, and slow: full runs only.
+      ...(cx.quick ? [] : [{ tool: 'buildah-push', argv: (i: number) => t.buildahPush(store!, spec.tag, repo('buildah', i)), env: freshData }]),
     ]);
 
     // Pull: the image skopeo pushed, into an empty store each run.
@@ -173,7 +174,8 @@ async function layerFigures(layerDir: string, work: string, scratch: Scratch, cx
     [
       { tool: 'rbuild', argv: () => t.rbuildLayerCommit(cx.app, layerDir), ...noHook },
       { tool: 'pigz', argv: () => t.tarCompress(layerDir, 'pigz') },
-      { tool: 'gzip', argv: () => t.tarCompress(layerDir, 'gzip') },
+      // single-core gzip: the floor, informative only: full runs only.
+      ...(cx.quick ? [] : [{ tool: 'gzip', argv: () => t.tarCompress(layerDir, 'gzip') }]),
     ],
     { bytes },
   );

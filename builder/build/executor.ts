@@ -95,6 +95,10 @@ export interface BuildOptions {
   compressionLevel?: number;
   labels: Array<[string, string]>;
   format: 'oci' | 'docker';
+  /** Manifest annotations (--annotation). */
+  annotations?: Array<[string, string]>;
+  /** Stages whose steps never come from the cache (--no-cache-filter). */
+  noCacheFilter?: string[];
 }
 
 /** The built image. */
@@ -113,6 +117,8 @@ interface StageState {
   layers: LayerRef[];
   /** ARGs declared in the stage and their values. */
   args: Map<string, string>;
+  /** How many of `layers` came from the base (image or stage) rather than this stage's steps. */
+  baseLayers: number;
 }
 
 /** Builds the graph and writes the image (config + manifest) into the store; tags are the caller's. */
@@ -138,16 +144,18 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
   async function baseState(stage: GraphStage): Promise<StageState> {
     const from = stage.from;
     if (from.toLowerCase() === 'scratch') {
-      return { key: cacheKey('', 'FROM', ['scratch', opts.platform]), config: cfg.scratchConfig(opts.platform), layers: [], args: new Map() };
+      return { key: cacheKey('', 'FROM', ['scratch', opts.platform]), config: cfg.scratchConfig(opts.platform), layers: [], args: new Map(), baseLayers: 0 };
     }
     const dep = resolveStageRef(from);
     if (dep && dep.index < stage.index) {
       const s = await stageResult(dep.id);
-      return { ...s, args: new Map() };
+      // The content of the stage (its layers), not only its key: a stage rebuilt under
+      // --no-cache-filter with a different result invalidates what is built on it.
+      return { ...s, key: cacheKey(s.key, 'FROM', s.layers.map((l) => l.diffId)), args: new Map(), baseLayers: s.layers.length };
     }
     const image = await baseImage(from);
     const layers = imageLayerRefs(image);
-    return { key: cacheKey('', 'FROM', [image.descriptor.digest]), config: cfg.withoutOnBuild(image.config), layers, args: new Map() };
+    return { key: cacheKey('', 'FROM', [image.descriptor.digest]), config: cfg.withoutOnBuild(image.config), layers, args: new Map(), baseLayers: layers.length };
   }
 
   async function baseImage(name: string): Promise<ResolvedImage> {
@@ -221,6 +229,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
 
   async function runStage(stage: GraphStage): Promise<StageState> {
     let state = await baseState(stage);
+    const noCache = opts.noCacheFilter?.some((f) => f.toLowerCase() === stage.id || f === String(stage.index)) ?? false;
     const total = stage.instructions.length;
     for (let i = 0; i < total; i++) {
       signal?.throwIfAborted();
@@ -239,7 +248,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
       }
       const keyParts = await stepKeyParts(step, state);
       const key = cacheKey(state.key, step.kind, keyParts);
-      const hit = await cache.get(key);
+      const hit = noCache ? undefined : await cache.get(key);
       if (hit) {
         emit({ type: 'step-cached', ...ev });
         counts.cached++;
@@ -268,7 +277,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
         const from = step.kind === 'COPY' ? step.from : undefined;
         if (from) {
           const dep = resolveStageRef(from);
-          source = dep ? (await stageResult(dep.id)).key : (await baseImage(from)).descriptor.digest;
+          source = dep ? JSON.stringify((await stageResult(dep.id)).layers.map((l) => l.diffId)) : (await baseImage(from)).descriptor.digest;
         } else if (step.sources.length === 0) {
           source = 'inline';
         } else {
@@ -499,8 +508,11 @@ export function parseChmod(spec: string): (mode: number, isDir: boolean) => numb
 
 async function writeImage(store: ContentStore, state: StageState, opts: BuildOptions): Promise<{ descriptor: Descriptor; manifest: Manifest; config: ImageConfig }> {
   const docker = opts.format === 'docker';
-  let config: ImageConfig = { ...state.config, created: createdTime(opts), architecture: opts.platform.architecture, os: opts.platform.os };
+  // The image's creation time is its last step's: a fully cached rebuild gives the same image, byte for byte.
+  const created = state.config.history?.at(-1)?.created ?? createdTime(opts);
+  let config: ImageConfig = { ...state.config, created, architecture: opts.platform.architecture, os: opts.platform.os };
   if (opts.labels.length) config = cfg.withLabels(config, opts.labels);
+  const annotations = opts.annotations?.length ? Object.fromEntries(opts.annotations) : undefined;
   config = { ...config, rootfs: { type: 'layers', diff_ids: state.layers.map((l) => l.diffId) } };
   const configDesc = await store.writeBytes(Buffer.from(JSON.stringify(config)), docker ? 'application/vnd.docker.container.image.v1+json' : 'application/vnd.oci.image.config.v1+json');
   const manifest: Manifest = {
@@ -508,6 +520,7 @@ async function writeImage(store: ContentStore, state: StageState, opts: BuildOpt
     mediaType: docker ? 'application/vnd.docker.distribution.manifest.v2+json' : 'application/vnd.oci.image.manifest.v1+json',
     config: { mediaType: configDesc.mediaType, digest: configDesc.digest, size: configDesc.size },
     layers: state.layers.map((l) => ({ mediaType: docker ? dockerLayerType(l.mediaType) : l.mediaType, digest: l.digest, size: l.size })),
+    ...(annotations ? { annotations } : {}),
   };
   const descriptor = await store.writeBytes(Buffer.from(JSON.stringify(manifest)), manifest.mediaType!);
   return { descriptor, manifest, config };

@@ -28,6 +28,10 @@ export interface BuildRequest {
   noCache: boolean;
   pull: 'always' | 'missing' | 'never';
   labels: Array<[string, string]>;
+  /** Manifest annotations. */
+  annotations?: Array<[string, string]>;
+  /** Stages never taken from the cache. */
+  noCacheFilter?: string[];
   network: 'default' | 'host' | 'none' | 'private';
   push: boolean;
   progress: import('./progress.js').ProgressMode;
@@ -82,6 +86,23 @@ export async function runBuild(req: BuildRequest, emit: EventSink, signal?: Abor
   const tags = req.tags.map((t) => normalizeName(t));
   const store = await openStore(req.root);
   const services = buildServices({ root: req.root, store, emit, ...(signal ? { signal } : {}) });
+  try {
+    return await buildWith(req, services, store, graph, platform, tags, emit, signal);
+  } finally {
+    await services.close();
+  }
+}
+
+async function buildWith(
+  req: BuildRequest,
+  services: ReturnType<typeof buildServices>,
+  store: Awaited<ReturnType<typeof openStore>>,
+  graph: ReturnType<typeof planGraph>,
+  platform: ReturnType<typeof hostPlatform>,
+  tags: string[],
+  emit: EventSink,
+  signal?: AbortSignal,
+): Promise<BuildOutcome> {
   const context = new BuildContext(req.context, await services.ignoreMatcher(req.context, req.dockerfile), new HashCache(join(req.root, 'cache', 'context-hashes.json')));
   const result = await executeBuild(
     graph,
@@ -97,6 +118,8 @@ export async function runBuild(req: BuildRequest, emit: EventSink, signal?: Abor
       ...(req.compressionLevel !== undefined ? { compressionLevel: req.compressionLevel } : {}),
       labels: req.labels,
       format: req.format,
+      ...(req.annotations?.length ? { annotations: req.annotations } : {}),
+      ...(req.noCacheFilter?.length ? { noCacheFilter: req.noCacheFilter } : {}),
     },
     services.deps,
     emit,

@@ -22,6 +22,8 @@ const INPUT_CODES = /^(DOCKERFILE|USAGE|SOURCE_|CONTEXT|BAD_|DEST_|STAGE_|NO_STA
 export function exitCodeFor(err: unknown): number {
   if (err instanceof RunFailedError) return 1;
   const code = (err as { code?: unknown })?.code;
+  // Like a shell: 128 + SIGINT.
+  if (code === 'INTERRUPTED') return 130;
   if (err instanceof DockerfileError || (typeof code === 'string' && INPUT_CODES.test(code))) return 2;
   return 3;
 }

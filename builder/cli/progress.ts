@@ -20,7 +20,77 @@ export function createProgress(mode: ProgressMode, out: NodeJS.WriteStream = pro
   const resolved = mode === 'auto' ? (out.isTTY ? 'tty' : 'plain') : mode;
   if (resolved === 'json') return new JsonProgress(out);
   if (resolved === 'quiet') return { event() {}, finish() {} };
-  return new PlainProgress(out, resolved === 'tty');
+  if (resolved === 'tty') return new TtyProgress(out);
+  return new PlainProgress(out, false);
+}
+
+/**
+ * The terminal view: finished steps scroll up as plain lines; below them a
+ * live area, redrawn in place, shows each running step with its elapsed time
+ * and its last output lines.
+ */
+class TtyProgress implements ProgressRenderer {
+  private readonly plain: PlainProgress;
+  private readonly running = new Map<string, { head: string; started: number; tail: string[] }>();
+  private drawn = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly buffered: string[] = [];
+
+  constructor(private readonly out: NodeJS.WriteStream) {
+    // Permanent lines go through the plain renderer into a buffer we flush above the live area.
+    this.plain = new PlainProgress({ write: (s: string) => (this.buffered.push(s), true) } as unknown as NodeJS.WritableStream, true);
+  }
+
+  event(e: BuildEvent): void {
+    if (e.type === 'step-start') {
+      this.running.set(e.step, { head: `[${stageLabel(e.stage)} ${e.index}/${e.total}] ${e.text}`, started: Date.now(), tail: [] });
+      this.plain.event(e);
+      this.buffered.length = 0; // the live area shows it while it runs
+      this.timer ??= setInterval(() => this.draw(), 100).unref();
+    } else if (e.type === 'step-log') {
+      const r = this.running.get(e.step);
+      if (r) {
+        for (const l of e.data.split('\n')) if (l.trim() !== '') r.tail.push(l.slice(0, (this.out.columns ?? 100) - 4));
+        r.tail.splice(0, Math.max(0, r.tail.length - 3));
+      }
+    } else if (e.type === 'step-done' || e.type === 'step-error') {
+      const r = this.running.get(e.step);
+      this.running.delete(e.step);
+      if (r) this.buffered.push(`${r.head}\n`);
+      if (e.type === 'step-done') this.buffered.push(`  \x1b[32mDONE\x1b[0m ${(e.ms / 1000).toFixed(1)}s\n`);
+      else this.buffered.push(`  \x1b[31mERROR\x1b[0m ${e.message}\n`);
+      this.plain.event({ ...e, type: 'step-done', ms: e.type === 'step-done' ? e.ms : 0 } as BuildEvent);
+      this.buffered.splice(this.buffered.length - 1, 1); // drop the plain DONE line: ours is above
+    } else {
+      this.plain.event(e);
+    }
+    this.draw();
+  }
+
+  private draw(): void {
+    const cols = this.out.columns ?? 100;
+    let text = this.drawn > 0 ? `\x1b[${this.drawn}A\x1b[J` : '';
+    text += this.buffered.join('');
+    this.buffered.length = 0;
+    const live: string[] = [];
+    for (const r of this.running.values()) {
+      const secs = ((Date.now() - r.started) / 1000).toFixed(1);
+      live.push(`\x1b[36m=> ${r.head}`.slice(0, cols + 5) + `\x1b[0m ${secs}s`);
+      for (const l of r.tail) live.push(`\x1b[2m   ${l}\x1b[0m`);
+    }
+    text += live.map((l) => `${l}\n`).join('');
+    this.drawn = live.length;
+    this.out.write(text);
+  }
+
+  finish(summary: { digest?: string; tags: string[]; size?: number; error?: string }): void {
+    if (this.timer) clearInterval(this.timer);
+    this.running.clear();
+    this.draw();
+    this.plain.finish(summary);
+    this.out.write(this.buffered.join(''));
+    this.buffered.length = 0;
+  }
 }
 
 class JsonProgress implements ProgressRenderer {
@@ -61,9 +131,9 @@ class PlainProgress implements ProgressRenderer {
       case 'step-start':
       case 'step-cached': {
         const n = this.num(e.step);
-        const head = `#${n} [${e.stage} ${e.index}/${e.total}] ${e.text}`;
+        const head = `#${n} [${stageLabel(e.stage)} ${e.index}/${e.total}] ${e.text}`;
         this.out.write(`${head}${e.type === 'step-cached' ? ' CACHED' : ''}\n`);
-        this.times.push({ n, text: `[${e.stage} ${e.index}/${e.total}] ${e.text}`, cached: e.type === 'step-cached' });
+        this.times.push({ n, text: `[${stageLabel(e.stage)} ${e.index}/${e.total}] ${e.text}`, cached: e.type === 'step-cached' });
         break;
       }
       case 'step-log': {
@@ -110,6 +180,11 @@ class PlainProgress implements ProgressRenderer {
     }
     if (summary.digest) this.out.write(`image ${summary.digest}${summary.size !== undefined ? ` ${formatBytes(summary.size)}` : ''}\n`);
   }
+}
+
+/** Unnamed stages are shown as BuildKit shows them: `stage-N`. */
+function stageLabel(id: string): string {
+  return /^\d+$/.test(id) ? `stage-${id}` : id;
 }
 
 /** 1.2 MiB style sizes. */

@@ -61,11 +61,16 @@ describe('Docker ignore patterns', () => {
 
   it('says which excluded directories to walk into (BuildKit fsutil rule)', () => {
     expect(m('vendor').mayContainIncluded('vendor')).toBe(false);
-    const x = m('vendor', '!vendor/keep/*.go');
+    const x = m('vendor', '!vendor/keep/a.go');
     expect(x.mayContainIncluded('vendor')).toBe(true);
     expect(x.mayContainIncluded('vendor/keep')).toBe(true);
     expect(x.mayContainIncluded('vendor/other')).toBe(false);
     expect(x.matches('vendor/keep/a.go')).toBe(false);
+    const w = m('vendor', '!**/*.go');
+    expect(w.mayContainIncluded('vendor')).toBe(true);
+    expect(w.matches('vendor/x/a.go')).toBe(false);
+    expect(w.matches('vendor/x/a.c')).toBe(true);
+    expect(m('vendor', '!other\\*').mayContainIncluded('vendor')).toBe(false);
   });
 
   it('rejects bad patterns', () => {

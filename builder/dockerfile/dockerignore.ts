@@ -30,7 +30,53 @@ function clean(p: string): string {
 // Characters special in regexps but ordinary in file patterns.
 const escapeSet = new Set(['.', '+', '(', ')', '|', '{', '}', '$']);
 
+/**
+ * Rejects what Go's filepath.Match rejects (Docker validates every pattern with
+ * it): unclosed or empty classes, a bare `-` or `]` as a class bound, a
+ * trailing backslash.
+ */
+function checkGoPattern(p: string): void {
+  const bad = (): never => {
+    throw new DockerignoreError(`syntax error in pattern: ${p}`);
+  };
+  const cs = Array.from(p);
+  let i = 0;
+  // A class bound: one character, maybe escaped; `-` and `]` are not allowed bare.
+  const bound = (): void => {
+    if (i >= cs.length || cs[i] === '-' || cs[i] === ']') bad();
+    if (cs[i] === '\\') {
+      i++;
+      if (i >= cs.length) bad();
+    }
+    i++;
+    if (i >= cs.length) bad();
+  };
+  while (i < cs.length) {
+    const ch = cs[i]!;
+    if (ch === '\\') {
+      i += 2;
+      if (i > cs.length) bad();
+    } else if (ch === '[') {
+      i++;
+      if (cs[i] === '^') i++;
+      for (let n = 0; ; n++) {
+        if (i >= cs.length) bad();
+        if (cs[i] === ']' && n > 0) {
+          i++;
+          break;
+        }
+        bound();
+        if (cs[i] === '-') {
+          i++;
+          bound();
+        }
+      }
+    } else i++;
+  }
+}
+
 function compile(cleaned: string): Pick<Pattern, 'type' | 're'> {
+  checkGoPattern(cleaned);
   let reStr = '^';
   let type: MatchType = 'exact';
   const cs = Array.from(cleaned);
@@ -104,14 +150,25 @@ export interface IgnoreMatcher {
   readonly patterns: readonly string[];
   /** True if any pattern starts with `!`. */
   readonly hasExclusions: boolean;
-  /** True when the slash-separated context-relative path is excluded (itself or via a parent). */
+  /** True when the path (slash-separated, relative to the context, no leading /) is excluded, itself or via a parent. */
   matches(relPath: string): boolean;
   /**
    * For an excluded directory: whether a walker must still descend because an
-   * `!` pattern may re-include something below it (BuildKit's rule: some `!`
-   * pattern starts with `dir/`). False means skip the whole directory.
+   * `!` pattern may re-include something below it (BuildKit fsutil's rule:
+   * an exception with wildcards, or one starting with `dir/`). False means
+   * skip the whole directory.
    */
   mayContainIncluded(relDir: string): boolean;
+}
+
+// fsutil's containsWildcards: * ? [ outside a backslash escape.
+function containsWildcards(name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    const ch = name[i];
+    if (ch === '\\') i++;
+    else if (ch === '*' || ch === '?' || ch === '[') return true;
+  }
+  return false;
 }
 
 /** Builds a matcher from .dockerignore patterns (as returned by parseDockerignore). */
@@ -130,11 +187,12 @@ export function createIgnoreMatcher(patterns: readonly string[]): IgnoreMatcher 
     compiled.push({ exclusion, cleaned: p, ...compile(p) });
   }
   const hasExclusions = compiled.some((p) => p.exclusion);
+  const wildcardExceptions = compiled.some((p) => p.exclusion && containsWildcards(p.cleaned));
   return {
     patterns: compiled.map((p) => (p.exclusion ? '!' : '') + p.cleaned),
     hasExclusions,
     matches(relPath: string): boolean {
-      const file = clean(relPath.replace(/^\/+/, ''));
+      const file = clean(relPath);
       if (file === '.') return false; // the context root is never excluded
       const parent = posix.dirname(file);
       const parentDirs = parent === '.' ? [] : parent.split('/');
@@ -150,6 +208,8 @@ export function createIgnoreMatcher(patterns: readonly string[]): IgnoreMatcher 
     },
     mayContainIncluded(relDir: string): boolean {
       if (!hasExclusions) return false;
+      // An exception with wildcards may match anywhere: walk everything.
+      if (wildcardExceptions) return true;
       const dirSlash = clean(relDir.replace(/^\/+/, '')) + '/';
       return compiled.some((p) => p.exclusion && (p.cleaned + '/').startsWith(dirSlash));
     },

@@ -6,157 +6,18 @@
  */
 import { DockerfileError, suggest, type DockerfileErrorCode } from './errors.js';
 import { parseGoDuration } from './go-duration.js';
+import {
+  instructionNames, type AddInstruction, type CommandLine, type CopyInstruction, type CopyLike, type FromInstruction,
+  type InstrLocation, type Instruction, type KeyValue, type RunInstruction, type SourceContent,
+} from './instruction-types.js';
+import { isValidChmod, isValidPort } from './instruction-validate.js';
 import type { Node, ParseResult } from './parser.js';
 import { chompHeredocContent, parseHeredoc } from './parser-heredoc.js';
 import { parseRunMount, RunMountError, type RunMount } from './run-mount.js';
-import { ShellLex, ShellLexError, type EnvLike } from './shell-lex.js';
 
-export type { RunMount } from './run-mount.js';
-
-/** Where an instruction is: 1-based lines, column of the keyword. */
-export interface InstrLocation {
-  file: string;
-  line: number;
-  endLine: number;
-  column: number;
-}
-
-interface Base<K extends string> {
-  kind: K;
-  loc: InstrLocation;
-  /** The logical source line (continuations joined). */
-  original: string;
-}
-
-/** `KEY=value` of ENV / LABEL; noDelim for the legacy `ENV key value` form. */
-export interface KeyValue {
-  key: string;
-  value: string;
-  noDelim: boolean;
-}
-
-/** A heredoc used as a RUN/CMD script file. */
-export interface InlineFile {
-  name: string;
-  data: string;
-  chomp: boolean;
-  expand: boolean;
-}
-
-/** A heredoc used as COPY/ADD file content. */
-export interface SourceContent {
-  /** The file name (the heredoc delimiter). */
-  path: string;
-  data: string;
-  /** Expand variables in data (delimiter was unquoted). */
-  expand: boolean;
-}
-
-/** RUN/CMD/ENTRYPOINT command line. */
-export interface CommandLine {
-  /** Exec form: argv. Shell form: one string. */
-  cmd: string[];
-  /** True for the shell form: the executor prepends SHELL. */
-  prependShell: boolean;
-  files: InlineFile[];
-}
-
-export interface FromInstruction extends Base<'FROM'> {
-  /** The image or stage reference (unexpanded: may contain global ARGs). */
-  image: string;
-  /** Lowercased `AS` name. */
-  stageName?: string;
-  platform?: string;
-}
-export interface RunInstruction extends Base<'RUN'>, CommandLine {
-  /** Raw --mount values (expanded by expandInstruction). */
-  mountSpecs: string[];
-  /** Parsed mounts (re-parsed with expanded values by expandInstruction). */
-  mounts: RunMount[];
-  network?: 'default' | 'none' | 'host';
-  security?: 'sandbox' | 'insecure';
-}
-export interface CmdInstruction extends Base<'CMD'>, CommandLine {}
-export interface EntrypointInstruction extends Base<'ENTRYPOINT'>, CommandLine {}
-export interface ShellInstruction extends Base<'SHELL'> {
-  shell: string[];
-}
-export interface EnvInstruction extends Base<'ENV'> {
-  env: KeyValue[];
-}
-export interface ArgInstruction extends Base<'ARG'> {
-  args: Array<{ key: string; value?: string }>;
-}
-export interface LabelInstruction extends Base<'LABEL'> {
-  labels: KeyValue[];
-}
-export interface ExposeInstruction extends Base<'EXPOSE'> {
-  ports: string[];
-}
-export interface VolumeInstruction extends Base<'VOLUME'> {
-  volumes: string[];
-}
-export interface UserInstruction extends Base<'USER'> {
-  user: string;
-}
-export interface WorkdirInstruction extends Base<'WORKDIR'> {
-  path: string;
-}
-interface CopyLike {
-  /** Source paths (not heredocs). */
-  sources: string[];
-  /** Heredoc sources. */
-  contents: SourceContent[];
-  dest: string;
-  chown?: string;
-  /** Octal (`755`) or symbolic (`u+x,go-w`). */
-  chmod?: string;
-  link: boolean;
-  exclude: string[];
-}
-export interface CopyInstruction extends Base<'COPY'>, CopyLike {
-  from?: string;
-  parents: boolean;
-}
-export interface AddInstruction extends Base<'ADD'>, CopyLike {
-  checksum?: string;
-  keepGitDir: boolean;
-  /** --unpack: undefined means ADD's default (unpack local archives). */
-  unpack?: boolean;
-}
-export interface HealthcheckInstruction extends Base<'HEALTHCHECK'> {
-  /** ['NONE'], ['CMD', ...argv] or ['CMD-SHELL', script]. */
-  test: string[];
-  /** Durations in nanoseconds (0 = default), as in the image config. */
-  interval: number;
-  timeout: number;
-  startPeriod: number;
-  startInterval: number;
-  retries: number;
-}
-export interface OnbuildInstruction extends Base<'ONBUILD'> {
-  /** The trigger's source text (heredocs appended), parsed again when triggered. */
-  expression: string;
-}
-export interface StopsignalInstruction extends Base<'STOPSIGNAL'> {
-  signal: string;
-}
-export interface MaintainerInstruction extends Base<'MAINTAINER'> {
-  maintainer: string;
-}
-
-/** Any typed instruction. */
-export type Instruction =
-  | FromInstruction | RunInstruction | CmdInstruction | EntrypointInstruction | ShellInstruction | EnvInstruction
-  | ArgInstruction | LabelInstruction | ExposeInstruction | VolumeInstruction | UserInstruction | WorkdirInstruction
-  | CopyInstruction | AddInstruction | HealthcheckInstruction | OnbuildInstruction | StopsignalInstruction
-  | MaintainerInstruction;
-
-/** Every instruction name, upper case. */
-export const instructionNames = [
-  'ADD', 'ARG', 'CMD', 'COPY', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'FROM', 'HEALTHCHECK', 'LABEL', 'MAINTAINER',
-  'ONBUILD', 'RUN', 'SHELL', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR',
-] as const;
+export * from './instruction-types.js';
+export { isValidChmod, isValidPort } from './instruction-validate.js';
+export { expandInstruction, expand, type ExpandOptions } from './instruction-expand.js';
 
 type FlagKind = 'string' | 'bool' | 'array';
 
@@ -245,14 +106,6 @@ function parseFlags(at: Located, name: string, spec: Record<string, FlagKind>): 
 const str = (f: FlagValues, k: string): string | undefined => f.get(k)?.[0];
 const bool = (f: FlagValues, k: string): boolean => f.get(k)?.[0] === 'true';
 
-const chmodOctal = /^[0-7]{1,4}$/;
-const chmodSymbolic = /^[ugoa]*([-+=]([rwxXst]*|[ugo]))+(,[ugoa]*([-+=]([rwxXst]*|[ugo]))+)*$/;
-
-/** True when `mode` is a valid --chmod value (octal or symbolic). */
-export function isValidChmod(mode: string): boolean {
-  return chmodOctal.test(mode) || chmodSymbolic.test(mode);
-}
-
 const hasVar = (s: string): boolean => s.includes('$');
 
 function checkChmod(at: Located, mode: string | undefined): void {
@@ -260,17 +113,6 @@ function checkChmod(at: Located, mode: string | undefined): void {
   if (!isValidChmod(mode)) {
     throw at.error('DOCKERFILE_FLAG', `invalid chmod parameter: ${mode}`, '--chmod', 'use an octal mode like 0755 or a symbolic one like u+x,go-w');
   }
-}
-
-const portRe = /^(\d+)(-(\d+))?(\/(tcp|udp|sctp))?$/i;
-
-/** True when `p` is an EXPOSE port spec: `80`, `80/udp`, `8000-8010/tcp`. */
-export function isValidPort(p: string): boolean {
-  const m = portRe.exec(p);
-  if (!m) return false;
-  const a = Number(m[1]);
-  const b = m[3] ? Number(m[3]) : a;
-  return a <= 65535 && b <= 65535 && a <= b;
 }
 
 function exactlyOne(at: Located, name: string): string {
@@ -513,98 +355,4 @@ export function toInstruction(node: Node, ctx: InstructionContext): Instruction 
 export function toInstructions(result: ParseResult): Instruction[] {
   const ctx = { file: result.file, lines: result.lines };
   return result.nodes.map((n) => toInstruction(n, ctx));
-}
-
-/** Options for expandInstruction. */
-export interface ExpandOptions {
-  /** Collects the variable names the expansion resolved (to mark build args used). */
-  used?: Set<string>;
-}
-
-function locError(instr: Instruction, err: unknown): DockerfileError {
-  const msg = err instanceof Error ? err.message : String(err);
-  return new DockerfileError('DOCKERFILE_EXPANSION', msg, { file: instr.loc.file, line: instr.loc.line, column: instr.loc.column, endLine: instr.loc.endLine }, { cause: err });
-}
-
-/**
- * Returns `instr` with BuildKit's expansions applied using `env` (the stage's
- * environment at dispatch: base image ENV, ENV and ARG values so far). Fields
- * that BuildKit leaves to the shell (RUN/CMD/ENTRYPOINT/SHELL/HEALTHCHECK
- * commands, ONBUILD) are untouched. FROM is expanded with global ARGs only.
- */
-export function expandInstruction<T extends Instruction>(instr: T, env: EnvLike, lex: ShellLex, opts: ExpandOptions = {}): T {
-  const w = (s: string): string => {
-    const r = lex.process(s, env);
-    if (opts.used) for (const m of r.matched) opts.used.add(m);
-    return r.result;
-  };
-  const wo = (s: string | undefined): string | undefined => (s === undefined ? undefined : w(s));
-  // Heredoc file contents: quotes are content, not syntax.
-  const rawLex = new ShellLex('\\', { skipProcessQuotes: true });
-  const raw = (s: string): string => rawLex.processWord(s, env);
-  const set = <O extends object, K extends keyof O>(o: O, k: K, v: O[K] | undefined): void => {
-    if (v === undefined) delete o[k];
-    else o[k] = v;
-  };
-  try {
-    const i = structuredClone(instr) as Instruction;
-    switch (i.kind) {
-      case 'FROM':
-        i.image = w(i.image);
-        set(i, 'platform', wo(i.platform));
-        break;
-      case 'ENV':
-        i.env = i.env.map((kv) => ({ ...kv, key: w(kv.key), value: w(kv.value) }));
-        break;
-      case 'LABEL':
-        i.labels = i.labels.map((kv) => ({ ...kv, key: w(kv.key), value: w(kv.value) }));
-        break;
-      case 'ARG':
-        i.args = i.args.map((a) => (a.value === undefined ? { key: w(a.key) } : { key: w(a.key), value: w(a.value) }));
-        break;
-      case 'EXPOSE':
-        i.ports = i.ports.flatMap((p) => w(p).split(/\s+/).filter(Boolean));
-        for (const p of i.ports) if (!isValidPort(p)) throw new DockerfileError('DOCKERFILE_ARGUMENTS', `invalid port specification: ${p}`, { file: i.loc.file, line: i.loc.line, column: i.loc.column });
-        break;
-      case 'VOLUME':
-        i.volumes = i.volumes.map(w);
-        break;
-      case 'USER':
-        i.user = w(i.user);
-        break;
-      case 'WORKDIR':
-        i.path = w(i.path);
-        break;
-      case 'STOPSIGNAL':
-        i.signal = w(i.signal);
-        break;
-      case 'COPY':
-      case 'ADD':
-        i.sources = i.sources.map(w);
-        i.dest = w(i.dest);
-        i.exclude = i.exclude.map(w);
-        i.contents = i.contents.map((c) => (c.expand ? { ...c, data: raw(c.data) } : c));
-        set(i, 'chown', wo(i.chown));
-        set(i, 'chmod', wo(i.chmod));
-        if (i.chmod !== undefined && !isValidChmod(i.chmod)) {
-          throw new DockerfileError('DOCKERFILE_FLAG', `invalid chmod parameter: ${i.chmod}`, { file: i.loc.file, line: i.loc.line, column: i.loc.column });
-        }
-        if (i.kind === 'COPY') set(i, 'from', wo(i.from));
-        else set(i, 'checksum', wo(i.checksum));
-        break;
-      case 'RUN':
-        i.mounts = i.mountSpecs.map((s, n) => parseRunMount(s, n, w));
-        break;
-    }
-    return i as T;
-  } catch (err) {
-    if (err instanceof DockerfileError) throw err;
-    if (err instanceof ShellLexError || err instanceof RunMountError) throw locError(instr, err);
-    throw err;
-  }
-}
-
-/** The same as expandInstruction with BuildKit's argument order. */
-export function expand<T extends Instruction>(instr: T, lex: ShellLex, env: EnvLike, opts?: ExpandOptions): T {
-  return expandInstruction(instr, env, lex, opts);
 }

@@ -52,3 +52,32 @@ export class DirectiveParser {
     return d;
   }
 }
+
+/** The `# check=` directive: which lint rules to skip and whether findings fail the build. */
+export interface CheckDirective {
+  /** Rule names, or 'all'. */
+  skip: string[] | 'all';
+  error: boolean;
+}
+
+/** Parses `skip=Rule1,Rule2;error=true` as BuildKit's linter does. */
+export function parseCheckDirective(value: string): CheckDirective {
+  const out: CheckDirective = { skip: [], error: false };
+  for (const part of value.split(';')) {
+    const [k, v = ''] = part.split('=', 2).map((x) => x.trim()) as [string, string?];
+    switch (k.toLowerCase()) {
+      case 'skip':
+        out.skip = v.toLowerCase() === 'all' ? 'all' : v.split(',').map((r) => r.trim()).filter(Boolean);
+        break;
+      case 'error':
+        if (!['true', 'false'].includes(v.toLowerCase())) throw new DirectiveError(`invalid check directive: error=${v} (want true or false)`);
+        out.error = v.toLowerCase() === 'true';
+        break;
+      case '':
+        break;
+      default:
+        throw new DirectiveError(`invalid check directive: ${part}`);
+    }
+  }
+  return out;
+}

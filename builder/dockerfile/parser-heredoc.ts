@@ -15,7 +15,7 @@ export interface Heredoc {
   content: string;
 }
 
-const reHeredoc = /^(\d*)<<(-?)([^<]*)$/;
+const reHeredoc = /^(\d*)<<(-?)[\t\n\f\r ]*([^<]*)$/;
 
 /** Parses one word as a heredoc marker; undefined if it is not one. */
 export function parseHeredoc(src: string): Heredoc | undefined {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { findConformanceDir } from './conformance-dir.js';
 import { DockerfileError } from './errors.js';
 import { dumpAst, parseDockerfile } from './parser.js';
+import { parseCheckDirective } from './parser-directives.js';
 
 const dir = join(findConformanceDir(), 'buildkit');
 
@@ -42,6 +43,16 @@ describe('parser details', () => {
     expect(dumpAst(r)).toBe('(from "a")\n(run "echo   hi")\n');
     expect(r.nodes[1]!.startLine).toBe(5);
     expect(r.nodes[1]!.endLine).toBe(6);
+  });
+  it('warns when the syntax directive names a custom frontend', () => {
+    expect(parse('# syntax=docker/dockerfile:1.7\nFROM a\n').warnings).toEqual([]);
+    expect(parse('# syntax=docker.io/docker/dockerfile-upstream:master\nFROM a\n').warnings).toEqual([]);
+    expect(parse('# syntax=example.com/my/frontend:1\nFROM a\n').warnings).toMatchObject([{ code: 'CUSTOM_SYNTAX_IGNORED', line: 1 }]);
+  });
+  it('parses the check directive', () => {
+    expect(parseCheckDirective('skip=JSONArgsRecommended,StageNameCasing;error=true')).toEqual({ skip: ['JSONArgsRecommended', 'StageNameCasing'], error: true });
+    expect(parseCheckDirective('skip=all')).toEqual({ skip: 'all', error: false });
+    expect(() => parseCheckDirective('error=maybe')).toThrow(/invalid check directive/);
   });
   it('rejects a repeated directive and a bad escape', () => {
     expect(() => parse('# escape=`\n# escape=\\\nFROM a\n')).toThrow(/only one escape/);

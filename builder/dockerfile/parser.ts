@@ -38,7 +38,7 @@ export interface Node {
 
 /** A non-fatal finding of the parser. */
 export interface ParseWarning {
-  code: 'EMPTY_CONTINUATION_LINE';
+  code: 'EMPTY_CONTINUATION_LINE' | 'CUSTOM_SYNTAX_IGNORED';
   message: string;
   line: number;
 }
@@ -244,6 +244,14 @@ export function parseDockerfile(text: string, opts: { file: string }): ParseResu
   if (nodes.length === 0) {
     throw new DockerfileError('DOCKERFILE_NO_INSTRUCTIONS', 'file with no instructions', { file, line: 0 }, {
       hint: 'the Dockerfile has only comments or blank lines; add a FROM instruction',
+    });
+  }
+  const syntax = directives.directives.find((d) => d.name === 'syntax');
+  if (syntax && !/^(docker\.io\/)?(docker\/)?dockerfile(-upstream)?([:@][^ ]*)?( |$)/.test(syntax.value)) {
+    warnings.push({
+      code: 'CUSTOM_SYNTAX_IGNORED',
+      message: `the syntax directive names frontend ${syntax.value.split(' ')[0]}; rbuild reads the file with its built-in Dockerfile frontend`,
+      line: syntax.line,
     });
   }
   const plain = lines.map(trimNewline);

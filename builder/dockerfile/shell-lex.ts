@@ -193,6 +193,11 @@ class ShellWord {
           const tmp = this.processDollar();
           result += tmp;
           words.addString(tmp);
+        } else if (ch === '<') {
+          // `<<` keeps the blanks after it in the same word, so `<< EOF` is one word.
+          const tmp = this.processPossibleHeredoc();
+          result += tmp;
+          words.addRawString(tmp);
         } else if (!this.lex.skipProcessQuotes && (ch === "'" || ch === '"')) {
           const tmp = ch === "'" ? this.processSingleQuote() : this.processDoubleQuote();
           result += tmp;
@@ -222,6 +227,15 @@ class ShellWord {
     } finally {
       this.rawEscapes = saved;
     }
+  }
+
+  private processPossibleHeredoc(): string {
+    this.next();
+    if (this.peek() !== '<') return '<';
+    this.next();
+    let space = '';
+    for (let c = this.peek(); c === ' ' || c === '\t' || c === '\r'; c = this.peek()) space += this.next();
+    return '<<' + space;
   }
 
   private processSingleQuote(): string {

@@ -76,6 +76,15 @@ describe('planBuild', () => {
     expect(m.get('TARGETARCH')).toBe(process.arch === 'x64' ? 'amd64' : m.get('TARGETARCH'));
     expect(plan('FROM a\n').globalArgs.get('BUILDPLATFORM')).toBe(m.get('BUILDPLATFORM'));
   });
+  it('expands and checks FROM --platform', () => {
+    expect(plan('FROM --platform=$BUILDPLATFORM a\n').stages[0]!.platform).toMatch(/^linux\//);
+    expect(() => plan('FROM --platform=lin ux a\n')).toThrow(/FROM requires either one or three/);
+    expect(() => plan('ARG P=a:b\nFROM --platform=$P a\n')).toThrow(/invalid platform "a:b"/);
+  });
+  it('resolves --from with stage ARGs and inherited ENV', () => {
+    const p = plan('FROM a AS src\nFROM b AS p\nENV FROMSTAGE=src\nFROM p\nARG N=0\nCOPY --from=$FROMSTAGE / /\nCOPY --from=$N / /x\n');
+    expect(p.stages.find((s) => s.index === 2)!.deps).toEqual([0, 1]);
+  });
   it('detects cycles and bad indexes', () => {
     expect(() => plan('FROM b AS a\nFROM a AS b\n')).toThrow(/circular dependency/);
     expect(() => plan('FROM a\nCOPY --from=7 / /\n')).toThrow(/invalid stage index 7/);

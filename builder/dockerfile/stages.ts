@@ -9,7 +9,12 @@ import {
   expandInstruction, toInstruction, type ArgInstruction, type FromInstruction, type InstrLocation, type Instruction,
 } from './instructions.js';
 import type { ParseResult } from './parser.js';
+import { hostPlatform, predefinedArgs, proxyArgs, type Platform } from './platform.js';
 import { ShellLex, ShellLexError } from './shell-lex.js';
+import { StageScope } from './stage-scope.js';
+
+export * from './platform.js';
+export { resolveStageArg, StageScope, type ArgSources } from './stage-scope.js';
 
 /** One build stage: its FROM and the instructions after it. */
 export interface Stage {
@@ -72,57 +77,6 @@ export function toStages(ast: ParseResult): Stages {
     });
   }
   return { file: ast.file, stages, globalArgs, escapeToken: ast.escapeToken };
-}
-
-/** An OCI platform. */
-export interface Platform {
-  os: string;
-  architecture: string;
-  variant?: string;
-}
-
-/** Formats `linux/arm/v7`. */
-export function formatPlatform(p: Platform): string {
-  return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
-}
-
-/** Parses `linux/arm64`, `linux/arm/v7`, `amd64` (os defaults to linux). */
-export function parsePlatform(s: string): Platform {
-  const parts = s.toLowerCase().split('/');
-  if (parts.length === 1) return { os: 'linux', architecture: normaliseArch(parts[0]!) };
-  const p: Platform = { os: parts[0]!, architecture: normaliseArch(parts[1]!) };
-  if (parts[2]) p.variant = parts[2];
-  return p;
-}
-
-function normaliseArch(a: string): string {
-  return ({ x86_64: 'amd64', x86: '386', aarch64: 'arm64' } as Record<string, string>)[a] ?? a;
-}
-
-/** The platform of this machine, in OCI terms. */
-export function hostPlatform(): Platform {
-  const arch: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64', loong64: 'loong64' };
-  const p: Platform = { os: 'linux', architecture: arch[process.arch] ?? process.arch };
-  if (process.arch === 'arm') {
-    const v = (process.config.variables as unknown as Record<string, unknown>)['arm_version'];
-    p.variant = `v${typeof v === 'string' || typeof v === 'number' ? v : '7'}`;
-  }
-  if (process.arch === 'arm64') p.variant = 'v8';
-  return p;
-}
-
-/** Build args that are always allowed and never reported unused. */
-export const proxyArgs = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
-
-/** TARGET* / BUILD* values for a target and build platform. */
-export function predefinedArgs(target: Platform, build: Platform): Map<string, string> {
-  // arm64's v8 is implied: BuildKit leaves the variant empty for it.
-  const variant = (p: Platform): string => (p.architecture === 'arm64' && p.variant === 'v8' ? '' : p.variant ?? '');
-  const fmt = (p: Platform): string => formatPlatform({ ...p, ...(variant(p) ? { variant: variant(p) } : { variant: undefined }) } as Platform);
-  return new Map([
-    ['TARGETPLATFORM', fmt(target)], ['TARGETOS', target.os], ['TARGETARCH', target.architecture], ['TARGETVARIANT', variant(target)],
-    ['BUILDPLATFORM', fmt(build)], ['BUILDOS', build.os], ['BUILDARCH', build.architecture], ['BUILDVARIANT', variant(build)],
-  ]);
 }
 
 /** What a stage's FROM resolves to. */
@@ -231,6 +185,8 @@ export function planBuild(all: Stages, opts: PlanOptions = {}): BuildPlan {
   const stages = all.stages;
   const planned = new Map<number, PlannedStage>();
   const fromUsed = new Map<number, Set<string>>();
+  // ENV of stages already walked, inherited by stages built on them.
+  const stageEnv = new Map<number, Map<string, string>>();
   for (const stage of stages) {
     const used = new Set<string>();
     let from: FromInstruction;
@@ -255,21 +211,28 @@ export function planBuild(all: Stages, opts: PlanOptions = {}): BuildPlan {
 
     // Stage-scope variables for --from: the stage's ARGs (build args win,
     // else the default, else the global value) and ENVs in order.
-    const env = new Map<string, string>();
+    const scope = new StageScope({ buildArgs, globalArgs: globals }, base.kind === 'stage' ? stageEnv.get(base.index) ?? [] : []);
     for (const instr of stage.instructions) {
+      const env = scope.vars();
       try {
         if (instr.kind === 'ARG') {
-          const ex = expandInstruction(instr, env, lex);
-          for (const a of ex.args) {
-            const v = buildArgs.get(a.key) ?? a.value ?? globals.get(a.key);
-            if (v !== undefined) env.set(a.key, v);
-          }
+          scope.applyArg(expandInstruction(instr, env, lex));
         } else if (instr.kind === 'ENV') {
-          for (const kv of expandInstruction(instr, env, lex).env) env.set(kv.key, kv.value);
+          scope.applyEnv(expandInstruction(instr, env, lex));
         } else if (instr.kind === 'COPY' && instr.from !== undefined) {
-          addRef(lex.processWord(instr.from, env), instr.loc);
+          const ref = lex.processWord(instr.from, env);
+          if (ref === '') throw stageError(instr.loc, `COPY --from=${instr.from} expands to an empty value`, 'set the variable with ARG or --build-arg');
+          addRef(ref, instr.loc);
         } else if (instr.kind === 'RUN') {
-          for (const m of expandInstruction(instr, env, lex).mounts) {
+          // Mount options may use variables only the base image defines; the
+          // executor expands them at dispatch. Here they only reveal stage refs.
+          let mounts = instr.mounts;
+          try {
+            mounts = expandInstruction(instr, env, lex).mounts;
+          } catch {
+            // keep the mounts that needed no expansion
+          }
+          for (const m of mounts) {
             if ((m.type === 'bind' || m.type === 'cache') && m.from) addRef(m.from, instr.loc);
           }
         }
@@ -279,6 +242,7 @@ export function planBuild(all: Stages, opts: PlanOptions = {}): BuildPlan {
         throw err;
       }
     }
+    stageEnv.set(stage.index, scope.env);
     function addRef(r: string, loc: InstrLocation): void {
       const s = findStage(stages, r, true);
       if (s) {
@@ -290,7 +254,12 @@ export function planBuild(all: Stages, opts: PlanOptions = {}): BuildPlan {
     }
     const p: PlannedStage = { stage, index: stage.index, base, deps: [...deps].sort((a, b) => a - b), images: [...images], level: 0 };
     if (stage.name) p.name = stage.name;
-    if (from.platform) p.platform = from.platform;
+    if (from.platform) {
+      if (!/^[a-z0-9_.-]+(\/[a-z0-9_.-]+){0,2}$/i.test(from.platform)) {
+        throw stageError(stage.loc, `invalid platform "${from.platform}" in FROM --platform`, 'use os/arch[/variant], e.g. linux/arm64');
+      }
+      p.platform = from.platform;
+    }
     planned.set(stage.index, p);
   }
 

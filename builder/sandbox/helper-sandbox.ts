@@ -63,10 +63,11 @@ export class HelperSandbox implements Sandbox {
     const dir = await mkdtemp(join(this.#opts.tmpDir, 'step-'));
     let slirp: Promise<SlirpHandle | undefined> | undefined;
     try {
-      const files = { hosts: join(dir, 'hosts'), resolv: join(dir, 'resolv.conf'), hostname: join(dir, 'hostname') };
+      // Like BuildKit: /etc/hosts and /etc/resolv.conf are bind-mounted, /etc/hostname is left to the image
+      // (a RUN may edit or delete it, and that change belongs in the layer).
+      const files = { hosts: join(dir, 'hosts'), resolv: join(dir, 'resolv.conf') };
       await writeFile(files.hosts, spec.etcHosts ?? defaultEtcHosts(spec.hostname));
       await writeFile(files.resolv, spec.resolvConf ?? defaultResolvConf(network));
-      await writeFile(files.hostname, `${spec.hostname}\n`);
 
       const child = spawn(this.#helper, ['run', '--spec-fd', '3', '--status-fd', '4', '--control-fd', '5'], {
         stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 export interface ResolvedUser {
   uid: number;
   gid: number;
-  /** Supplementary groups (from /etc/group membership), without the primary gid. */
+  /** Supplementary groups: the primary gid first, then /etc/group memberships (as containerd/moby do since CVE-2023-25173). */
   additionalGids: number[];
   /** The user's home from passwd, `/` when unknown (docker build sets HOME from it when unset). */
   home: string;
@@ -91,10 +91,12 @@ export function resolveUser(user: string, passwdText: string, groupText: string)
       if (!g) throw new UserResolveError('EUSER', `unable to find group ${groupArg}: no matching entries in group file`);
       res.gid = g.gid;
     }
-  } else if (res.name) {
-    const seen = new Set<number>();
+  }
+  res.additionalGids = [res.gid];
+  if (!groupArg && res.name) {
+    const seen = new Set<number>([res.gid]);
     for (const g of groups) {
-      if (g.members.includes(res.name) && g.gid !== res.gid && !seen.has(g.gid)) {
+      if (g.members.includes(res.name) && !seen.has(g.gid)) {
         seen.add(g.gid);
         res.additionalGids.push(g.gid);
       }

@@ -660,6 +660,8 @@ static void apply_seccomp(void) {
   seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWPID, CLONE_NEWPID));
   /* clone3 hides its flags in memory seccomp cannot read: ENOSYS makes libc fall back to clone (Docker does this). */
   seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+  /* Docker does not set no_new_privs by default; libseccomp would. We hold CAP_SYS_ADMIN here instead. */
+  if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0) < 0) fail("seccomp_attr_set", EINVAL, "SCMP_FLTATR_CTL_NNP");
   int rc = seccomp_load(ctx);
   seccomp_release(ctx);
   if (rc < 0) fail("seccomp_load", -rc, "cannot load the seccomp filter (needs CAP_SYS_ADMIN or no_new_privs)");
@@ -685,8 +687,10 @@ static void __attribute__((noreturn)) exec_step(struct spec *s, int msgfd) {
 #endif
   if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail("prctl", errno, "PR_SET_KEEPCAPS");
   if (setgroups((size_t)s->ngroups, s->groups) < 0) {
-    /* The single-id mapping denies setgroups; with no extra groups that is harmless. */
-    if (!(errno == EPERM && s->ngroups == 0))
+    /* The single-id mapping denies setgroups; when the only group is the primary one that is harmless. */
+    int only_primary = 1;
+    for (int i = 0; i < s->ngroups; i++) if (s->groups[i] != s->gid) only_primary = 0;
+    if (!(errno == EPERM && only_primary))
       fail("setgroups", errno, "cannot set supplementary groups: with a single-id mapping (no subgid range) only the own group exists; "
            "fix: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 $USER");
   }

@@ -4,7 +4,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import * as tar from 'tar';
@@ -162,6 +162,40 @@ describe('loadArchive', () => {
       'application/vnd.oci.image.layer.v1.tar+gzip',
       'application/vnd.oci.image.layer.v1.tar',
     ]);
+  });
+
+  it('fails cleanly (no hang) when an early blob is bad and large ones follow', async () => {
+    const big = await makeTestImage(store, { layers: [{ 'big.bin': (await import('node:crypto')).randomBytes(3 << 20).toString('base64') }] });
+    await store.tag('localhost/big:1', big.manifest);
+    const file = await save(['localhost/big:1'], 'oci');
+    const src = join(dir, 'early');
+    await (await import('node:fs/promises')).mkdir(src);
+    await tar.x({ file, cwd: src });
+    const cfgPath = join(src, 'blobs/sha256', big.config.digest.slice(7));
+    const cfg = await readFile(cfgPath);
+    cfg[cfg.length - 3] ^= 0x01;
+    await writeFile(cfgPath, cfg);
+    const bad = join(dir, 'early.tar');
+    // Config first, then the 4 MiB layer: the mismatch is found while the layer streams.
+    await tar.c({ cwd: src, file: bad }, ['oci-layout', 'index.json', `blobs/sha256/${big.config.digest.slice(7)}`, `blobs/sha256/${big.layers[0]!.digest.slice(7)}`, `blobs/sha256/${big.manifest.digest.slice(7)}`]);
+    const target = await freshStore();
+    await expect(loadArchive(target, createReadStream(bad, { highWaterMark: 16 * 1024 }))).rejects.toMatchObject({ code: 'DIGEST_MISMATCH' });
+    // Abort part-way through, at many points: never a hang, never a temp file left.
+    for (const at of [1, 3, 10, 40, 120]) {
+      const ac = new AbortController();
+      let n = 0;
+      const counter = new Transform({
+        transform(c, _e, cb) {
+          if (++n === at) ac.abort();
+          cb(null, c);
+        },
+      });
+      const s = await freshStore();
+      await expect(loadArchive(s, createReadStream(file, { highWaterMark: 16 * 1024 }).pipe(counter), { signal: ac.signal })).rejects.toThrow();
+      expect((await (await import('node:fs/promises')).readdir(s.tmpDir)).filter((f) => !f.startsWith('writer-'))).toEqual([]);
+    }
+    expect((await (await import('node:fs/promises')).readdir(target.tmpDir)).filter((f) => !f.startsWith('writer-'))).toEqual([]);
+    expect(await target.list()).toEqual([]);
   });
 
   it('rejects tampered, incomplete and unknown archives', async () => {

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
-import { Transform } from 'node:stream';
+import { PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
@@ -26,13 +26,13 @@ import {
   validateImageConfig,
   validateIndex,
 } from '../oci/validate.js';
-import type { ImageStore } from '../store/images.js';
+import type { MutableImageStore } from '../store/images.js';
 import { normalizeName } from '../store/normalize-name.js';
 import { ArchiveError } from './archive-error.js';
 import { AnnotationContainerdName, type ArchiveFormat } from './save-image.js';
 
 /** A store loadArchive can write into. */
-export type LoadStore = ImageStore & { updateIndex(fn: (m: Descriptor[]) => Descriptor[], signal?: AbortSignal): Promise<void> };
+export type LoadStore = MutableImageStore;
 
 /** Options for loadArchive. */
 export interface LoadOptions {
@@ -60,8 +60,15 @@ export async function loadArchive(store: LoadStore, input: Readable, opts: LoadO
   const pending: Promise<void>[] = [];
   let failure: unknown;
 
+  // Bodies of entries being consumed right now; destroyed when we stop early so no task waits forever.
+  const active = new Set<PassThrough>();
   const onEntry = (entry: ReadEntry) => {
     const path = posix.normalize(entry.path).replace(/^(\.\/)+|^\/+/, '').replace(/\/$/, '');
+    // After a failure the rest of the archive is only drained.
+    if (failure !== undefined) {
+      entry.resume();
+      return;
+    }
     if (entry.type === 'SymbolicLink' || entry.type === 'Link') {
       // docker save links duplicate layers to the first copy.
       const target = entry.type === 'Link' ? entry.linkpath! : posix.join(posix.dirname(path), entry.linkpath!);
@@ -73,29 +80,38 @@ export async function loadArchive(store: LoadStore, input: Readable, opts: LoadO
       entry.resume();
       return;
     }
+    // A Node stream in front of the entry: destroying it rejects its reader whether
+    // or not reading has begun (a destroyed tar entry would just hang a late reader).
+    const body = new PassThrough();
+    body.on('error', () => undefined);
+    entry.pipe(body);
+    active.add(body);
     const task = (async () => {
       if (metadataFiles.has(path)) {
         if ((entry.size ?? 0) > MAX_METADATA) throw new ArchiveError('INVALID_ARCHIVE', `${path} is too large (${entry.size} bytes)`);
         const chunks: Buffer[] = [];
-        for await (const c of entry) chunks.push(c as Buffer);
+        for await (const c of body) chunks.push(c as Buffer);
         meta.set(path, Buffer.concat(chunks));
         return;
       }
       // Legacy docker-archive per-layer metadata is not needed (config has it all).
       if (/(^|\/)(json|VERSION)$/.test(path)) {
-        entry.resume();
+        body.resume();
         return;
       }
       const m = /^blobs\/(sha256|sha512)\/([a-f0-9]+)$/.exec(path);
       const named = m ? (`${m[1]}:${m[2]}` as Digest) : undefined;
       if (m && !isDigest(named)) throw new ArchiveError('INVALID_ARCHIVE', `${path} is not a valid blob name`);
       // The store hashes while writing and refuses a blob that does not match its name.
-      const stored = await store.write(entry as unknown as AsyncIterable<Uint8Array>, { ...(named ? { digest: named } : {}), size: entry.size ?? 0 }, signal);
+      const stored = await store.write(body, { ...(named ? { digest: named } : {}), size: entry.size ?? 0 }, signal);
       files.set(path, stored);
-    })().catch((err: unknown) => {
-      failure ??= err;
-      entry.resume();
-    });
+    })()
+      .catch((err: unknown) => {
+        failure ??= err;
+        entry.unpipe(body);
+        entry.resume();
+      })
+      .finally(() => active.delete(body));
     pending.push(task);
   };
 
@@ -104,21 +120,27 @@ export async function loadArchive(store: LoadStore, input: Readable, opts: LoadO
     parser.on('end', () => resolve());
     parser.on('error', reject);
   });
+  parsed.catch(() => undefined);
   try {
     for await (const chunk of input) {
       signal?.throwIfAborted();
-      if (failure) break;
       if (!parser.write(chunk as Buffer)) await new Promise((r) => parser.once('drain', r));
+      // Stop reading once an entry failed and no other entry is still being stored.
+      if (failure !== undefined && active.size === 0) break;
     }
-    if (!failure) {
+    if (failure === undefined) {
       parser.end();
       await parsed;
     }
   } catch (err) {
     failure ??= err;
   }
+  if (failure !== undefined) {
+    for (const e of active) e.destroy(failure instanceof Error ? failure : new Error(String(failure)));
+    if (typeof (input as Readable).destroy === 'function') (input as Readable).destroy();
+  }
   await Promise.allSettled(pending);
-  if (failure) {
+  if (failure !== undefined) {
     if (failure instanceof Error && 'code' in failure) throw failure;
     throw new ArchiveError('INVALID_ARCHIVE', `reading the archive failed: ${(failure as Error).message}`, { cause: failure });
   }

@@ -1,4 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,8 +108,33 @@ describe('prune', () => {
     for (const d of [kept.manifest.digest, ...kept.layers.map((l) => l.digest), viaRoot.config.digest, ...viaRoot.layers.map((l) => l.digest), loose.digest, fresh.digest]) {
       expect(await store.stat(d)).toBeDefined();
     }
-    expect(await readdir(join(root, 'tmp'))).toEqual([]);
+    expect(await readdir(join(root, 'tmp'))).toEqual([`writer-${process.pid}`]);
     expect((await resolveImage(store, 'localhost/kept:1')).config.rootfs.diff_ids).toEqual(kept.diffIds);
+  });
+
+  it('spares the blobs of a live writer process until it exits', async () => {
+    const old = await store.writeBytes(Buffer.from('old and unreferenced'), 'application/octet-stream');
+    await age([old.digest]);
+    const mod = join(inject('appDir'), 'dist/registry/store/oci-layout-store.js');
+    // The child writes a blob it has not tagged yet, says so, and lives until its stdin closes.
+    const script = `
+      const { openStore } = await import(${JSON.stringify(mod)});
+      const s = await openStore(process.argv[1]);
+      const d = await s.writeBytes(Buffer.from('pulled, not tagged yet'), 'application/octet-stream');
+      process.stdout.write(d.digest + '\\n');
+      process.stdin.resume();
+      process.stdin.on('end', () => process.exit(0));`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, root], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const [line] = (await once(child.stdout, 'data')) as [Buffer];
+    const pending = line.toString().trim() as `sha256:${string}`;
+    const first = await prune(store);
+    expect(first.removed).toEqual([old.digest]);
+    expect(await store.stat(pending)).toBeDefined();
+    child.stdin.end();
+    await once(child, 'exit');
+    await age([pending]);
+    expect((await prune(store)).removed).toEqual([pending]);
+    expect(await readdir(join(root, 'tmp'))).toEqual([`writer-${process.pid}`]);
   });
 
   it('writing an existing blob refreshes its mtime so prune spares it', async () => {

@@ -14,11 +14,17 @@ import { StoreError } from './store-error.js';
 /** What image operations need from a store (OciLayoutStore has it all). */
 export type ImageStore = ContentStore & ImageIndex & { entries(): Promise<Descriptor[]> };
 
+/** A store whose index.json entries can be rewritten as a whole (for removal by ID). */
+export type MutableImageStore = ImageStore & {
+  updateIndex(fn: (manifests: Descriptor[]) => Descriptor[], signal?: AbortSignal): Promise<void>;
+};
+
 /** A store that prune can sweep. */
 export type PrunableStore = ImageStore & {
   listBlobs(): Promise<BlobEntry[]>;
   deleteBlob(digest: Digest): Promise<boolean>;
   removeStaleTemp?(beforeMs: number): Promise<number>;
+  liveWritersSince?(): Promise<number | undefined>;
 };
 
 /** An image resolved down to one platform's manifest and config. */
@@ -176,7 +182,7 @@ export async function listImages(store: ImageStore, opts: ResolveOptions = {}): 
  * removes every index entry of that image. Blobs stay until prune. Returns the
  * removed names (digests for unnamed entries); `IMAGE_UNKNOWN` when nothing matched.
  */
-export async function removeImage(store: ImageStore & { updateIndex?(fn: (m: Descriptor[]) => Descriptor[], signal?: AbortSignal): Promise<void> }, ref: string, signal?: AbortSignal): Promise<string[]> {
+export async function removeImage(store: MutableImageStore, ref: string, signal?: AbortSignal): Promise<string[]> {
   let normalized: string | undefined;
   try {
     normalized = normalizeName(ref);
@@ -187,14 +193,10 @@ export async function removeImage(store: ImageStore & { updateIndex?(fn: (m: Des
   const img = await resolveImage(store, ref, { signal });
   const removed: string[] = [];
   const doomed = (m: Descriptor) => m.digest === img.descriptor.digest;
-  if (store.updateIndex) {
-    await store.updateIndex((ms) => {
-      for (const m of ms.filter(doomed)) removed.push(m.annotations?.[AnnotationRefName] ?? m.digest);
-      return ms.filter((m) => !doomed(m));
-    }, signal);
-  } else {
-    for (const e of await store.list()) if (doomed(e.descriptor) && (await store.untag(e.name))) removed.push(e.name);
-  }
+  await store.updateIndex((ms) => {
+    for (const m of ms.filter(doomed)) removed.push(m.annotations?.[AnnotationRefName] ?? m.digest);
+    return ms.filter((m) => !doomed(m));
+  }, signal);
   if (removed.length === 0) throw new StoreError('IMAGE_UNKNOWN', `image ${ref} not found in the store`);
   return removed;
 }
@@ -215,10 +217,11 @@ export interface PruneResult {
 
 /**
  * Mark and sweep: keeps every blob reachable from index.json and `extraRoots`,
- * removes the rest, but only blobs last written before the prune started, so a
- * concurrent writer's fresh blobs survive (the store refreshes the mtime of a
- * blob it is asked to write again). Index entries are marked twice (before and
- * after listing blobs) to catch tags made meanwhile.
+ * removes the rest, but only blobs last written before the prune started and
+ * before any live writer process began writing (its `tmp/writer-<pid>` mark),
+ * so a concurrent pull's or build's blobs survive until it tags them (the store
+ * also refreshes the mtime of a blob it is asked to write again). Index entries
+ * are marked twice (before and after listing blobs) to catch tags made meanwhile.
  */
 export async function prune(store: PrunableStore, opts: PruneOptions = {}): Promise<PruneResult> {
   const start = Date.now();
@@ -250,10 +253,13 @@ export async function prune(store: PrunableStore, opts: PruneOptions = {}): Prom
   await mark(await roots());
   const blobs = await store.listBlobs();
   await mark(await roots());
+  // Blobs of writers still running (a pull or build that has not tagged yet) are spared too.
+  const writers = await store.liveWritersSince?.();
+  const cutoff = writers === undefined ? start : Math.min(start, writers);
   const result: PruneResult = { removed: [], freedBytes: 0, kept: 0 };
   for (const b of blobs) {
     opts.signal?.throwIfAborted();
-    if (marked.has(b.digest) || b.mtimeMs >= start) {
+    if (marked.has(b.digest) || b.mtimeMs >= cutoff) {
       result.kept++;
       continue;
     }

@@ -45,6 +45,8 @@ describe('OciLayoutStore blobs', () => {
     expect(await readFile(store.blobPath(got.digest), 'utf8')).toBe('hello world');
     // Writing it again is a no-op that still verifies.
     expect(await store.write(Readable.from([data]), { digest: got.digest, size: 11 })).toEqual(got);
+    await expect(store.write(Readable.from([Buffer.from('hello worlD')]), { digest: got.digest })).rejects.toMatchObject({ code: 'DIGEST_MISMATCH' });
+    expect((await store.readBytes(got.digest)).toString()).toBe('hello world');
   });
 
   it('rejects a wrong digest or size and leaves neither blob nor temp file', async () => {
@@ -125,6 +127,24 @@ describe('OciLayoutStore index', () => {
       expect(JSON.parse(st.stdout).history).toHaveLength(2);
     } finally {
       await rm(out, { recursive: true, force: true });
+    }
+  });
+
+  it('images skopeo copies into the layout sit beside ours', async () => {
+    const img = await makeTestImage(store, { layers: [{ a: '1' }] });
+    await store.tag('docker.io/library/mine:1', img.manifest);
+    const other = await mkdtemp(join(tmpdir(), 'rbuild-other-'));
+    try {
+      const o = await openStore(other);
+      const oi = await makeTestImage(o, { layers: [{ b: '2' }] });
+      await o.tag('localhost/theirs:1', oi.manifest);
+      await run('skopeo', ['copy', '--quiet', `oci:${o.layoutDir}:localhost/theirs:1`, `oci:${store.layoutDir}:localhost/theirs:1`]);
+      const again = await openStore(root);
+      expect((await again.list()).map((e) => e.name).sort()).toEqual(['docker.io/library/mine:1', 'localhost/theirs:1']);
+      expect((await again.resolve('localhost/theirs:1'))?.digest).toBe(oi.manifest.digest);
+      expect(await again.readBytes(oi.config.digest)).toBeInstanceOf(Buffer);
+    } finally {
+      await rm(other, { recursive: true, force: true });
     }
   });
 

@@ -9,8 +9,9 @@
  * The index lock is `<root>/tmp/index.json.lock`.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { addAbortSignal, type Readable } from 'node:stream';
-import { link, mkdir, open, readdir, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { addAbortSignal, Readable } from 'node:stream';
+import { unlinkSync } from 'node:fs';
+import { link, mkdir, open, readdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContentStore, ImageIndex } from '../content-store.js';
 import { AnnotationRefName, MediaType } from '../oci/types.js';
@@ -132,9 +133,15 @@ export class OciLayoutStore implements ContentStore, ImageIndex {
       throw new StoreError('INVALID_DIGEST', `not a valid digest: ${JSON.stringify(expected.digest)}`);
     }
     const alg = expected.digest ? expected.digest.slice(0, expected.digest.indexOf(':')) : 'sha256';
+    // A source that stalls must still stop on abort, not only between chunks.
+    if (signal && data instanceof Readable) addAbortSignal(signal, data);
+    await this.markWriter();
+    // Already stored: still consume and verify the input (the contract), but write nothing.
+    // Touching it first makes a concurrent prune spare it while we read.
+    const present = expected.digest !== undefined && (await this.touchIfPresent(expected.digest));
     const hash = createHash(alg);
-    const tmp = this.tmpName('blob');
-    const fh = await open(tmp, 'wx', 0o644);
+    const tmp = present ? undefined : this.tmpName('blob');
+    const fh = tmp === undefined ? undefined : await open(tmp, 'wx', 0o644);
     let size = 0;
     let ok = false;
     try {
@@ -146,12 +153,13 @@ export class OciLayoutStore implements ContentStore, ImageIndex {
           throw new StoreError('SIZE_MISMATCH', `blob ${expected.digest ?? ''} is larger than the expected ${expected.size} bytes`);
         }
         hash.update(chunk);
+        if (!fh) continue;
         let off = 0;
         while (off < chunk.byteLength) off += (await fh.write(chunk, off, chunk.byteLength - off)).bytesWritten;
       }
       signal?.throwIfAborted();
-      if (this.fsync) await fh.sync();
-      await fh.close();
+      if (fh && this.fsync) await fh.sync();
+      await fh?.close();
       const digest = `${alg}:${hash.digest('hex')}` as Digest;
       if (expected.size !== undefined && size !== expected.size) {
         throw new StoreError('SIZE_MISMATCH', `blob ${expected.digest ?? digest}: expected ${expected.size} bytes, got ${size}`);
@@ -159,13 +167,17 @@ export class OciLayoutStore implements ContentStore, ImageIndex {
       if (expected.digest !== undefined && digest !== expected.digest) {
         throw new StoreError('DIGEST_MISMATCH', `blob ${expected.digest}: content hashes to ${digest}`);
       }
-      await this.commit(tmp, digest);
+      if (tmp !== undefined) await this.commit(tmp, digest);
+      else if (!(await this.touchIfPresent(digest))) {
+        // Deleted behind the store's back while we read it: the caller must send it again.
+        throw new StoreError('BLOB_UNKNOWN', `blob ${digest} disappeared from the store while being written again; retry`);
+      }
       ok = true;
       return { digest, size };
     } finally {
       if (!ok) {
-        await fh.close().catch(() => undefined);
-        await unlink(tmp).catch(() => undefined);
+        await fh?.close().catch(() => undefined);
+        if (tmp !== undefined) await unlink(tmp).catch(() => undefined);
       }
     }
   }
@@ -175,6 +187,7 @@ export class OciLayoutStore implements ContentStore, ImageIndex {
     signal?.throwIfAborted();
     const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}` as Digest;
     const desc: Descriptor = { mediaType, digest, size: bytes.byteLength };
+    await this.markWriter();
     if (await this.touchIfPresent(digest)) return desc;
     const tmp = this.tmpName('blob');
     try {
@@ -217,11 +230,52 @@ export class OciLayoutStore implements ContentStore, ImageIndex {
     return out;
   }
 
+  /**
+   * The earliest time from which a live writer process (other than this one)
+   * may have written blobs it has not referenced yet; prune spares blobs
+   * modified since. Undefined when no other writer is alive.
+   */
+  async liveWritersSince(): Promise<number | undefined> {
+    let since: number | undefined;
+    for (const f of await readdir(this.tmpDir)) {
+      const m = /^writer-(\d+)$/.exec(f);
+      if (!m || Number(m[1]) === process.pid || !pidAlive(Number(m[1]))) continue;
+      try {
+        const t = (await stat(join(this.tmpDir, f))).mtimeMs;
+        since = since === undefined ? t : Math.min(since, t);
+      } catch (err) {
+        if (!isErrno(err, 'ENOENT')) throw err;
+      }
+    }
+    return since;
+  }
+
+  // A process that writes blobs leaves `tmp/writer-<pid>` (mtime = its first
+  // write) until it exits: its blobs may not be referenced by index.json yet
+  // (a pull or build in progress), and prune must not take them meanwhile.
+  private async markWriter(): Promise<void> {
+    const path = join(this.tmpDir, `writer-${process.pid}`);
+    if (writerMarks.has(path)) return;
+    writerMarks.add(path);
+    await writeFile(path, '', { flag: 'a' });
+    if (writerMarks.size === 1) {
+      process.once('exit', () => {
+        for (const p of writerMarks) {
+          try {
+            unlinkSync(p);
+          } catch {
+            // Already gone (or the store was removed); nothing to clean.
+          }
+        }
+      });
+    }
+  }
+
   /** Removes temp files of dead writers last touched before `beforeMs`; returns how many. */
   async removeStaleTemp(beforeMs: number): Promise<number> {
     let n = 0;
     for (const f of await readdir(this.tmpDir)) {
-      const m = /^(?:blob|index|init)-(\d+)-[0-9a-f]+$/.exec(f);
+      const m = /^(?:blob|index|init|writer)-(\d+)(?:-[0-9a-f]+)?$/.exec(f);
       if (!m || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
       try {
         if ((await stat(join(this.tmpDir, f))).mtimeMs >= beforeMs) continue;
@@ -288,7 +342,10 @@ export class OciLayoutStore implements ContentStore, ImageIndex {
         const tmp = this.tmpName('index');
         try {
           await this.writeFileSynced(tmp, canonicalJson(next));
+          // Blob renames must be durable before index.json can name them after a crash.
+          if (this.fsync) await syncDir(join(this.layoutDir, 'blobs', 'sha256'));
           await rename(tmp, join(this.layoutDir, 'index.json'));
+          if (this.fsync) await syncDir(this.layoutDir);
         } catch (err) {
           await unlink(tmp).catch(() => undefined);
           throw err;
@@ -376,6 +433,18 @@ export class OciLayoutStore implements ContentStore, ImageIndex {
     } finally {
       await unlink(tmp).catch(() => undefined);
     }
+  }
+}
+
+// Writer marks this process has made (one per store root), removed at exit.
+const writerMarks = new Set<string>();
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }
 

@@ -47,10 +47,12 @@ export function writeBusyboxRootfs(dir: string): void {
 
 /** A cached tarball (uncompressed, numeric owners) of a busybox root file system. */
 export function busyboxRootfsTar(): string {
-  return cached('busybox-rootfs.tar', (tmpTar) => {
+  return cached('busybox-rootfs-v2.tar', (tmpTar) => {
     const dir = mkdtempSync(join(tmpdir(), 'busybox-rootfs-'));
     try {
       writeBusyboxRootfs(dir);
+      // mkdtemp made the root 0700: an image root must be traversable by every user.
+      chmodSync(dir, 0o755);
       execFileSync('tar', ['--numeric-owner', '--owner=0', '--group=0', '--sort=name', '-C', dir, '-cf', tmpTar, '.']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -76,9 +78,10 @@ export function aptMirror(): { mirror: string; suite: string } {
 /** A cached tarball of `debootstrap --variant=minbase` (needs root and the Debian mirror). */
 export function debianRootfsTar(): string {
   const { mirror, suite } = aptMirror();
-  return cached(`debian-${suite}-minbase.tar`, (tmpTar) => {
+  return cached(`debian-${suite}-minbase-v2.tar`, (tmpTar) => {
     const dir = mkdtempSync(join(tmpdir(), 'debian-rootfs-'));
     try {
+      chmodSync(dir, 0o755);
       execFileSync('debootstrap', ['--variant=minbase', suite, dir, mirror], { stdio: 'ignore' });
       // apt's lists and caches are not part of a base image.
       execFileSync('sh', ['-c', `rm -rf ${dir}/var/lib/apt/lists/* ${dir}/var/cache/apt/*.bin ${dir}/var/cache/apt/archives/*.deb`]);

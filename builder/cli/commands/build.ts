@@ -13,6 +13,7 @@ import type { BuildEvent } from '../../build/events.js';
 import { createProgress, type ProgressMode } from '../progress.js';
 import { UsageError } from '../errors.js';
 import { runBuild, type BuildRequest } from '../build-runner.js';
+import { resolveStdinInputs } from '../stdin-input.js';
 import { defaultRoot } from '../root.js';
 
 function collect(v: string, prev: string[]): string[] {
@@ -31,6 +32,7 @@ export function register(program: Command, hooks: { enterNamespace(): Promise<vo
     .option('--build-arg-file <file>', 'read build args from a file of KEY=VALUE lines')
     .option('--target <stage>', 'build this stage and what it needs')
     .option('--no-cache', 'do not use the build cache')
+    .option('--no-cache-filter <stage>', 'do not use the cache for this stage (repeatable)', collect, [])
     .addOption(new Option('--pull [policy]', 'pull the base images: always, missing (default), never').choices(['always', 'missing', 'never', 'true', 'false']))
     .option('--label <key=value>', 'set an image label (repeatable)', collect, [])
     .option('--annotation <key=value>', 'set a manifest annotation (repeatable)', collect, [])
@@ -49,6 +51,10 @@ export function register(program: Command, hooks: { enterNamespace(): Promise<vo
     .option('--debug', 'print stacks with errors')
     .action(async (context: string, o: Record<string, unknown>) => {
       const req = toRequest(context, o);
+      const stdin = await resolveStdinInputs(context, o.file as string | undefined, req.root);
+      if (stdin.context) req.context = stdin.context;
+      if (stdin.context && o.file === undefined) req.dockerfile = join(stdin.context, 'Dockerfile');
+      if (stdin.dockerfile) req.dockerfile = stdin.dockerfile;
       const progress = createProgress(req.quiet ? 'quiet' : req.progress);
       // Outside the namespace, step events wait: when the build must re-run
       // inside, the inner process reports everything once.
@@ -57,17 +63,27 @@ export function register(program: Command, hooks: { enterNamespace(): Promise<vo
         if (hooks.inNamespace() || e.type === 'pull' || e.type === 'warning') progress.event(e);
         else held.push(e);
       };
+      // Ctrl-C / SIGTERM abort the build: running steps are killed, snapshots removed, finished steps stay cached.
+      const abort = new AbortController();
+      const onSignal = (sig: NodeJS.Signals): void => {
+        abort.abort(new BuildError('INTERRUPTED', `build interrupted (${sig})`));
+      };
+      const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+      for (const s of sigs) process.on(s, onSignal);
       let result;
       try {
-        result = await runBuild(req, emit);
+        result = await runBuild(req, emit, abort.signal);
       } catch (err) {
-        if (err instanceof NeedsNamespaceError && !hooks.inNamespace()) {
+        for (const s of sigs) process.off(s, onSignal);
+        if (err instanceof NeedsNamespaceError && !hooks.inNamespace() && !abort.signal.aborted) {
           await hooks.enterNamespace();
           return;
         }
-        progress.finish({ tags: req.tags, error: String(err) });
-        throw err;
+        const e = abort.signal.aborted ? abort.signal.reason : err;
+        progress.finish({ tags: req.tags, error: String(e) });
+        throw e;
       }
+      for (const s of sigs) process.off(s, onSignal);
       for (const e of held) progress.event(e);
       progress.finish({ digest: result.descriptor.digest, tags: result.tags, size: result.size });
       if (req.iidfile) writeFileSync(req.iidfile, result.imageId);
@@ -88,25 +104,29 @@ function toRequest(context: string, o: Record<string, unknown>): BuildRequest {
     }
   }
   for (const a of o.buildArg as string[]) addBuildArg(buildArgs, a);
-  const labels: Array<[string, string]> = (o.label as string[]).map((l) => {
+  const keyValue = (l: string): [string, string] => {
     const i = l.indexOf('=');
     return i < 0 ? [l, ''] : [l.slice(0, i), l.slice(i + 1)];
-  });
+  };
+  const labels = (o.label as string[]).map(keyValue);
+  const annotations = (o.annotation as string[]).map(keyValue);
   const pullOpt = o.pull;
   const pull = pullOpt === true || pullOpt === 'true' || pullOpt === 'always' ? 'always' : pullOpt === 'never' ? 'never' : 'missing';
   const sde = (o.sourceDateEpoch as string | undefined) ?? process.env.SOURCE_DATE_EPOCH;
   if (sde !== undefined && !/^\d+$/.test(sde)) throw new UsageError(`--source-date-epoch must be whole seconds, not ${JSON.stringify(sde)}`);
   const jobs = o.jobs === undefined ? undefined : Number(o.jobs);
   if (jobs !== undefined && !(Number.isInteger(jobs) && jobs > 0)) throw new UsageError('--jobs takes a positive whole number');
-  if (context === '-') throw new UsageError('a build context on stdin is not supported yet', 'give a directory as the context');
-  const ctx = resolve(context);
-  let st;
-  try {
-    st = statSync(ctx);
-  } catch {
-    throw new BuildError('CONTEXT_NOT_FOUND', `build context ${JSON.stringify(context)} not found`, 'give the directory that holds your sources (often .)');
+  // `-`: a tar on stdin, read later by resolveStdinInputs.
+  const ctx = context === '-' ? '-' : resolve(context);
+  if (context !== '-') {
+    let st;
+    try {
+      st = statSync(ctx);
+    } catch {
+      throw new BuildError('CONTEXT_NOT_FOUND', `build context ${JSON.stringify(context)} not found`, 'give the directory that holds your sources (often .)');
+    }
+    if (!st.isDirectory()) throw new BuildError('CONTEXT_NOT_FOUND', `build context ${JSON.stringify(context)} is not a directory`);
   }
-  if (!st.isDirectory()) throw new BuildError('CONTEXT_NOT_FOUND', `build context ${JSON.stringify(context)} is not a directory`);
   return {
     context: ctx,
     dockerfile: o.file === undefined ? join(ctx, 'Dockerfile') : o.file === '-' ? '-' : resolve(o.file as string),
@@ -116,6 +136,8 @@ function toRequest(context: string, o: Record<string, unknown>): BuildRequest {
     noCache: o.cache === false,
     pull,
     labels,
+    annotations,
+    noCacheFilter: (o.cacheFilter as string[] | undefined) ?? [],
     network: o.network as BuildRequest['network'],
     push: Boolean(o.push),
     progress: o.progress as ProgressMode,

@@ -39,7 +39,14 @@ export function register(program: Command): void {
     .action(async (command: string[], opts: DebugRunOptions) => {
       if (!(await enterBuildNamespace())) return;
       const rootfs = opts.rootfs.startsWith('/') ? opts.rootfs : join(process.cwd(), opts.rootfs);
-      const user = await resolveUserInRoot(rootfs, opts.user);
+      let user;
+      try {
+        user = await resolveUserInRoot(rootfs, opts.user);
+      } catch (err) {
+        process.stderr.write(`${formatError(err)}\n`);
+        process.exitCode = 125;
+        return;
+      }
       const tmp = join(tmpdir(), `rbuild-debug-${process.pid}`);
       mkdirSync(tmp, { recursive: true });
       const sandbox = new HelperSandbox({ tmpDir: tmp, hostLoopback: opts.hostLoopback, onWarning: (m) => process.stderr.write(`warning: ${m}\n`) });

@@ -1,0 +1,98 @@
+/**
+ * The real services behind a build: the local store, pulls and pushes
+ * through the registry client, and — only inside the build namespace — the
+ * snapshotter and the helper sandbox. Outside it, asking for either throws
+ * NeedsNamespaceError so the CLI can re-execute itself there.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Descriptor } from '../../registry/oci/types.js';
+import type { OciLayoutStore } from '../../registry/store/oci-layout-store.js';
+import { resolveImage } from '../../registry/store/images.js';
+import type { RegistryClient } from '../../registry/remote/client.js';
+import type { Snapshotter } from '../../snapshotter/snapshotter.js';
+import { NeedsNamespaceError } from '../build/errors.js';
+import type { EventSink } from '../build/events.js';
+import type { BuildDeps, ResolvedImage } from '../build/executor.js';
+import type { IgnoreMatcher } from '../build/context.js';
+import { loadDockerignore } from '../dockerfile/dockerignore.js';
+import { resolveUserInRoot } from '../sandbox/passwd.js';
+import { currentNamespace } from '../sandbox/userns.js';
+import type { Sandbox } from '../sandbox/sandbox.js';
+
+/** What a build gets from the outside world. */
+export interface BuildServices {
+  deps: BuildDeps;
+  ignoreMatcher(contextDir: string, dockerfile: string): Promise<IgnoreMatcher>;
+  push(descriptor: Descriptor, ref: string): Promise<string>;
+  /** Closes pooled registry connections (idle keep-alive sockets would hold the process open). */
+  close(): Promise<void>;
+}
+
+/** Creates the services for one build. */
+export function buildServices(opts: { root: string; store: OciLayoutStore; emit: EventSink; signal?: AbortSignal; storageDriver?: string }): BuildServices {
+  const { store, root } = opts;
+  // The registry client, snapshotter and sandbox are imported on first use:
+  // a fully cached rebuild needs none of them and should not pay for loading them.
+  let client: Promise<RegistryClient> | undefined;
+  const registry = (): Promise<RegistryClient> =>
+    (client ??= import('../../registry/remote/default-client.js').then(async (m) => (await m.createDefaultClient()).client));
+  let snap: Promise<Snapshotter> | undefined;
+  let sandbox: Sandbox | undefined;
+  const inNamespace = (): boolean => currentNamespace() !== undefined;
+
+  const images = {
+    async local(name: string): Promise<ResolvedImage | undefined> {
+      try {
+        const r = await resolveImage(store, name);
+        return { name: r.name ?? name, descriptor: r.manifestDescriptor, manifest: r.manifest, config: r.config };
+      } catch (err) {
+        if ((err as { code?: string }).code === 'IMAGE_UNKNOWN') return undefined;
+        throw err;
+      }
+    },
+    async pull(name: string, signal?: AbortSignal): Promise<ResolvedImage> {
+      const { pullImage } = await import('../../registry/remote/pull.js');
+      const r = await pullImage(name, store, { client: await registry(), ...(signal ? { signal } : {}) });
+      return { name: r.name, descriptor: r.descriptor, manifest: r.manifest, config: r.config };
+    },
+  };
+
+  const deps: BuildDeps = {
+    store,
+    images,
+    async snapshotter() {
+      if (!inNamespace()) throw new NeedsNamespaceError();
+      snap ??= import('../../snapshotter/create.js').then(({ createSnapshotter }) => createSnapshotter({ root, driver: (opts.storageDriver as 'overlay' | 'copy' | 'fuse-overlayfs' | undefined) ?? 'auto' }));
+      return snap;
+    },
+    async sandbox() {
+      if (!inNamespace()) throw new NeedsNamespaceError();
+      if (!sandbox) {
+        const tmpDir = join(root, 'tmp', 'sandbox');
+        await mkdir(tmpDir, { recursive: true });
+        const { HelperSandbox } = await import('../sandbox/helper-sandbox.js');
+        sandbox = new HelperSandbox({ tmpDir, onWarning: (message) => opts.emit({ type: 'warning', message }) });
+      }
+      return sandbox;
+    },
+    resolveUser: (rootfs, user) => resolveUserInRoot(rootfs, user),
+  };
+
+  return {
+    deps,
+    async ignoreMatcher(contextDir, dockerfile) {
+      const loaded = await loadDockerignore(contextDir, dockerfile === '-' ? undefined : dockerfile);
+      const m = loaded.matcher;
+      return { ignores: (rel) => m.matches(rel), mayReinclude: (dir) => m.mayContainIncluded(dir) };
+    },
+    async close() {
+      if (client) await (await client).close();
+    },
+    async push(descriptor, ref) {
+      const { pushImage } = await import('../../registry/remote/push.js');
+      const r = await pushImage(store, descriptor, ref, { client: await registry(), ...(opts.signal ? { signal: opts.signal } : {}) });
+      return r.digest;
+    },
+  };
+}

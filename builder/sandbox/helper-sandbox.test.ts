@@ -1,0 +1,107 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { busyboxRootfsTar } from '../../test/support/base-images.js';
+import { SandboxError } from './errors.js';
+import { HelperSandbox } from './helper-sandbox.js';
+import type { RunSpec } from './sandbox.js';
+
+// The TypeScript API against the real helper, as real root (the unprivileged paths are in test/e2e/sandbox*.test.ts).
+describe('HelperSandbox (real helper, as root)', () => {
+  let dir: string;
+  let root: string;
+  let sandbox: HelperSandbox;
+  const base = (): RunSpec => ({
+    rootfs: root,
+    args: ['sh', '-c', 'echo out; echo err >&2'],
+    env: ['PATH=/bin:/usr/bin'],
+    cwd: '/',
+    uid: 0,
+    gid: 0,
+    additionalGids: [],
+    hostname: 'unit',
+    network: 'none',
+    mounts: [],
+  });
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rbuild-hs-'));
+    root = join(dir, 'root');
+    mkdirSync(root);
+    mkdirSync(join(dir, 'tmp'));
+    execFileSync('tar', ['-xf', busyboxRootfsTar(), '-C', root]);
+    sandbox = new HelperSandbox({ tmpDir: join(dir, 'tmp') });
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('streams stdout and stderr and returns the exit code', async () => {
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const res = await sandbox.run(base(), { stdout: (b) => out.push(b), stderr: (b) => err.push(b) });
+    expect(res).toEqual({ exitCode: 0 });
+    expect(Buffer.concat(out).toString()).toBe('out\n');
+    expect(Buffer.concat(err).toString()).toBe('err\n');
+    expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
+  });
+
+  it('applies bind and tmpfs mounts', async () => {
+    mkdirSync(join(dir, 'src'));
+    const out: Buffer[] = [];
+    const res = await sandbox.run(
+      {
+        ...base(),
+        args: ['sh', '-c', 'echo hi > /data/f; touch /ro/x 2>/dev/null || echo RO; mount | grep -c " /scratch type tmpfs"'],
+        mounts: [
+          { type: 'bind', source: join(dir, 'src'), target: '/data', readonly: false },
+          { type: 'bind', source: join(dir, 'src'), target: '/ro', readonly: true },
+          { type: 'tmpfs', target: '/scratch' },
+        ],
+      },
+      { stdout: (b) => out.push(b), stderr: () => {} },
+    );
+    expect(res.exitCode).toBe(0);
+    expect(Buffer.concat(out).toString()).toBe('RO\n1\n');
+    expect(readFileSync(join(dir, 'src/f'), 'utf8')).toBe('hi\n');
+    // Mount points made for the step are gone again.
+    expect(readdirSync(root)).not.toContain('data');
+    expect(readdirSync(root)).not.toContain('scratch');
+  });
+
+  it('reports signals as 128+N with the name', async () => {
+    const res = await sandbox.run({ ...base(), args: ['sh', '-c', 'kill -USR1 $$'] }, { stdout: () => {}, stderr: () => {} });
+    expect(res).toEqual({ exitCode: 138, signal: 'SIGUSR1' });
+  });
+
+  it('kills the whole step on abort and rejects with the reason', async () => {
+    const ac = new AbortController();
+    const marker = `sleep ${200000 + (process.pid % 100000)}`;
+    const p = sandbox.run({ ...base(), args: ['sh', '-c', `${marker} & echo started; wait`] }, {
+      stdout: (b) => {
+        if (b.toString().includes('started')) ac.abort(new Error('cancelled'));
+      },
+      stderr: () => {},
+    }, ac.signal);
+    await expect(p).rejects.toThrow('cancelled');
+    const left = readdirSync('/proc').filter((n) => /^\d+$/.test(n)).filter((n) => {
+      try {
+        return readFileSync(`/proc/${n}/cmdline`, 'utf8').replace(/\0/g, ' ').includes(marker);
+      } catch {
+        return false;
+      }
+    });
+    expect(left).toEqual([]);
+  });
+
+  it('turns helper failures into SandboxError with syscall, errno and hint', async () => {
+    const p = sandbox.run({ ...base(), cwd: '/nope' }, { stdout: () => {}, stderr: () => {} });
+    await expect(p).rejects.toBeInstanceOf(SandboxError);
+    await expect(sandbox.run({ ...base(), cwd: '/nope' }, { stdout: () => {}, stderr: () => {} })).rejects.toMatchObject({
+      code: 'EHELPER',
+      syscall: 'chdir',
+      errno: 'ENOENT',
+      hint: 'working directory /nope',
+    });
+  });
+});

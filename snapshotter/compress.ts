@@ -1,0 +1,145 @@
+/**
+ * Compression and digests of a layer in one streaming pass: the tar's sha256
+ * (diff ID), the compressed bytes' sha256 and size, written straight into a
+ * BlobSink. gzip uses every core: the tar is cut into fixed blocks, each
+ * compressed on libuv's thread pool as an independent gzip member and emitted
+ * in order (a multi-member gzip is one valid gzip stream for Go, containerd,
+ * skopeo and GNU gzip). At most `parallel` blocks are in flight, so memory is
+ * bounded whatever the layer size. zstd goes through the `zstd` program.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import { constants as zc, gzip } from 'node:zlib';
+import { UnsupportedMediaTypeError } from './errors.js';
+import type { BlobSink, Digest } from './snapshotter.js';
+
+const gzipAsync = promisify(gzip);
+
+/** Media types of OCI layers by compression. */
+export const LAYER_MEDIA_TYPES = {
+  gzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  zstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
+  none: 'application/vnd.oci.image.layer.v1.tar',
+} as const;
+
+/** Options for compressAndDigest. */
+export interface CompressOptions {
+  compression: 'gzip' | 'zstd' | 'none';
+  /** Compression level; gzip's default (6, like docker) or zstd's (3) when omitted. */
+  level?: number;
+  /** gzip block size in bytes (default 1 MiB). */
+  blockSize?: number;
+  /** gzip blocks compressed at once (default: cores + 1, at most the thread pool's 4). */
+  parallel?: number;
+}
+
+/** What was written. */
+export interface CompressedLayer {
+  mediaType: string;
+  digest: string;
+  size: number;
+  diffId: Digest;
+}
+
+/** Re-chunks a byte stream into blocks of exactly `size` bytes (the last may be shorter). */
+async function* blocks(src: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let have = 0;
+  for await (const c0 of src) {
+    let c = Buffer.isBuffer(c0) ? c0 : Buffer.from(c0);
+    while (have + c.length >= size) {
+      const k = size - have;
+      parts.push(c.subarray(0, k));
+      yield Buffer.concat(parts);
+      parts = [];
+      have = 0;
+      c = c.subarray(k);
+    }
+    if (c.length > 0) {
+      parts.push(c);
+      have += c.length;
+    }
+  }
+  if (have > 0) yield Buffer.concat(parts);
+}
+
+/** gzip of a byte stream as independent members compressed concurrently, in order. */
+export async function* parallelGzip(src: AsyncIterable<Uint8Array>, level: number, blockSize: number, parallel: number): AsyncGenerator<Buffer> {
+  const inflight: Promise<Buffer>[] = [];
+  let any = false;
+  for await (const b of blocks(src, blockSize)) {
+    any = true;
+    inflight.push(gzipAsync(b, { level, memLevel: 9, strategy: zc.Z_DEFAULT_STRATEGY }));
+    if (inflight.length >= parallel) yield await inflight.shift()!;
+  }
+  if (!any) inflight.push(gzipAsync(Buffer.alloc(0), { level }));
+  while (inflight.length > 0) yield await inflight.shift()!;
+}
+
+/** Pipes bytes through `zstd`. */
+async function* zstdCompress(src: AsyncIterable<Uint8Array>, level: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  const child = spawn('zstd', [`-${level}`, '-T0', '-q', '-c'], { stdio: ['pipe', 'pipe', 'pipe'], signal });
+  let failed: Error | undefined;
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  child.on('error', (e: NodeJS.ErrnoException) => {
+    failed = e.code === 'ENOENT' ? new UnsupportedMediaTypeError('zstd output needs the `zstd` program (Debian package zstd)') : e;
+  });
+  const closed = new Promise<number | null>((res) => child.on('close', res));
+  const feed = (async () => {
+    try {
+      for await (const c of src) {
+        if (!child.stdin.write(c)) await new Promise((r) => child.stdin.once('drain', r));
+      }
+    } finally {
+      child.stdin.end();
+    }
+  })();
+  feed.catch(() => child.kill());
+  for await (const c of child.stdout) yield c as Buffer;
+  await feed;
+  const code = await closed;
+  if (failed) throw failed;
+  if (code !== 0) throw new UnsupportedMediaTypeError(`zstd failed (exit ${code}): ${stderr.trim()}`);
+}
+
+/** Hashes what passes through. */
+async function* tap(src: AsyncIterable<Uint8Array>, hash: ReturnType<typeof createHash>, count?: { n: number }): AsyncGenerator<Buffer> {
+  for await (const c of src) {
+    hash.update(c);
+    if (count) count.n += c.length;
+    yield Buffer.isBuffer(c) ? c : Buffer.from(c);
+  }
+}
+
+/** Compresses a tar stream into `sink`, computing diff ID, digest and size on the way. */
+export async function compressAndDigest(
+  tar: AsyncIterable<Uint8Array>,
+  sink: BlobSink,
+  opts: CompressOptions,
+  signal?: AbortSignal,
+): Promise<CompressedLayer> {
+  const diffHash = createHash('sha256');
+  const blobHash = createHash('sha256');
+  const count = { n: 0 };
+  const raw = tap(tar, diffHash); // diff ID: the uncompressed tar
+  let out: AsyncIterable<Uint8Array>;
+  if (opts.compression === 'gzip') {
+    const parallel = opts.parallel ?? Math.min(4, availableParallelism() + 1);
+    out = parallelGzip(raw, opts.level ?? 6, opts.blockSize ?? 1 << 20, parallel);
+  } else if (opts.compression === 'zstd') {
+    out = zstdCompress(raw, opts.level ?? 3, signal);
+  } else {
+    out = raw;
+  }
+  const blob = tap(out, blobHash, count); // digest and size: the bytes stored
+  const stored = await sink.write(Readable.from(blob, { objectMode: false }), undefined, signal);
+  const digest = `sha256:${blobHash.digest('hex')}`;
+  if (stored.digest !== digest || stored.size !== count.n) {
+    throw new Error(`blob sink stored ${stored.digest} (${stored.size} bytes), expected ${digest} (${count.n} bytes)`);
+  }
+  return { mediaType: LAYER_MEDIA_TYPES[opts.compression], digest, size: count.n, diffId: `sha256:${diffHash.digest('hex')}` };
+}

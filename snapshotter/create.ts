@@ -1,0 +1,76 @@
+/** Choosing a mount driver and opening the snapshot store. */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { copyDriver } from './drivers/copy.js';
+import type { MountDriver } from './drivers/driver.js';
+import { fuseOverlayfsDriver, fuseProblem } from './drivers/fuse-overlayfs.js';
+import { overlayDriver } from './drivers/overlay.js';
+import { SnapshotError } from './errors.js';
+import { SnapshotStore, type SnapshotterOptions } from './store.js';
+import type { DriverName, Snapshotter } from './snapshotter.js';
+
+const DRIVERS: Record<DriverName, MountDriver> = {
+  overlay: overlayDriver,
+  'fuse-overlayfs': fuseOverlayfsDriver,
+  copy: copyDriver,
+};
+
+/** The outcome of probing one driver. */
+export interface DriverProbe {
+  driver: DriverName;
+  ok: boolean;
+  /** Why it does not work (with what to do), when !ok. */
+  reason?: string;
+}
+
+/** Tries a real writable mount with `driver` in a scratch dir under `dir` (same file system as the store). */
+async function tryMount(driver: MountDriver, dir: string): Promise<string | undefined> {
+  const base = join(dir, `probe-${randomBytes(4).toString('hex')}`);
+  const d = (n: string) => join(base, n);
+  try {
+    for (const n of ['l/fs', 'upper', 'work', 'merged']) fs.mkdirSync(d(n), { recursive: true });
+    fs.writeFileSync(d('l/fs/probe'), 'x');
+    await driver.mount({ lowers: [d('l/fs')], upper: d('upper'), work: d('work'), merged: d('merged') });
+    try {
+      fs.writeFileSync(d('merged/new'), 'y');
+      fs.unlinkSync(d('merged/probe'));
+      if (!fs.existsSync(d('upper/new'))) return 'writes do not reach the upper directory';
+    } finally {
+      await driver.unmount(d('merged'));
+    }
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  } finally {
+    fs.rmSync(base, { recursive: true, force: true });
+  }
+}
+
+/** Probes every driver, fastest first, with a real mount under `<root>/snapshots/tmp`. */
+export async function probeDrivers(root: string): Promise<DriverProbe[]> {
+  const dir = join(root, 'snapshots', 'tmp');
+  fs.mkdirSync(dir, { recursive: true });
+  const out: DriverProbe[] = [];
+  const overlay = await tryMount(overlayDriver, dir);
+  out.push(overlay === undefined ? { driver: 'overlay', ok: true } : { driver: 'overlay', ok: false, reason: overlay });
+  const fuse = fuseProblem() ?? (await tryMount(fuseOverlayfsDriver, dir));
+  out.push(fuse === undefined ? { driver: 'fuse-overlayfs', ok: true } : { driver: 'fuse-overlayfs', ok: false, reason: fuse });
+  out.push({ driver: 'copy', ok: true });
+  return out;
+}
+
+/** The fastest driver that works here (overlay, then fuse-overlayfs, then copy). */
+export async function detectDriver(root: string): Promise<DriverName> {
+  return (await probeDrivers(root)).find((p) => p.ok)!.driver;
+}
+
+/** Opens (creating if needed) the snapshot store at `<root>/snapshots/` with a driver. */
+export async function createSnapshotter(options: SnapshotterOptions): Promise<Snapshotter & SnapshotStore> {
+  const want = options.driver ?? 'auto';
+  if (want !== 'auto' && !(want in DRIVERS)) {
+    throw new SnapshotError('UNKNOWN_DRIVER', `unknown storage driver ${JSON.stringify(want)} (overlay, fuse-overlayfs, copy)`);
+  }
+  const name = want === 'auto' ? await detectDriver(options.root) : want;
+  return new SnapshotStore(options.root, DRIVERS[name]);
+}

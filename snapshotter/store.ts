@@ -1,0 +1,344 @@
+/**
+ * The snapshot store under `<root>/snapshots/`:
+ *   by-chain/<hex>/fs         a committed layer in overlay form, by chain ID
+ *   by-chain/<hex>/meta.json  { chainId, parent }
+ *   flat/<hex>/fs             a folded (flattened) chain, for over-long overlay stacks
+ *   active/<id>/{upper,work,merged,meta.json}  active snapshots by key
+ *   tmp/                      staging; everything appears by rename(2), so atomically
+ * Committed snapshots are identical whatever the driver, so stores can be shared
+ * by drivers; only how an active snapshot is presented differs.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { changesFromCopy, changesFromUpper, FUSE_OPAQUE_DEVICE, type Change } from './changes.js';
+import { compressAndDigest } from './compress.js';
+import { applyMeta, copyNonDir, flattenView, type InodeMap } from './copy-tree.js';
+import { copyDriver } from './drivers/copy.js';
+import type { MountDriver } from './drivers/driver.js';
+import { fuseOverlayfsDriver } from './drivers/fuse-overlayfs.js';
+import { MOUNT_DATA_MAX, overlayDriver } from './drivers/overlay.js';
+import { SnapshotError } from './errors.js';
+import { extractLayer } from './extract.js';
+import { layerTar } from './layer-tar.js';
+import { LowerView } from './lower-view.js';
+import { nativeFs } from './native-fs.js';
+import { OPAQUE_MARKER, OPAQUE_XATTR, S_IFCHR, WHITEOUT_PREFIX, isOverlayXattr } from './overlay-form.js';
+import type { ActiveSnapshot, BlobSink, Digest, DiffOptions, DriverName, LayerInfo, Snapshotter, UnpackLayer, UnpackReport } from './snapshotter.js';
+
+/** The kernel's overlay stack limit is 500 lowers; stay below it with room to spare. */
+const MAX_LOWERS = 450;
+/** Folded chains grow in steps of this many layers, so a flattened bottom is reused by the next steps. */
+const FOLD_STRIDE = 16;
+/** Room kept for upperdir, workdir and option names in the mount data page. */
+const RESERVED_OPTION_BYTES = 1024;
+/** ctime margin for the copy driver: the kernel stamps ctimes from a coarse clock. */
+const CTIME_MARGIN_NS = 100_000_000n;
+
+interface ActiveMeta {
+  key: string;
+  parent?: Digest;
+  driver: DriverName;
+  readonly: boolean;
+  /** Copy driver: when the copy was complete (ns since the epoch, as a string). */
+  since?: string;
+  /** The lower directories used (top first), for the copy driver's diff. */
+  lowers: string[];
+}
+
+const hex = (d: Digest): string => {
+  if (!/^sha256:[0-9a-f]{64}$/.test(d)) throw new SnapshotError('INVALID_CHAIN_ID', `invalid chain ID ${JSON.stringify(d)}`);
+  return d.slice(7);
+};
+
+/** Options for createSnapshotter. */
+export interface SnapshotterOptions {
+  /** The store root (`<root>/snapshots/` is used). */
+  root: string;
+  /** A driver to force, or 'auto' (default) to probe. */
+  driver?: DriverName | 'auto';
+}
+
+/** The store, with one mount driver. */
+export class SnapshotStore implements Snapshotter {
+  readonly dir: string;
+  private readonly parents = new Map<string, Digest | undefined>();
+
+  constructor(
+    root: string,
+    private readonly mountDriver: MountDriver,
+  ) {
+    this.dir = join(root, 'snapshots');
+    for (const d of ['by-chain', 'flat', 'active', 'tmp', 'empty']) fs.mkdirSync(join(this.dir, d), { recursive: true });
+  }
+
+  get driver(): DriverName {
+    return this.mountDriver.name;
+  }
+
+  private chainDir(id: Digest): string {
+    return join(this.dir, 'by-chain', hex(id));
+  }
+
+  private activeDir(key: string): string {
+    return join(this.dir, 'active', createHash('sha256').update(key).digest('hex').slice(0, 32));
+  }
+
+  private staging(): string {
+    const d = join(this.dir, 'tmp', `${Date.now()}-${randomBytes(6).toString('hex')}`);
+    fs.mkdirSync(d);
+    return d;
+  }
+
+  async exists(chainId: Digest): Promise<boolean> {
+    return fs.existsSync(join(this.chainDir(chainId), 'meta.json'));
+  }
+
+  /** The layer directories of a chain, top first. */
+  chainLayers(chainId: Digest | undefined): string[] {
+    const out: string[] = [];
+    let cur = chainId;
+    while (cur !== undefined) {
+      const dir = this.chainDir(cur);
+      out.push(join(dir, 'fs'));
+      let parent = this.parents.get(cur);
+      if (!this.parents.has(cur)) {
+        let meta: { parent?: Digest };
+        try {
+          meta = JSON.parse(fs.readFileSync(join(dir, 'meta.json'), 'utf8')) as { parent?: Digest };
+        } catch (cause) {
+          throw new SnapshotError('SNAPSHOT_NOT_FOUND', `no committed snapshot ${cur}`, { cause });
+        }
+        parent = meta.parent;
+        this.parents.set(cur, parent);
+      }
+      cur = parent;
+    }
+    return out;
+  }
+
+  /** Moves a staged `fs` dir in as the committed snapshot `chainId` (a no-op if another process won). */
+  private publish(stage: string, chainId: Digest, parent: Digest | undefined): void {
+    fs.writeFileSync(join(stage, 'meta.json'), JSON.stringify({ chainId, parent }));
+    try {
+      fs.renameSync(stage, this.chainDir(chainId));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+      fs.rmSync(stage, { recursive: true, force: true });
+    }
+  }
+
+  async unpack(layer: UnpackLayer, signal?: AbortSignal): Promise<UnpackReport> {
+    if (await this.exists(layer.chainId)) return { warnings: [] };
+    if (layer.parent !== undefined && !(await this.exists(layer.parent))) {
+      throw new SnapshotError('PARENT_MISSING', `cannot unpack ${layer.chainId}: parent snapshot ${layer.parent} is missing`);
+    }
+    const stage = this.staging();
+    try {
+      fs.mkdirSync(join(stage, 'fs'));
+      const r = await extractLayer(await layer.open(), layer.mediaType, join(stage, 'fs'), layer.diffId, signal);
+      this.publish(stage, layer.chainId, layer.parent);
+      return { warnings: r.warnings };
+    } catch (e) {
+      fs.rmSync(stage, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  /**
+   * The lowers to mount for a chain: the layers themselves while they fit the
+   * kernel's limits, else the top ones plus one flattened snapshot of the rest
+   * (made once, cached under flat/).
+   */
+  private mountLowers(parent: Digest | undefined, signal?: AbortSignal): string[] {
+    const layers = this.chainLayers(parent);
+    if (layers.length === 0) return [join(this.dir, 'empty')];
+    if (!this.mountDriver.recordsUpper) return layers;
+    const budget = MOUNT_DATA_MAX - RESERVED_OPTION_BYTES - this.dir.length * 3;
+    const base = join(this.dir, 'by-chain');
+    let used = 0;
+    let keep = 0;
+    const flatCost = `../flat/${'0'.repeat(64)}/fs:`.length;
+    for (const l of layers) {
+      const cost = relative(base, l).length + 1;
+      if (keep + 1 >= MAX_LOWERS || used + cost + flatCost > budget) break;
+      used += cost;
+      keep++;
+    }
+    if (keep === layers.length) return layers;
+    // Fold the bottom layers into one flattened directory. The fold size is
+    // rounded up to a multiple of FOLD_STRIDE so that the next build steps
+    // (one more layer each) reuse the same flattened directory.
+    const fold = Math.min(layers.length, Math.ceil((layers.length - keep) / FOLD_STRIDE) * FOLD_STRIDE);
+    keep = layers.length - fold;
+    let bottom: Digest | undefined = parent;
+    for (let i = 0; i < keep; i++) bottom = this.parents.get(bottom!);
+    const flat = join(this.dir, 'flat', hex(bottom!));
+    if (!fs.existsSync(join(flat, 'fs'))) {
+      const stage = this.staging();
+      try {
+        fs.mkdirSync(join(stage, 'fs'));
+        flattenView(new LowerView(layers.slice(keep)), join(stage, 'fs'), signal);
+        fs.renameSync(stage, flat);
+      } catch (e) {
+        fs.rmSync(stage, { recursive: true, force: true });
+        if (!fs.existsSync(join(flat, 'fs'))) throw e;
+      }
+    }
+    return [...layers.slice(0, keep), join(flat, 'fs')];
+  }
+
+  private async activate(key: string, parent: Digest | undefined, readonly: boolean, signal?: AbortSignal): Promise<ActiveSnapshot> {
+    const dir = this.activeDir(key);
+    if (fs.existsSync(join(dir, 'meta.json'))) throw new SnapshotError('KEY_EXISTS', `snapshot key ${JSON.stringify(key)} is in use`);
+    // Leftovers of an interrupted prepare: unmount before deleting, never delete through a mount.
+    if (fs.existsSync(dir)) await this.mountDriver.unmount(join(dir, 'merged'));
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(join(dir, 'merged'), { recursive: true });
+    const lowers = this.mountLowers(parent, signal);
+    const spec = { lowers, merged: join(dir, 'merged') } as { lowers: string[]; merged: string; upper?: string; work?: string };
+    if (!readonly && this.mountDriver.recordsUpper) {
+      spec.upper = join(dir, 'upper');
+      spec.work = join(dir, 'work');
+      fs.mkdirSync(spec.upper);
+      fs.mkdirSync(spec.work);
+      // The new layer's root looks like the lower root (the root is never part of a layer).
+      const top = fs.lstatSync(lowers[0]!);
+      fs.chownSync(spec.upper, top.uid, top.gid);
+      fs.chmodSync(spec.upper, top.mode & 0o7777);
+    }
+    const meta: ActiveMeta = { key, driver: this.driver, readonly, lowers };
+    if (parent !== undefined) meta.parent = parent;
+    try {
+      await this.mountDriver.mount(spec, signal);
+    } catch (e) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
+    if (!this.mountDriver.recordsUpper) meta.since = String(BigInt(Date.now()) * 1_000_000n - CTIME_MARGIN_NS);
+    fs.writeFileSync(join(dir, 'meta.json'), JSON.stringify(meta));
+    return { key, root: spec.merged, readonly };
+  }
+
+  async prepare(key: string, parent: Digest | undefined, signal?: AbortSignal): Promise<ActiveSnapshot> {
+    return this.activate(key, parent, false, signal);
+  }
+
+  async view(key: string, parent: Digest | undefined, signal?: AbortSignal): Promise<ActiveSnapshot> {
+    return this.activate(key, parent, true, signal);
+  }
+
+  private readMeta(key: string): ActiveMeta {
+    try {
+      return JSON.parse(fs.readFileSync(join(this.activeDir(key), 'meta.json'), 'utf8')) as ActiveMeta;
+    } catch (cause) {
+      throw new SnapshotError('KEY_NOT_FOUND', `no active snapshot ${JSON.stringify(key)}`, { cause });
+    }
+  }
+
+  /** The changes of an active snapshot, in tar order. */
+  changes(key: string, signal?: AbortSignal): Change[] {
+    const meta = this.readMeta(key);
+    const dir = this.activeDir(key);
+    if (meta.readonly) return [];
+    if (meta.driver === 'copy') return changesFromCopy(join(dir, 'merged'), new LowerView(meta.lowers), BigInt(meta.since ?? '0'), signal);
+    return changesFromUpper(join(dir, 'upper'), signal);
+  }
+
+  async diff(key: string, sink: BlobSink, options: DiffOptions, signal?: AbortSignal): Promise<LayerInfo | null> {
+    const changes = this.changes(key, signal);
+    if (changes.length === 0) return null;
+    const opts: { sourceDateEpoch?: number } = {};
+    if (options.sourceDateEpoch !== undefined) opts.sourceDateEpoch = options.sourceDateEpoch;
+    const c = { compression: options.compression } as { compression: DiffOptions['compression']; level?: number };
+    if (options.level !== undefined) c.level = options.level;
+    return compressAndDigest(layerTar(changes, opts, signal), sink, c, signal);
+  }
+
+  async commit(key: string, chainId: Digest, signal?: AbortSignal): Promise<void> {
+    const meta = this.readMeta(key);
+    const dir = this.activeDir(key);
+    if (meta.readonly) throw new SnapshotError('READONLY', `snapshot ${JSON.stringify(key)} is a read-only view`);
+    if (await this.exists(chainId)) {
+      await this.remove(key);
+      return;
+    }
+    const stage = this.staging();
+    try {
+      if (meta.driver === 'copy') {
+        fs.mkdirSync(join(stage, 'fs'));
+        materialize(this.changes(key, signal), join(stage, 'fs'));
+      } else {
+        await this.mountDriver.unmount(join(dir, 'merged'));
+        normalizeUpper(join(dir, 'upper'));
+        fs.renameSync(join(dir, 'upper'), join(stage, 'fs'));
+      }
+      this.publish(stage, chainId, meta.parent);
+    } catch (e) {
+      fs.rmSync(stage, { recursive: true, force: true });
+      throw e;
+    }
+    await this.remove(key);
+  }
+
+  async remove(key: string): Promise<void> {
+    const dir = this.activeDir(key);
+    if (!fs.existsSync(dir)) return;
+    await this.mountDriver.unmount(join(dir, 'merged'));
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Puts an upper dir in the store's overlay form: fuse-overlayfs's `.wh.`
+ * files and opaque xattrs become devices and `user.overlay.opaque`, overlay's
+ * bookkeeping xattrs (origin, impure, ...) are dropped.
+ */
+export function normalizeUpper(upper: string): void {
+  const nfs = nativeFs();
+  const walk = (dir: string): void => {
+    for (const name of fs.readdirSync(dir)) {
+      const p = join(dir, name);
+      if (name === OPAQUE_MARKER || name === FUSE_OPAQUE_DEVICE) {
+        fs.unlinkSync(p);
+        nfs.lsetxattr(dir, OPAQUE_XATTR, 'y');
+        continue;
+      }
+      if (name.startsWith(WHITEOUT_PREFIX)) {
+        const target = join(dir, name.slice(WHITEOUT_PREFIX.length));
+        fs.unlinkSync(p);
+        fs.rmSync(target, { recursive: true, force: true });
+        nfs.mknod(target, S_IFCHR, 0);
+        continue;
+      }
+      const st = fs.lstatSync(p);
+      const opaque = ['user.overlay.opaque', 'trusted.overlay.opaque', 'user.fuseoverlayfs.opaque'].some((x) => nfs.lgetxattr(p, x)?.toString() === 'y');
+      for (const x of nfs.llistxattr(p)) if (isOverlayXattr(x)) nfs.lremovexattr(p, x);
+      if (opaque) nfs.lsetxattr(p, OPAQUE_XATTR, 'y');
+      if (st.isDirectory()) {
+        walk(p);
+        fs.lutimesSync(p, st.atime, st.mtime);
+      }
+    }
+  };
+  walk(upper);
+}
+
+/** Writes a change list as a layer directory in overlay form (the copy driver's commit). */
+export function materialize(changes: readonly Change[], dest: string): void {
+  const nfs = nativeFs();
+  const inodes: InodeMap = new Map();
+  const dirs: Array<{ d: string; st: fs.Stats; abs: string }> = [];
+  for (const c of changes) {
+    const d = join(dest, c.path);
+    fs.mkdirSync(dirname(d), { recursive: true });
+    if (c.kind === 'whiteout') nfs.mknod(d, S_IFCHR, 0);
+    else if (c.kind === 'opaque') nfs.lsetxattr(d, OPAQUE_XATTR, 'y');
+    else if (c.st.isDirectory()) {
+      fs.mkdirSync(d, { mode: 0o700 });
+      dirs.push({ d, st: c.st, abs: c.abs });
+    } else copyNonDir(c.abs, c.st, d, inodes);
+  }
+  for (const { d, st, abs } of dirs.reverse()) applyMeta(d, st, abs);
+}

@@ -1,0 +1,72 @@
+/** Acceptance 2 of issue 6: a multi-stage build with COPY --from, --target, build args and parallel stages. */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tempDirFor, TEST_USER } from '../support/unprivileged.js';
+import { busybox, events, rbuild, writeContext } from './build-fixtures.js';
+
+/** Runs `cat FILE` in the built image through the store: exports it as a tar and reads the file. */
+function fileInImage(store: string, ref: string, path: string, work: string): string {
+  const out = join(mkdtempSync(join(tmpdir(), 'rbuild-ms-read-')), `export-${Math.random().toString(36).slice(2)}`);
+  execFileSync('skopeo', ['copy', '--quiet', `oci:${join(store, "oci")}:docker.io/library/${ref}`, `oci:${out}:x`]);
+  const bundle = `${out}-bundle`;
+  execFileSync('umoci', ['unpack', '--rootless', '--image', `${out}:x`, bundle]);
+  return readFileSync(join(bundle, 'rootfs', path), 'utf8');
+}
+
+describe('multi-stage builds', () => {
+  let work: string;
+  let store: string;
+  let ctx: string;
+  beforeAll(() => {
+    work = tempDirFor(TEST_USER, 'rbuild-ms-');
+    store = join(work, 'store');
+    ctx = join(work, 'ctx');
+    writeContext(ctx, {
+      Dockerfile: [
+        `ARG BASE=${busybox()}`,
+        'FROM $BASE AS gen-a',
+        'ARG FLAVOR=plain',
+        'RUN sleep 2 && echo "a:$FLAVOR" > /a.txt',
+        'FROM $BASE AS gen-b',
+        'RUN sleep 2 && echo b > /b.txt',
+        'FROM $BASE AS unused',
+        'RUN exit 1',
+        'FROM $BASE AS final',
+        'COPY --from=gen-a /a.txt /out/',
+        'COPY --from=gen-b /b.txt /out/',
+        'RUN cat /out/a.txt /out/b.txt > /out/all.txt',
+        '',
+      ].join('\n'),
+    });
+  });
+
+  it('runs independent stages in parallel, skips unneeded ones, and COPY --from brings their files', async () => {
+    const r = await rbuild(['build', '-t', 'ms:1', '--root', store, '--progress=json', '--build-arg', 'FLAVOR=spicy', ctx]);
+    expect(r.stderr).not.toMatch(/"type":"result".*"error"/);
+    expect(r.code).toBe(0);
+    const ev = events(r.stderr);
+    const at = (type: string, step: string) => Date.parse(String(ev.find((e) => e.type === type && e.step === step)?.time));
+    // Overlap: each generator started before the other finished.
+    expect(at('step-start', 'gen-a/2')).toBeLessThan(at('step-done', 'gen-b/1'));
+    expect(at('step-start', 'gen-b/1')).toBeLessThan(at('step-done', 'gen-a/2'));
+    expect(ev.some((e) => e.stage === 'unused')).toBe(false);
+    expect(fileInImage(store, 'ms:1', 'out/all.txt', work)).toBe('a:spicy\nb\n');
+  });
+
+  it('--target builds a stage and only what it needs', async () => {
+    const r = await rbuild(['build', '-t', 'ms:a', '--root', store, '--progress=json', '--target', 'gen-a', '--build-arg', 'FLAVOR=mild', ctx]);
+    expect(r.code).toBe(0);
+    const ev = events(r.stderr);
+    expect(new Set(ev.filter((e) => e.stage).map((e) => e.stage))).toEqual(new Set(['gen-a']));
+    expect(fileInImage(store, 'ms:a', 'a.txt', work)).toBe('a:mild\n');
+  });
+
+  it('a failing stage fails the build with its error', async () => {
+    const r = await rbuild(['build', '--root', store, '--progress=plain', '--target', 'unused', ctx]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/exit 1.*code 1|code 1/);
+  });
+});
