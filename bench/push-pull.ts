@@ -1,5 +1,5 @@
 /**
- * `node dist/bench/push-pull.js [--quick] [--runs N]`: rbuild's push and pull
+ * `node dist/bench/push-pull.js [--quick] [--runs N] [--no-fsync]`: rbuild's push and pull
  * against `skopeo copy` between the same places (an OCI layout store and a
  * fresh local registry): 8 layers x 64 MiB plus one of 512 MiB (--quick: a
  * tenth). Runs alternate which tool goes first; each run gets fresh
@@ -34,6 +34,8 @@ async function main(): Promise<void> {
   const runsArg = process.argv.indexOf('--runs');
   const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 3;
   const scale = quick ? 0.1 : 1;
+  // --no-fsync: pull into a store that skips fsync, to see what durability costs.
+  const fsync = !process.argv.includes('--no-fsync');
   const layers = [...Array(8).fill(Math.round(64 * MiB * scale)), Math.round(512 * MiB * scale)] as number[];
   const work = mkdtempSync(join(tmpdir(), 'rbuild-bench-pp-'));
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
@@ -59,7 +61,7 @@ async function main(): Promise<void> {
         for (const who of order) {
           const dest = join(work, `pull-${who}-${run}`);
           if (who === 'r') {
-            const store = await openStore(dest);
+            const store = await openStore(dest, { fsync });
             t.rbuildPull.push(await timed(() => pullImage(`${regA.host}/bench/pp:1`, store, { client })));
           } else {
             t.skopeoPull.push(await timed(() => execFileSync('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${regB.host}/bench/pp:1`, `oci:${dest}:pp`])));

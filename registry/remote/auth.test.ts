@@ -87,6 +87,19 @@ describe('token auth (real registry + test token server)', () => {
     await c.close();
   });
 
+  it('mounts across repositories with a token scoped to both', async () => {
+    const c = clientWith(good);
+    const src = new MemoryStore();
+    const desc = await makeTestImage(src, { layers: [30_000] });
+    await pushImage(src, desc, `${reg.host}/tok/base:1`, { client: c });
+    const before = reg.token!.requests.length;
+    const events: string[] = [];
+    await pushImage(src, desc, `${reg.host}/tok/derived:1`, { client: c, mountFrom: ['tok/base'], onProgress: (e) => events.push(e.type) });
+    expect(events.filter((t) => t === 'blob-mounted')).toHaveLength(2);
+    expect(reg.token!.requests.slice(before).some((r) => r.scope.includes('repository:tok/base:pull') && r.scope.includes('repository:tok/derived:pull,push'))).toBe(true);
+    await c.close();
+  });
+
   it('lets anonymous clients pull but not push', async () => {
     const anon = clientWith(undefined);
     const got = await pullImage(`${reg.host}/tok/app:1`, new MemoryStore(), { client: anon });

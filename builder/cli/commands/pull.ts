@@ -6,7 +6,7 @@ import { parsePlatform } from '../../../registry/remote/platform.js';
 import { pullImage, type PullEvent } from '../../../registry/remote/pull.js';
 import { openStore } from '../../../registry/store/oci-layout-store.js';
 import { defaultRoot } from '../root.js';
-import { action, addRegistryFlags, insecureFor, type RegistryFlags } from './registry-flags.js';
+import { action, addRegistryFlags, insecureFor, retryLogger, type RegistryFlags } from './registry-flags.js';
 
 const short = (d: string): string => d.slice(7, 19);
 
@@ -29,6 +29,7 @@ export function register(program: Command): void {
         insecure: insecureFor(o, ref.registry),
         ...(o.registriesConfig && { registriesConfig: o.registriesConfig }),
         ...(o.authfile && { authFile: o.authfile }),
+        client: { onRetry: retryLogger(o) },
       });
       const say = (line: string): void => void (o.quiet || process.stderr.write(`${line}\n`));
       const onProgress = (e: PullEvent): void => {

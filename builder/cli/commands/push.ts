@@ -7,7 +7,7 @@ import { resolveImage } from '../../../registry/store/images.js';
 import { openStore } from '../../../registry/store/oci-layout-store.js';
 import { UsageError } from '../errors.js';
 import { defaultRoot } from '../root.js';
-import { action, addRegistryFlags, insecureFor, type RegistryFlags } from './registry-flags.js';
+import { action, addRegistryFlags, insecureFor, retryLogger, type RegistryFlags } from './registry-flags.js';
 
 const short = (d: string): string => d.slice(7, 19);
 
@@ -35,6 +35,7 @@ export function register(program: Command): void {
         insecure: insecureFor(o, dest.registry),
         ...(o.registriesConfig && { registriesConfig: o.registriesConfig }),
         ...(o.authfile && { authFile: o.authfile }),
+        client: { onRetry: retryLogger(o) },
       });
       const say = (line: string): void => void (o.quiet || process.stderr.write(`${line}\n`));
       const onProgress = (e: PushEvent): void => {

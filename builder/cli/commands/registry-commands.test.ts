@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startFaultProxy } from '../../../test/support/fault-proxy.js';
 import { startTestRegistry, TEST_USERS, type TestRegistry } from '../../../test/support/registry-server.js';
 import { runAs, tempDirFor, TEST_USER } from '../../../test/support/unprivileged.js';
 
@@ -74,6 +75,25 @@ describe('rbuild pull / push / login / logout', () => {
     const denied = await rbuild(['pull', '--root', join(dir, 's2'), `${reg.host}/private/bb:1`], { env });
     expect(denied.code).toBe(3);
     expect(denied.stderr).toMatch(/401 Unauthorized/);
+  });
+
+  it('--debug shows retries and never the credentials', async () => {
+    const proxy = await startFaultProxy(reg.host, [{ method: 'GET', path: /\/manifests\//, fault: { kind: 'status', status: 503 }, times: 1 }]);
+    try {
+      const env = { DOCKER_CONFIG: join(dir, 'docker-debug') };
+      const login = await rbuild(['login', proxy.host, '-u', 'tester', '--password-stdin'], { env, input: TEST_USERS.tester });
+      expect(login.code, login.stderr).toBe(0);
+      const root = join(dir, 'store');
+      const push = await rbuild(['push', '--root', root, `${registry}/library/busybox:latest`, `${proxy.host}/debug/bb:1`], { env });
+      expect(push.code, push.stderr).toBe(0);
+      const pull = await rbuild(['pull', '--debug', '--root', join(dir, 's3'), `${proxy.host}/debug/bb:1`], { env });
+      expect(pull.code, pull.stderr).toBe(0);
+      expect(pull.stderr).toMatch(/debug: retry 1 of 127\.0\.0\.1:\d+\/v2\/debug\/bb\/manifests\/1 after 503/);
+      expect(pull.stderr + pull.stdout).not.toContain(TEST_USERS.tester);
+      expect(pull.stderr + pull.stdout).not.toContain(Buffer.from(`tester:${TEST_USERS.tester}`).toString('base64'));
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('rejects a bad reference naming the rule', async () => {

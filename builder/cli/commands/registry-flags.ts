@@ -42,3 +42,12 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): 
     }
   };
 }
+
+/** With --debug, a line per retry (URL without its query, which may hold upload state; never credentials). */
+export function retryLogger(flags: RegistryFlags): ((e: { url: string; attempt: number; delayMs: number; status?: number; code?: string }) => void) | undefined {
+  if (!flags.debug) return undefined;
+  return (e) => {
+    const u = new URL(e.url);
+    process.stderr.write(`debug: retry ${e.attempt} of ${u.host}${u.pathname} after ${e.status ?? e.code} in ${e.delayMs} ms\n`);
+  };
+}
