@@ -34,18 +34,26 @@ export function cacheKey(parent: string, kind: string, parts: unknown): string {
 /** The build cache in a store root. */
 export class BuildCache {
   private readonly dir: string;
-  constructor(root: string, private readonly disabled = false) {
+  constructor(
+    root: string,
+    private readonly disabled = false,
+    /** Whether a blob is still in the store: a record whose layers were pruned is a miss. */
+    private readonly hasBlob: (digest: `sha256:${string}`) => Promise<boolean> = async () => true,
+  ) {
     this.dir = join(root, 'cache', 'steps');
   }
 
   /** The record for a key, or undefined on a miss (or when the cache is disabled). */
   async get(key: string): Promise<CacheRecord | undefined> {
     if (this.disabled) return undefined;
+    let rec: CacheRecord;
     try {
-      return JSON.parse(await readFile(this.file(key), 'utf8')) as CacheRecord;
+      rec = JSON.parse(await readFile(this.file(key), 'utf8')) as CacheRecord;
     } catch {
       return undefined;
     }
+    for (const l of rec.layers) if (!(await this.hasBlob(l.digest))) return undefined;
+    return rec;
   }
 
   /** Stores a record (atomically; last writer wins, both are equivalent). */
@@ -59,4 +67,34 @@ export class BuildCache {
   private file(key: string): string {
     return join(this.dir, `${key.replace(/^sha256:/, '')}.json`);
   }
+}
+
+/** Every layer blob the build cache refers to (prune keeps them unless the cache is dropped). */
+export async function cacheReferencedBlobs(root: string): Promise<Array<`sha256:${string}`>> {
+  const { readdir } = await import('node:fs/promises');
+  const dir = join(root, 'cache', 'steps');
+  const out = new Set<`sha256:${string}`>();
+  let names: string[] = [];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  for (const n of names) {
+    if (!n.endsWith('.json')) continue;
+    try {
+      const rec = JSON.parse(await readFile(join(dir, n), 'utf8')) as CacheRecord;
+      for (const l of rec.layers) out.add(l.digest);
+    } catch {
+      // A torn or foreign file is not a record.
+    }
+  }
+  return [...out];
+}
+
+/** Drops every build cache record (the layers then go with the next prune). */
+export async function clearBuildCache(root: string): Promise<void> {
+  const { rm } = await import('node:fs/promises');
+  await rm(join(root, 'cache', 'steps'), { recursive: true, force: true });
+  await rm(join(root, 'cache', 'context-hashes.json'), { force: true });
 }

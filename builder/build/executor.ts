@@ -123,7 +123,7 @@ interface StageState {
 
 /** Builds the graph and writes the image (config + manifest) into the store; tags are the caller's. */
 export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: BuildDeps, emit: EventSink, signal?: AbortSignal): Promise<BuildResult> {
-  const cache = new BuildCache(opts.root, opts.noCache);
+  const cache = new BuildCache(opts.root, opts.noCache, async (d) => (await deps.store.stat(d)) !== undefined);
   const limit = pLimit(Math.max(1, opts.jobs));
   const results = new Map<string, Promise<StageState>>();
   const counts = { executed: 0, cached: 0 };

@@ -27,7 +27,11 @@ const commands: Record<string, Loader> = {
   inspect: simple(() => import('./commands/inspect.js')),
   tag: simple(() => import('./commands/tag.js')),
   rmi: simple(() => import('./commands/rmi.js')),
-  prune: simple(() => import('./commands/prune.js')),
+  prune: async (program) =>
+    (await import('./commands/prune.js')).register(program, {
+      extraRoots: async (root) => (await import('../build/cache.js')).cacheReferencedBlobs(root),
+      clearCache: async (root) => (await import('../build/cache.js')).clearBuildCache(root),
+    }),
   save: simple(() => import('./commands/save.js')),
   load: simple(() => import('./commands/load.js')),
   pull: simple(() => import('./commands/pull.js')),

@@ -9,15 +9,19 @@ import { action, storeFrom, withRoot } from './store-options.js';
 export interface PruneHooks {
   /** Blobs to keep besides the images', given the store root. */
   extraRoots?: (root: string) => Promise<Digest[]>;
+  /** Drops the build cache (`--all`), so its layers can go too. */
+  clearCache?: (root: string) => Promise<void>;
 }
 
 /** Registers `rbuild prune`. */
 export function register(program: Command, hooks: PruneHooks = {}): void {
   withRoot(program.command('prune').description('Remove unreferenced blobs from the local store'))
     .option('-f, --force', 'do not prompt (rbuild never prompts; accepted for compatibility)')
+    .option('-a, --all', 'also drop the build cache')
     .action(
-      action(async (opts: { root?: string }) => {
+      action(async (opts: { root?: string; all?: boolean }) => {
         const store = await storeFrom(opts);
+        if (opts.all && hooks.clearCache) await hooks.clearCache(store.root);
         const extraRoots = hooks.extraRoots ? await hooks.extraRoots(store.root) : [];
         const res = await prune(store, { extraRoots });
         for (const d of res.removed) process.stdout.write(`deleted: ${d}\n`);
