@@ -71,7 +71,7 @@ describe('layerFromDirectory', () => {
     const a = await layerFromDirectory(src, sink, { compression: 'gzip', sourceDateEpoch: 0 });
     const b = await layerFromDirectory(src, sink, { compression: 'gzip', sourceDateEpoch: 0 });
     expect(a).toEqual(b);
-    const listing = execFileSync('tar', ['--numeric-owner', '-tvzf', sink.path(a!.digest)], { encoding: 'utf8' });
+    const listing = execFileSync('tar', ['--numeric-owner', '-tvzf', sink.path(a!.digest)], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
     expect(listing).toMatch(/-rw-r--r-- 1000\/1000 +14 1970-01-01 00:00 app\/main.js/);
     fs.mkdirSync(join(dir, 'nothing'));
     expect(await layerFromDirectory(join(dir, 'nothing'), sink, { compression: 'gzip' })).toBeNull();
