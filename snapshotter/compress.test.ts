@@ -59,3 +59,21 @@ describe('compressAndDigest', () => {
     await expect(decompressLayer(Readable.from([Buffer.from('x')]), 'application/vnd.oci.image.config.v1+json')).rejects.toBeInstanceOf(UnsupportedMediaTypeError);
   });
 });
+
+describe('layerFromDirectory', () => {
+  it('archives a staged tree as a layer, deterministic with SOURCE_DATE_EPOCH', async () => {
+    const { layerFromDirectory } = await import('./diff.js');
+    const src = join(dir, 'staged');
+    fs.mkdirSync(join(src, 'app'), { recursive: true });
+    fs.writeFileSync(join(src, 'app/main.js'), 'console.log(1)');
+    fs.chownSync(join(src, 'app/main.js'), 1000, 1000);
+    const sink = fileSink(dir);
+    const a = await layerFromDirectory(src, sink, { compression: 'gzip', sourceDateEpoch: 0 });
+    const b = await layerFromDirectory(src, sink, { compression: 'gzip', sourceDateEpoch: 0 });
+    expect(a).toEqual(b);
+    const listing = execFileSync('tar', ['--numeric-owner', '-tvzf', sink.path(a!.digest)], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
+    expect(listing).toMatch(/-rw-r--r-- 1000\/1000 +14 1970-01-01 00:00 app\/main.js/);
+    fs.mkdirSync(join(dir, 'nothing'));
+    expect(await layerFromDirectory(join(dir, 'nothing'), sink, { compression: 'gzip' })).toBeNull();
+  });
+});

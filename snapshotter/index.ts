@@ -5,6 +5,7 @@ export { SnapshotStore, type SnapshotterOptions } from './store.js';
 export { chainId, chainIds, nextChainId } from './chain-id.js';
 export { compressAndDigest, LAYER_MEDIA_TYPES, type CompressOptions, type CompressedLayer } from './compress.js';
 export { layerTar, type LayerTarOptions } from './layer-tar.js';
+export { diffToLayer, layerFromDirectory } from './diff.js';
 export { changesFromUpper, type Change } from './changes.js';
 export { extractLayer, extractTar, type ExtractResult } from './extract.js';
 export { DiffIdMismatchError, LayerSecurityError, SnapshotError, UnsupportedMediaTypeError } from './errors.js';

@@ -12,7 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { changesFromCopy, changesFromUpper, FUSE_OPAQUE_DEVICE, type Change } from './changes.js';
-import { compressAndDigest } from './compress.js';
+import { diffToLayer } from './diff.js';
 import { applyMeta, copyNonDir, flattenView, type InodeMap } from './copy-tree.js';
 import { copyDriver } from './drivers/copy.js';
 import type { MountDriver } from './drivers/driver.js';
@@ -20,7 +20,6 @@ import { fuseOverlayfsDriver } from './drivers/fuse-overlayfs.js';
 import { MOUNT_DATA_MAX, overlayDriver } from './drivers/overlay.js';
 import { SnapshotError } from './errors.js';
 import { extractLayer } from './extract.js';
-import { layerTar } from './layer-tar.js';
 import { LowerView } from './lower-view.js';
 import { nativeFs } from './native-fs.js';
 import { OPAQUE_MARKER, OPAQUE_XATTR, S_IFCHR, WHITEOUT_PREFIX, isOverlayXattr } from './overlay-form.js';
@@ -247,13 +246,7 @@ export class SnapshotStore implements Snapshotter {
   }
 
   async diff(key: string, sink: BlobSink, options: DiffOptions, signal?: AbortSignal): Promise<LayerInfo | null> {
-    const changes = this.changes(key, signal);
-    if (changes.length === 0) return null;
-    const opts: { sourceDateEpoch?: number } = {};
-    if (options.sourceDateEpoch !== undefined) opts.sourceDateEpoch = options.sourceDateEpoch;
-    const c = { compression: options.compression } as { compression: DiffOptions['compression']; level?: number };
-    if (options.level !== undefined) c.level = options.level;
-    return compressAndDigest(layerTar(changes, opts, signal), sink, c, signal);
+    return diffToLayer(this.changes(key, signal), sink, options, signal);
   }
 
   async commit(key: string, chainId: Digest, signal?: AbortSignal): Promise<void> {

@@ -32,7 +32,7 @@ describe('tar header writer', () => {
   it('is read by GNU tar with long names, big ids and modes', () => {
     const f = join(dir, 'a.tar');
     writeFileSync(f, sample);
-    const out = execFileSync('tar', ['--numeric-owner', '-tvf', f], { encoding: 'utf8' });
+    const out = execFileSync('tar', ['--numeric-owner', '-tvf', f], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
     const lines = out.trim().split('\n');
     expect(lines).toHaveLength(9);
     expect(lines[0]).toMatch(/^drwxr-xr-x 0\/0 +0 2023-11-14 22:13 etc\/$/);
