@@ -12,12 +12,13 @@ import pLimit from 'p-limit';
 import type { ContentStore, ImageIndex } from '../../registry/content-store.js';
 import type { Descriptor, HealthConfig, ImageConfig, Manifest } from '../../registry/oci/types.js';
 import type { Snapshotter } from '../../snapshotter/snapshotter.js';
-import type { Sandbox } from '../sandbox/sandbox.js';
+import type { Sandbox, StepMount } from '../sandbox/sandbox.js';
 import { BuildCache, cacheKey, type LayerRef } from './cache.js';
 import { BuildContext } from './context.js';
 import { copyInto, ensureDir, RootTree } from './copy.js';
 import { BuildError, RunFailedError } from './errors.js';
 import type { EventSink } from './events.js';
+import { missingMountPoints, prepareRunMounts, removeMountPoints, type SecretSource } from './run-mounts.js';
 import type { Instruction } from '../dockerfile/instructions.js';
 
 /** An expanded instruction other than FROM: what the executor runs. */
@@ -97,6 +98,10 @@ export interface BuildOptions {
   format: 'oci' | 'docker';
   /** Manifest annotations (--annotation). */
   annotations?: Array<[string, string]>;
+  /** --secret values by id (never part of a layer, a cache key or the history). */
+  secrets?: ReadonlyMap<string, SecretSource>;
+  /** --ssh agent sockets by id. */
+  ssh?: ReadonlyMap<string, string>;
   /** Stages whose steps never come from the cache (--no-cache-filter). */
   noCacheFilter?: string[];
 }
@@ -267,17 +272,42 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
     return state;
   }
 
+  /** What a stage or image reference holds, for cache keys: the stage's layers or the image's digest. */
+  async function fromContentKey(from: string): Promise<string> {
+    const dep = resolveStageRef(from);
+    return dep ? JSON.stringify((await stageResult(dep.id)).layers.map((l) => l.diffId)) : (await baseImage(from)).descriptor.digest;
+  }
+
+  /** A read-only view of a stage's or image's file system, held until release (RUN --mount from=). */
+  async function openFrom(from: string): Promise<{ root: string; release(): Promise<void> }> {
+    const dep = resolveStageRef(from);
+    const layers = dep ? (await stageResult(dep.id)).layers : imageLayerRefs(await baseImage(from));
+    const parent = await ensureSnapshots(layers);
+    const snap = await deps.snapshotter();
+    const key = `view-${randomBytes(8).toString('hex')}`;
+    const view = await snap.view(key, parent, signal);
+    return { root: view.root, release: () => snap.remove(key) };
+  }
+
   async function stepKeyParts(step: Step, state: StageState): Promise<unknown> {
     switch (step.kind) {
-      case 'RUN':
-        return [step.cmd, step.prependShell, step.mounts, step.network ?? opts.network, step.files, [...state.args].sort()];
+      case 'RUN': {
+        // What bind mounts show the step is part of its input, like COPY's sources.
+        const mounted: string[] = [];
+        for (const m of step.mounts) {
+          if (m.type !== 'bind') continue;
+          if (m.from) mounted.push(await fromContentKey(m.from));
+          else mounted.push(await opts.context.checksum(await opts.context.resolve([m.source ?? '.'])));
+        }
+        return [step.cmd, step.prependShell, step.mounts, mounted, step.network ?? opts.network, step.files, [...state.args].sort()];
+      }
       case 'COPY':
       case 'ADD': {
         let source: string;
         const from = step.kind === 'COPY' ? step.from : undefined;
         if (from) {
           const dep = resolveStageRef(from);
-          source = dep ? JSON.stringify((await stageResult(dep.id)).layers.map((l) => l.diffId)) : (await baseImage(from)).descriptor.digest;
+          source = await fromContentKey(from);
         } else if (step.sources.length === 0) {
           source = 'inline';
         } else {
@@ -351,14 +381,37 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
 
   async function runInSandbox(root: string, state: StageState, args: string[], step: Extract<Step, { kind: 'RUN' }>, id: string): Promise<void> {
     if (step.files.length > 0) throw new BuildError('UNSUPPORTED', 'RUN with heredoc scripts is not supported yet', 'write the script to a file and COPY it, or use RUN with &&');
-    if (step.mounts.length > 0) throw new BuildError('UNSUPPORTED', 'RUN --mount is not supported yet', 'remove the --mount flag for now');
-    const sandbox = await deps.sandbox();
     const cwd = await prepareWorkdir(root, state);
     const user = await deps.resolveUser(root, state.config.config?.User || 'root');
     const env = new Map<string, string>();
     for (const [k, v] of state.args) env.set(k, v);
     for (const [k, v] of cfg.envMap(state.config)) env.set(k, v);
     if (!env.has('PATH')) env.set('PATH', '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+    const prepared = await prepareRunMounts(step.mounts, cwd, {
+      storeRoot: opts.root,
+      contextDir: opts.context.dir,
+      secrets: opts.secrets ?? new Map(),
+      ssh: opts.ssh ?? new Map(),
+      openFrom,
+    }, signal);
+    for (const [k, v] of prepared.env) env.set(k, v);
+    let created: string[] = [];
+    try {
+      created = await missingMountPoints(root, prepared.mounts.map((m) => m.target));
+      await runPrepared(root, state, args, step, id, cwd, user, env, prepared.mounts);
+    } finally {
+      // Mount points made for this step must not show up in its layer.
+      await removeMountPoints(root, created);
+      await prepared.release();
+    }
+  }
+
+  async function runPrepared(
+    root: string, state: StageState, args: string[], step: Extract<Step, { kind: 'RUN' }>, id: string,
+    cwd: string, user: ResolvedUser, env: Map<string, string>, mounts: StepMount[],
+  ): Promise<void> {
+    void state;
+    const sandbox = await deps.sandbox();
     const tail: string[] = [];
     const keep = (s: string) => {
       for (const line of s.split('\n')) if (line !== '') tail.push(line);
@@ -376,7 +429,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
         additionalGids: user.additionalGids,
         hostname: 'rbuild',
         network: network === 'default' ? 'host' : network,
-        mounts: [],
+        mounts,
         etcHosts: '127.0.0.1\tlocalhost rbuild\n::1\tlocalhost ip6-localhost ip6-loopback\n',
         resolvConf: await hostResolvConf(),
       },
