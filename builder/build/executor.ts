@@ -18,6 +18,7 @@ import { BuildContext } from './context.js';
 import { copyInto, ensureDir, RootTree } from './copy.js';
 import { BuildError, RunFailedError } from './errors.js';
 import type { EventSink } from './events.js';
+import { planRunHeredoc, PIPES_DIR } from './run-heredoc.js';
 import { missingMountPoints, prepareRunMounts, removeMountPoints, type SecretSource } from './run-mounts.js';
 import type { Instruction } from '../dockerfile/instructions.js';
 
@@ -360,8 +361,9 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
       case 'ARG':
         return state;
       case 'RUN': {
-        const args = shellWrap(c, step.cmd, step.prependShell);
-        const layer = await withSnapshot(state, async (root) => runInSandbox(root, state, args, step, id));
+        const plan = planRunHeredoc(step.cmd, step.prependShell, step.files);
+        const args = shellWrap(c, plan.cmd, step.prependShell);
+        const layer = await withSnapshot(state, async (root) => runInSandbox(root, state, args, step, id, plan.script));
         return withLayer(layer, `RUN ${args.join(' ')} # rbuild`);
       }
       case 'COPY':
@@ -379,8 +381,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
     return wd;
   }
 
-  async function runInSandbox(root: string, state: StageState, args: string[], step: Extract<Step, { kind: 'RUN' }>, id: string): Promise<void> {
-    if (step.files.length > 0) throw new BuildError('UNSUPPORTED', 'RUN with heredoc scripts is not supported yet', 'write the script to a file and COPY it, or use RUN with &&');
+  async function runInSandbox(root: string, state: StageState, args: string[], step: Extract<Step, { kind: 'RUN' }>, id: string, script?: { name: string; data: string }): Promise<void> {
     const cwd = await prepareWorkdir(root, state);
     const user = await deps.resolveUser(root, state.config.config?.User || 'root');
     const env = new Map<string, string>();
@@ -396,13 +397,22 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
     }, signal);
     for (const [k, v] of prepared.env) env.set(k, v);
     let created: string[] = [];
+    let scriptDir: string | undefined;
     try {
+      if (script) {
+        // A shebang heredoc: an executable file outside the root, mounted where BuildKit puts it.
+        scriptDir = join(opts.root, 'tmp', `heredoc-${randomBytes(6).toString('hex')}`);
+        await mkdir(scriptDir, { recursive: true });
+        await writeFile(join(scriptDir, 'script'), script.data, { mode: 0o755 });
+        prepared.mounts.push({ type: 'bind', source: join(scriptDir, 'script'), target: `${PIPES_DIR}/${script.name}`, readonly: true });
+      }
       created = await missingMountPoints(root, prepared.mounts.map((m) => m.target));
       await runPrepared(root, state, args, step, id, cwd, user, env, prepared.mounts);
     } finally {
       // Mount points made for this step must not show up in its layer.
       await removeMountPoints(root, created);
       await prepared.release();
+      if (scriptDir) await rm(scriptDir, { recursive: true, force: true });
     }
   }
 
