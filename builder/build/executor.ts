@@ -15,7 +15,9 @@ import type { Snapshotter } from '../../snapshotter/snapshotter.js';
 import type { Sandbox, StepMount } from '../sandbox/sandbox.js';
 import { BuildCache, cacheKey, type LayerRef } from './cache.js';
 import { BuildContext } from './context.js';
-import { copyInto, ensureDir, RootTree } from './copy.js';
+import { copyInto, ensureDir, RootTree, type CopyOptions } from './copy.js';
+import { detectArchive, downloadUrl, extractArchive, gitClone, gitRemoteCommit, isGitUrl, isHttpUrl, type ArchiveKind } from './add-sources.js';
+import { resolveInRoot } from './resolve-in-root.js';
 import { BuildError, RunFailedError } from './errors.js';
 import type { EventSink } from './events.js';
 import { planRunHeredoc, PIPES_DIR } from './run-heredoc.js';
@@ -134,6 +136,8 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
   const results = new Map<string, Promise<StageState>>();
   const counts = { executed: 0, cached: 0 };
   const byId = new Map(graph.stages.map((s) => [s.id, s]));
+  const downloads = new Map<string, Promise<{ dir: string; name: string; path: string; digest: string }>>();
+  const tempDirs: string[] = [];
 
   const stageResult = (id: string): Promise<StageState> => {
     const existing = results.get(id);
@@ -307,14 +311,23 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
         let source: string;
         const from = step.kind === 'COPY' ? step.from : undefined;
         if (from) {
-          const dep = resolveStageRef(from);
           source = await fromContentKey(from);
         } else if (step.sources.length === 0) {
           source = 'inline';
+        } else if (step.kind === 'ADD' && step.sources.some((src) => isHttpUrl(src) || isGitUrl(src))) {
+          // Remote sources count by what they hold now: the download's digest, the commit a git ref points at.
+          const parts: string[] = [];
+          for (const src of step.sources) {
+            if (isHttpUrl(src)) parts.push((await download(src, step.checksum)).digest);
+            else if (isGitUrl(src)) parts.push(await gitRemoteCommit(src, signal));
+            else parts.push(await opts.context.checksum(await opts.context.resolve([src])));
+          }
+          source = JSON.stringify(parts);
         } else {
           source = await opts.context.checksum(await opts.context.resolve(step.sources));
         }
-        return [step.sources, step.dest, step.chown, step.chmod, step.contents, source, step.link, step.exclude];
+        const addFlags = step.kind === 'ADD' ? [step.checksum, step.keepGitDir, step.unpack] : [];
+        return [step.sources, step.dest, step.chown, step.chmod, step.contents, source, step.link, step.exclude, ...addFlags];
       }
       default:
         return step.original;
@@ -479,18 +492,83 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
       });
       return;
     }
+    if (step.kind === 'ADD') {
+      await addStep(root, step, base);
+      return;
+    }
     const sources = await opts.context.resolve(step.sources);
     await copyInto(opts.context, sources, base);
+  }
+
+  /** ADD from the context or the network: archives unpacked, URLs downloaded, git repositories cloned. */
+  async function addStep(root: string, step: Extract<Step, { kind: 'ADD' }>, base: CopyOptions): Promise<void> {
+    const destAbs = step.dest.startsWith('/') ? step.dest : `${base.workdir}/${step.dest}`;
+    const unpackInto = async (path: string, kind: ArchiveKind): Promise<void> => {
+      await ensureDir(root, destAbs, base.chown);
+      await extractArchive(path, kind, resolveInRoot(root, destAbs), base.chown, signal);
+    };
+    const plain: string[] = [];
+    for (const src of step.sources) {
+      if (isHttpUrl(src)) {
+        const d = await download(src, step.checksum);
+        const kind = step.unpack === true ? await detectArchive(d.path) : undefined;
+        if (kind) await unpackInto(d.path, kind);
+        else {
+          const ctx = new BuildContext(d.dir);
+          await copyInto(ctx, await ctx.resolve([d.name]), base);
+        }
+      } else if (isGitUrl(src)) {
+        const tmp = join(opts.root, 'tmp', `git-${randomBytes(6).toString('hex')}`);
+        await mkdir(tmp, { recursive: true });
+        try {
+          await gitClone(src, join(tmp, 'repo'), { keepGitDir: step.keepGitDir, signal });
+          const ctx = new BuildContext(tmp);
+          // A repository is a directory source: its contents go into the destination.
+          await copyInto(ctx, await ctx.resolve(['repo']), { ...base, dest: step.dest.endsWith('/') ? step.dest : `${step.dest}/` });
+        } finally {
+          await rm(tmp, { recursive: true, force: true });
+        }
+      } else {
+        plain.push(src);
+      }
+    }
+    if (plain.length === 0) return;
+    const resolved = await opts.context.resolve(plain);
+    const copies = [];
+    for (const r of resolved) {
+      const kind = step.unpack !== false && r.stat.isFile() ? await detectArchive(r.abs) : undefined;
+      if (kind) await unpackInto(r.abs, kind);
+      else copies.push(r);
+    }
+    if (copies.length > 0) await copyInto(opts.context, copies, base);
+  }
+
+  /** One download per URL and build, shared by the cache key and the step; files live until the build ends. */
+  function download(url: string, checksum?: string): Promise<{ dir: string; name: string; path: string; digest: string }> {
+    const k = `${url} ${checksum ?? ''}`;
+    let p = downloads.get(k);
+    if (!p) {
+      const dir = join(opts.root, 'tmp', `add-${randomBytes(6).toString('hex')}`);
+      tempDirs.push(dir);
+      p = downloadUrl(url, dir, { ...(checksum ? { checksum } : {}), ...(signal ? { signal } : {}) }).then((d) => ({ ...d, dir }));
+      downloads.set(k, p);
+    }
+    return p;
   }
 
   const target = byId.get(graph.target) ?? graph.stages[graph.stages.length - 1];
   if (!target) throw new BuildError('NO_STAGES', 'the Dockerfile has no stages');
   // Start every needed stage so that independent ones run in parallel.
   for (const s of graph.stages) void stageResult(s.id).catch(() => undefined);
-  const final = await stageResult(target.id);
-  await opts.context.saveHashes();
-  const image = await writeImage(deps.store, final, opts);
-  return { ...image, executed: counts.executed, cached: counts.cached };
+  try {
+    const final = await stageResult(target.id);
+    await opts.context.saveHashes();
+    const image = await writeImage(deps.store, final, opts);
+    return { ...image, executed: counts.executed, cached: counts.cached };
+  } finally {
+    await Promise.allSettled([...downloads.values()]);
+    for (const d of tempDirs) await rm(d, { recursive: true, force: true });
+  }
 }
 
 /** The layers of an image as the build state tracks them. */
