@@ -12,12 +12,16 @@ import pLimit from 'p-limit';
 import type { ContentStore, ImageIndex } from '../../registry/content-store.js';
 import type { Descriptor, HealthConfig, ImageConfig, Manifest } from '../../registry/oci/types.js';
 import type { Snapshotter } from '../../snapshotter/snapshotter.js';
-import type { Sandbox } from '../sandbox/sandbox.js';
+import type { Sandbox, StepMount } from '../sandbox/sandbox.js';
 import { BuildCache, cacheKey, type LayerRef } from './cache.js';
 import { BuildContext } from './context.js';
-import { copyInto, ensureDir, RootTree } from './copy.js';
+import { copyInto, ensureDir, RootTree, type CopyOptions } from './copy.js';
+import { detectArchive, downloadUrl, extractArchive, gitClone, gitRemoteCommit, isGitUrl, isHttpUrl, type ArchiveKind } from './add-sources.js';
+import { resolveInRoot } from './resolve-in-root.js';
 import { BuildError, RunFailedError } from './errors.js';
 import type { EventSink } from './events.js';
+import { planRunHeredoc, PIPES_DIR } from './run-heredoc.js';
+import { missingMountPoints, prepareRunMounts, removeMountPoints, type SecretSource } from './run-mounts.js';
 import type { Instruction } from '../dockerfile/instructions.js';
 
 /** An expanded instruction other than FROM: what the executor runs. */
@@ -97,6 +101,10 @@ export interface BuildOptions {
   format: 'oci' | 'docker';
   /** Manifest annotations (--annotation). */
   annotations?: Array<[string, string]>;
+  /** --secret values by id (never part of a layer, a cache key or the history). */
+  secrets?: ReadonlyMap<string, SecretSource>;
+  /** --ssh agent sockets by id. */
+  ssh?: ReadonlyMap<string, string>;
   /** Stages whose steps never come from the cache (--no-cache-filter). */
   noCacheFilter?: string[];
 }
@@ -128,6 +136,8 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
   const results = new Map<string, Promise<StageState>>();
   const counts = { executed: 0, cached: 0 };
   const byId = new Map(graph.stages.map((s) => [s.id, s]));
+  const downloads = new Map<string, Promise<{ dir: string; name: string; path: string; digest: string }>>();
+  const tempDirs: string[] = [];
 
   const stageResult = (id: string): Promise<StageState> => {
     const existing = results.get(id);
@@ -267,23 +277,57 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
     return state;
   }
 
+  /** What a stage or image reference holds, for cache keys: the stage's layers or the image's digest. */
+  async function fromContentKey(from: string): Promise<string> {
+    const dep = resolveStageRef(from);
+    return dep ? JSON.stringify((await stageResult(dep.id)).layers.map((l) => l.diffId)) : (await baseImage(from)).descriptor.digest;
+  }
+
+  /** A read-only view of a stage's or image's file system, held until release (RUN --mount from=). */
+  async function openFrom(from: string): Promise<{ root: string; release(): Promise<void> }> {
+    const dep = resolveStageRef(from);
+    const layers = dep ? (await stageResult(dep.id)).layers : imageLayerRefs(await baseImage(from));
+    const parent = await ensureSnapshots(layers);
+    const snap = await deps.snapshotter();
+    const key = `view-${randomBytes(8).toString('hex')}`;
+    const view = await snap.view(key, parent, signal);
+    return { root: view.root, release: () => snap.remove(key) };
+  }
+
   async function stepKeyParts(step: Step, state: StageState): Promise<unknown> {
     switch (step.kind) {
-      case 'RUN':
-        return [step.cmd, step.prependShell, step.mounts, step.network ?? opts.network, step.files, [...state.args].sort()];
+      case 'RUN': {
+        // What bind mounts show the step is part of its input, like COPY's sources.
+        const mounted: string[] = [];
+        for (const m of step.mounts) {
+          if (m.type !== 'bind') continue;
+          if (m.from) mounted.push(await fromContentKey(m.from));
+          else mounted.push(await opts.context.checksum(await opts.context.resolve([m.source ?? '.'])));
+        }
+        return [step.cmd, step.prependShell, step.mounts, mounted, step.network ?? opts.network, step.files, [...state.args].sort()];
+      }
       case 'COPY':
       case 'ADD': {
         let source: string;
         const from = step.kind === 'COPY' ? step.from : undefined;
         if (from) {
-          const dep = resolveStageRef(from);
-          source = dep ? JSON.stringify((await stageResult(dep.id)).layers.map((l) => l.diffId)) : (await baseImage(from)).descriptor.digest;
+          source = await fromContentKey(from);
         } else if (step.sources.length === 0) {
           source = 'inline';
+        } else if (step.kind === 'ADD' && step.sources.some((src) => isHttpUrl(src) || isGitUrl(src))) {
+          // Remote sources count by what they hold now: the download's digest, the commit a git ref points at.
+          const parts: string[] = [];
+          for (const src of step.sources) {
+            if (isHttpUrl(src)) parts.push((await download(src, step.checksum)).digest);
+            else if (isGitUrl(src)) parts.push(await gitRemoteCommit(src, signal));
+            else parts.push(await opts.context.checksum(await opts.context.resolve([src])));
+          }
+          source = JSON.stringify(parts);
         } else {
           source = await opts.context.checksum(await opts.context.resolve(step.sources));
         }
-        return [step.sources, step.dest, step.chown, step.chmod, step.contents, source, step.link, step.exclude];
+        const addFlags = step.kind === 'ADD' ? [step.checksum, step.keepGitDir, step.unpack] : [];
+        return [step.sources, step.dest, step.chown, step.chmod, step.contents, source, step.link, step.exclude, ...addFlags];
       }
       default:
         return step.original;
@@ -330,8 +374,9 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
       case 'ARG':
         return state;
       case 'RUN': {
-        const args = shellWrap(c, step.cmd, step.prependShell);
-        const layer = await withSnapshot(state, async (root) => runInSandbox(root, state, args, step, id));
+        const plan = planRunHeredoc(step.cmd, step.prependShell, step.files);
+        const args = shellWrap(c, plan.cmd, step.prependShell);
+        const layer = await withSnapshot(state, async (root) => runInSandbox(root, state, args, step, id, plan.script));
         return withLayer(layer, `RUN ${args.join(' ')} # rbuild`);
       }
       case 'COPY':
@@ -349,16 +394,47 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
     return wd;
   }
 
-  async function runInSandbox(root: string, state: StageState, args: string[], step: Extract<Step, { kind: 'RUN' }>, id: string): Promise<void> {
-    if (step.files.length > 0) throw new BuildError('UNSUPPORTED', 'RUN with heredoc scripts is not supported yet', 'write the script to a file and COPY it, or use RUN with &&');
-    if (step.mounts.length > 0) throw new BuildError('UNSUPPORTED', 'RUN --mount is not supported yet', 'remove the --mount flag for now');
-    const sandbox = await deps.sandbox();
+  async function runInSandbox(root: string, state: StageState, args: string[], step: Extract<Step, { kind: 'RUN' }>, id: string, script?: { name: string; data: string }): Promise<void> {
     const cwd = await prepareWorkdir(root, state);
     const user = await deps.resolveUser(root, state.config.config?.User ?? '');
     const env = new Map<string, string>();
     for (const [k, v] of state.args) env.set(k, v);
     for (const [k, v] of cfg.envMap(state.config)) env.set(k, v);
     if (!env.has('PATH')) env.set('PATH', '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+    const prepared = await prepareRunMounts(step.mounts, cwd, {
+      storeRoot: opts.root,
+      contextDir: opts.context.dir,
+      secrets: opts.secrets ?? new Map(),
+      ssh: opts.ssh ?? new Map(),
+      openFrom,
+    }, signal);
+    for (const [k, v] of prepared.env) env.set(k, v);
+    let created: string[] = [];
+    let scriptDir: string | undefined;
+    try {
+      if (script) {
+        // A shebang heredoc: an executable file outside the root, mounted where BuildKit puts it.
+        scriptDir = join(opts.root, 'tmp', `heredoc-${randomBytes(6).toString('hex')}`);
+        await mkdir(scriptDir, { recursive: true });
+        await writeFile(join(scriptDir, 'script'), script.data, { mode: 0o755 });
+        prepared.mounts.push({ type: 'bind', source: join(scriptDir, 'script'), target: `${PIPES_DIR}/${script.name}`, readonly: true });
+      }
+      created = await missingMountPoints(root, prepared.mounts.map((m) => m.target));
+      await runPrepared(root, state, args, step, id, cwd, user, env, prepared.mounts);
+    } finally {
+      // Mount points made for this step must not show up in its layer.
+      await removeMountPoints(root, created);
+      await prepared.release();
+      if (scriptDir) await rm(scriptDir, { recursive: true, force: true });
+    }
+  }
+
+  async function runPrepared(
+    root: string, state: StageState, args: string[], step: Extract<Step, { kind: 'RUN' }>, id: string,
+    cwd: string, user: ResolvedUser, env: Map<string, string>, mounts: StepMount[],
+  ): Promise<void> {
+    void state;
+    const sandbox = await deps.sandbox();
     const tail: string[] = [];
     const keep = (s: string) => {
       for (const line of s.split('\n')) if (line !== '') tail.push(line);
@@ -376,7 +452,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
         additionalGids: user.additionalGids,
         hostname: 'rbuild',
         network: network === 'default' ? 'host' : network,
-        mounts: [],
+        mounts,
         etcHosts: '127.0.0.1\tlocalhost rbuild\n::1\tlocalhost ip6-localhost ip6-loopback\n',
         resolvConf: await hostResolvConf(),
       },
@@ -416,18 +492,83 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
       });
       return;
     }
+    if (step.kind === 'ADD') {
+      await addStep(root, step, base);
+      return;
+    }
     const sources = await opts.context.resolve(step.sources);
     await copyInto(opts.context, sources, base);
+  }
+
+  /** ADD from the context or the network: archives unpacked, URLs downloaded, git repositories cloned. */
+  async function addStep(root: string, step: Extract<Step, { kind: 'ADD' }>, base: CopyOptions): Promise<void> {
+    const destAbs = step.dest.startsWith('/') ? step.dest : `${base.workdir}/${step.dest}`;
+    const unpackInto = async (path: string, kind: ArchiveKind): Promise<void> => {
+      await ensureDir(root, destAbs, base.chown);
+      await extractArchive(path, kind, resolveInRoot(root, destAbs), base.chown, signal);
+    };
+    const plain: string[] = [];
+    for (const src of step.sources) {
+      if (isHttpUrl(src)) {
+        const d = await download(src, step.checksum);
+        const kind = step.unpack === true ? await detectArchive(d.path) : undefined;
+        if (kind) await unpackInto(d.path, kind);
+        else {
+          const ctx = new BuildContext(d.dir);
+          await copyInto(ctx, await ctx.resolve([d.name]), base);
+        }
+      } else if (isGitUrl(src)) {
+        const tmp = join(opts.root, 'tmp', `git-${randomBytes(6).toString('hex')}`);
+        await mkdir(tmp, { recursive: true });
+        try {
+          await gitClone(src, join(tmp, 'repo'), { keepGitDir: step.keepGitDir, signal });
+          const ctx = new BuildContext(tmp);
+          // A repository is a directory source: its contents go into the destination.
+          await copyInto(ctx, await ctx.resolve(['repo']), { ...base, dest: step.dest.endsWith('/') ? step.dest : `${step.dest}/` });
+        } finally {
+          await rm(tmp, { recursive: true, force: true });
+        }
+      } else {
+        plain.push(src);
+      }
+    }
+    if (plain.length === 0) return;
+    const resolved = await opts.context.resolve(plain);
+    const copies = [];
+    for (const r of resolved) {
+      const kind = step.unpack !== false && r.stat.isFile() ? await detectArchive(r.abs) : undefined;
+      if (kind) await unpackInto(r.abs, kind);
+      else copies.push(r);
+    }
+    if (copies.length > 0) await copyInto(opts.context, copies, base);
+  }
+
+  /** One download per URL and build, shared by the cache key and the step; files live until the build ends. */
+  function download(url: string, checksum?: string): Promise<{ dir: string; name: string; path: string; digest: string }> {
+    const k = `${url} ${checksum ?? ''}`;
+    let p = downloads.get(k);
+    if (!p) {
+      const dir = join(opts.root, 'tmp', `add-${randomBytes(6).toString('hex')}`);
+      tempDirs.push(dir);
+      p = downloadUrl(url, dir, { ...(checksum ? { checksum } : {}), ...(signal ? { signal } : {}) }).then((d) => ({ ...d, dir }));
+      downloads.set(k, p);
+    }
+    return p;
   }
 
   const target = byId.get(graph.target) ?? graph.stages[graph.stages.length - 1];
   if (!target) throw new BuildError('NO_STAGES', 'the Dockerfile has no stages');
   // Start every needed stage so that independent ones run in parallel.
   for (const s of graph.stages) void stageResult(s.id).catch(() => undefined);
-  const final = await stageResult(target.id);
-  await opts.context.saveHashes();
-  const image = await writeImage(deps.store, final, opts);
-  return { ...image, executed: counts.executed, cached: counts.cached };
+  try {
+    const final = await stageResult(target.id);
+    await opts.context.saveHashes();
+    const image = await writeImage(deps.store, final, opts);
+    return { ...image, executed: counts.executed, cached: counts.cached };
+  } finally {
+    await Promise.allSettled([...downloads.values()]);
+    for (const d of tempDirs) await rm(d, { recursive: true, force: true });
+  }
 }
 
 /** The layers of an image as the build state tracks them. */

@@ -30,6 +30,10 @@ export interface BuildRequest {
   labels: Array<[string, string]>;
   /** Manifest annotations. */
   annotations?: Array<[string, string]>;
+  /** --secret sources by id. */
+  secrets?: Map<string, { file?: string; env?: string }>;
+  /** --ssh agent sockets by id. */
+  ssh?: Map<string, string>;
   /** Stages never taken from the cache. */
   noCacheFilter?: string[];
   network: 'default' | 'host' | 'none' | 'private';
@@ -120,6 +124,8 @@ async function buildWith(
       format: req.format,
       ...(req.annotations?.length ? { annotations: req.annotations } : {}),
       ...(req.noCacheFilter?.length ? { noCacheFilter: req.noCacheFilter } : {}),
+      ...(req.secrets ? { secrets: req.secrets } : {}),
+      ...(req.ssh ? { ssh: req.ssh } : {}),
     },
     services.deps,
     emit,

@@ -749,6 +749,11 @@ static void __attribute__((noreturn)) run_init(struct spec *s, int from_parent, 
   if (s->hostname_file) bind_into(rootfd, s->hostname_file, "/etc/hostname", 0, 0);
   for (int i = 0; i < s->nmounts; i++) {
     struct step_mount *m = &s->mounts[i];
+    /* Mount points under the step's own /dev (e.g. /dev/pipes for RUN heredocs) exist only in this
+       namespace: create them here; the others were made by the parent and are found. */
+    struct stat mst;
+    int mdir = m->kind == M_TMPFS || (stat(m->source, &mst) == 0 && S_ISDIR(mst.st_mode));
+    if (ensure_in_root(rootfd, m->target, mdir) < 0) fail("mkdir", errno, "cannot create mount point %s", m->target);
     if (m->kind == M_TMPFS) {
       char data[64] = "mode=1777";
       if (m->size) snprintf(data, sizeof data, "mode=1777,size=%llu", m->size);

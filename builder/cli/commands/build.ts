@@ -14,6 +14,7 @@ import { createProgress, type ProgressMode } from '../progress.js';
 import { UsageError } from '../errors.js';
 import { runBuild, type BuildRequest } from '../build-runner.js';
 import { resolveStdinInputs } from '../stdin-input.js';
+import { parseSecretFlags, parseSshFlags } from '../secret-flags.js';
 import { defaultRoot } from '../root.js';
 
 function collect(v: string, prev: string[]): string[] {
@@ -38,6 +39,8 @@ export function register(program: Command, hooks: { enterNamespace(): Promise<vo
     .option('--annotation <key=value>', 'set a manifest annotation (repeatable)', collect, [])
     .option('--platform <os/arch>', 'target platform (only the host platform for now)')
     .addOption(new Option('--network <mode>', 'network for RUN steps').choices(['default', 'host', 'none', 'private']).default('default'))
+    .option('--secret <id=..,src=..|env=..>', 'a secret for RUN --mount=type=secret (repeatable)', collect, [])
+    .option('--ssh <default|id=socket>', 'an SSH agent socket for RUN --mount=type=ssh (repeatable)', collect, [])
     .option('--iidfile <file>', 'write the image ID (config digest) to the file')
     .option('--metadata-file <file>', 'write build metadata (digest, tags, size) as JSON')
     .option('--push', 'push every tag after the build')
@@ -138,6 +141,8 @@ function toRequest(context: string, o: Record<string, unknown>): BuildRequest {
     labels,
     annotations,
     noCacheFilter: (o.cacheFilter as string[] | undefined) ?? [],
+    secrets: parseSecretFlags(o.secret as string[]),
+    ssh: parseSshFlags(o.ssh as string[]),
     network: o.network as BuildRequest['network'],
     push: Boolean(o.push),
     progress: o.progress as ProgressMode,

@@ -1,0 +1,236 @@
+/**
+ * RUN --mount: turns the parsed mounts of a step into the sandbox's bind and
+ * tmpfs mounts, plus environment variables (secrets as env, SSH_AUTH_SOCK).
+ * Nothing a mount brings ends up in the layer: sources live outside the step's
+ * root, and mount points the step needed are removed again (see mountPoints).
+ * Cache mounts persist per id under `<root>/cache/mounts/`, across cache misses.
+ */
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmod, chown, lstat, mkdir, readFile, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { promisify } from 'node:util';
+import type { StepMount } from '../sandbox/sandbox.js';
+import type { RunMount } from '../dockerfile/instructions.js';
+import { BuildError } from './errors.js';
+import { resolveInRoot } from './resolve-in-root.js';
+
+const execFileP = promisify(execFile);
+
+/** Where a `--secret` value comes from. */
+export interface SecretSource {
+  file?: string;
+  env?: string;
+}
+
+/** What mounts can draw on. */
+export interface MountSources {
+  /** The store root (cache mounts and temp files live under it). */
+  storeRoot: string;
+  /** The build context directory (default source of bind mounts). */
+  contextDir: string;
+  /** --secret values by id. */
+  secrets: ReadonlyMap<string, SecretSource>;
+  /** --ssh agent sockets by id. */
+  ssh: ReadonlyMap<string, string>;
+  /** A read-only root of a stage or image for `from=`, held until release. */
+  openFrom(ref: string): Promise<{ root: string; release(): Promise<void> }>;
+}
+
+/** The sandbox mounts and environment for one step; release() after the step. */
+export interface PreparedMounts {
+  mounts: StepMount[];
+  env: Array<[string, string]>;
+  release(): Promise<void>;
+}
+
+/** The directory of a cache mount id: a digest, so any id is a safe file name. */
+export function cacheMountDir(storeRoot: string, id: string): string {
+  return join(storeRoot, 'cache', 'mounts', createHash('sha256').update(id).digest('hex').slice(0, 32));
+}
+
+/** A mount target made absolute against the step's working directory. */
+export function mountTarget(cwd: string, target: string): string {
+  return posix.resolve('/', cwd, target);
+}
+
+/** Prepares a step's mounts; on failure everything already prepared is released. */
+export async function prepareRunMounts(specs: RunMount[], cwd: string, src: MountSources, signal?: AbortSignal): Promise<PreparedMounts> {
+  const mounts: StepMount[] = [];
+  const env: Array<[string, string]> = [];
+  const releases: Array<() => Promise<void>> = [];
+  const release = async (): Promise<void> => {
+    for (const r of releases.reverse()) await r().catch(() => undefined);
+    releases.length = 0;
+  };
+  const tmpDir = async (prefix: string): Promise<string> => {
+    const d = join(src.storeRoot, 'tmp', `${prefix}-${randomBytes(6).toString('hex')}`);
+    await mkdir(d, { recursive: true });
+    releases.push(() => rm(d, { recursive: true, force: true }));
+    return d;
+  };
+  try {
+    for (const m of specs) {
+      signal?.throwIfAborted();
+      switch (m.type) {
+        case 'tmpfs':
+          mounts.push({ type: 'tmpfs', target: mountTarget(cwd, m.target), ...(m.size !== undefined ? { sizeBytes: m.size } : {}) });
+          break;
+        case 'bind': {
+          let base = src.contextDir;
+          if (m.from) {
+            const view = await src.openFrom(m.from);
+            releases.push(view.release);
+            base = view.root;
+          }
+          // source= is resolved inside the context or the stage's root: symlinks cannot leave it.
+          let source = resolveInRoot(base, m.source ?? '/');
+          await lstat(source).catch(() => {
+            throw new BuildError('MOUNT_SOURCE', `--mount source ${JSON.stringify(m.source ?? '/')} not found in ${m.from ? `"${m.from}"` : 'the build context'}`);
+          });
+          if (!m.readonly) {
+            // Writes to a bind mount are discarded (BuildKit): the step writes into a copy.
+            const copy = join(await tmpDir('bind-rw'), 'src');
+            await execFileP('cp', ['-a', '--', source, copy], signal ? { signal } : {});
+            source = copy;
+          }
+          mounts.push({ type: 'bind', source, target: mountTarget(cwd, m.target), readonly: m.readonly });
+          break;
+        }
+        case 'cache': {
+          if (m.from || m.source) throw new BuildError('UNSUPPORTED', 'cache mounts with from= or source= are not supported yet', 'drop from=/source= from the cache mount');
+          const dir = cacheMountDir(src.storeRoot, m.id);
+          await ensureCacheDir(dir, m);
+          let source = dir;
+          if (m.sharing === 'locked') releases.push(await lockDir(`${dir}.lock`, signal));
+          if (m.sharing === 'private') {
+            // A private cache: this step gets its own copy of the shared content, thrown away after.
+            source = join(await tmpDir('cache-private'), 'c');
+            await execFileP('cp', ['-a', '--', dir, source], signal ? { signal } : {});
+          }
+          mounts.push({ type: 'bind', source, target: mountTarget(cwd, m.target), readonly: m.readonly });
+          break;
+        }
+        case 'secret': {
+          const value = await secretValue(m.id, src.secrets.get(m.id));
+          if (value === undefined) {
+            if (m.required) throw new BuildError('SECRET_MISSING', `secret ${JSON.stringify(m.id)} is required but was not given`, `pass it with --secret id=${m.id},src=FILE (or env=VAR)`);
+            break;
+          }
+          if (m.env) env.push([m.env, value.toString('utf8')]);
+          if (m.target) {
+            const file = join(await tmpDir('secret'), 'value');
+            await writeFile(file, value, { mode: 0o600 });
+            await chown(file, m.uid, m.gid);
+            await chmod(file, m.mode);
+            mounts.push({ type: 'bind', source: file, target: mountTarget(cwd, m.target), readonly: true });
+          }
+          break;
+        }
+        case 'ssh': {
+          const sock = src.ssh.get(m.id);
+          if (!sock) {
+            if (m.required) throw new BuildError('SSH_MISSING', `ssh agent ${JSON.stringify(m.id)} is required but was not given`, `pass it with --ssh ${m.id}`);
+            break;
+          }
+          const target = mountTarget(cwd, m.target);
+          mounts.push({ type: 'bind', source: sock, target, readonly: false });
+          if (!env.some(([k]) => k === 'SSH_AUTH_SOCK')) env.push(['SSH_AUTH_SOCK', target]);
+          break;
+        }
+      }
+    }
+  } catch (err) {
+    await release();
+    throw err;
+  }
+  return { mounts, env, release };
+}
+
+async function secretValue(id: string, s: SecretSource | undefined): Promise<Buffer | undefined> {
+  if (s?.file) {
+    try {
+      return await readFile(s.file);
+    } catch (err) {
+      throw new BuildError('SECRET_MISSING', `cannot read secret ${JSON.stringify(id)} from ${s.file}`, undefined, { cause: err });
+    }
+  }
+  const name = s?.env ?? (s ? id : undefined);
+  const v = name !== undefined ? process.env[name] : undefined;
+  return v === undefined ? undefined : Buffer.from(v);
+}
+
+async function ensureCacheDir(dir: string, m: Extract<RunMount, { type: 'cache' }>): Promise<void> {
+  try {
+    await stat(dir);
+    return;
+  } catch {
+    // first use: create it with the owner and mode the Dockerfile asks for
+  }
+  await mkdir(join(dir, '..'), { recursive: true });
+  const tmp = `${dir}.${randomBytes(4).toString('hex')}.new`;
+  await mkdir(tmp);
+  await chown(tmp, m.uid ?? 0, m.gid ?? 0);
+  await chmod(tmp, m.mode ?? 0o755);
+  const { rename } = await import('node:fs/promises');
+  // Another build may have created it meanwhile: then ours goes away.
+  await rename(tmp, dir).catch(() => rm(tmp, { recursive: true, force: true }));
+}
+
+/** An exclusive lock (mkdir is atomic); a lock whose holder died is taken over. */
+async function lockDir(lock: string, signal?: AbortSignal): Promise<() => Promise<void>> {
+  for (;;) {
+    signal?.throwIfAborted();
+    try {
+      await mkdir(lock);
+      await writeFile(join(lock, 'pid'), String(process.pid));
+      return () => rm(lock, { recursive: true, force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const pid = Number(await readFile(join(lock, 'pid'), 'utf8').catch(() => ''));
+    if (pid > 0 && !alive(pid)) {
+      await rm(lock, { recursive: true, force: true });
+      continue;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Path components of the mount targets that do not exist in `root` yet (deepest last).
+ * The sandbox creates them as mount points; removeMountPoints deletes them after the step.
+ */
+export async function missingMountPoints(root: string, targets: string[]): Promise<string[]> {
+  const missing: string[] = [];
+  for (const t of targets) {
+    const parts = t.split('/').filter(Boolean);
+    for (let i = 1; i <= parts.length; i++) {
+      const p = `/${parts.slice(0, i).join('/')}`;
+      if (missing.includes(p)) continue;
+      const host = resolveInRoot(root, p, false);
+      if (!(await lstat(host).then(() => true, () => false))) missing.push(p);
+    }
+  }
+  return missing;
+}
+
+/** Removes mount points created for a step: empty directories and empty files only (the step may have filled them). */
+export async function removeMountPoints(root: string, created: string[]): Promise<void> {
+  for (const p of [...created].sort((a, b) => b.length - a.length)) {
+    const host = resolveInRoot(root, p, false);
+    const st = await lstat(host).catch(() => undefined);
+    if (!st) continue;
+    if (st.isDirectory()) await rmdir(host).catch(() => undefined);
+    else if (st.isFile() && st.size === 0) await unlink(host).catch(() => undefined);
+  }
+}

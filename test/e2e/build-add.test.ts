@@ -1,0 +1,133 @@
+/** ADD as an unprivileged user: local archives unpacked (gzip, bzip2, xz), http(s) URLs, git repositories. */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { createServer as netServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDirFor, TEST_USER } from '../support/unprivileged.js';
+import { busybox, rbuild, startedKinds, writeContext } from './build-fixtures.js';
+
+async function freePort(): Promise<number> {
+  const s = netServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+describe('ADD', () => {
+  let work: string;
+  let http: Server;
+  let httpPort: number;
+  let gitd: ChildProcess;
+  let gitPort: number;
+  let body = 'remote v1\n';
+  beforeAll(async () => {
+    work = tempDirFor(TEST_USER, 'rbuild-add-');
+    http = createServer((req, res) => {
+      res.writeHead(200, { 'last-modified': 'Wed, 21 Oct 2015 07:28:00 GMT' }).end(body);
+    });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    httpPort = (http.address() as { port: number }).port;
+    // A bare repository served by git daemon on loopback.
+    const gitRoot = mkdtempSync(join(tmpdir(), 'rbuild-git-'));
+    const src = join(gitRoot, 'src');
+    mkdirSync(src);
+    const git = (...a: string[]) => execFileSync('git', ['-C', src, '-c', 'user.name=t', '-c', 'user.email=t@e', ...a]);
+    git('init', '-q', '-b', 'main');
+    writeFileSync(join(src, 'README'), 'v1\n');
+    git('add', '.');
+    git('commit', '-qm', 'one');
+    git('tag', 'v1');
+    writeFileSync(join(src, 'README'), 'v2\n');
+    git('commit', '-qam', 'two');
+    execFileSync('git', ['clone', '-q', '--bare', src, join(gitRoot, 'repo.git')]);
+    gitPort = await freePort();
+    gitd = spawn('git', ['daemon', '--reuseaddr', `--base-path=${gitRoot}`, '--export-all', '--listen=127.0.0.1', `--port=${gitPort}`, gitRoot], { stdio: 'ignore' });
+    // Wait until the daemon answers.
+    for (let i = 0; ; i++) {
+      try {
+        execFileSync('git', ['ls-remote', `git://127.0.0.1:${gitPort}/repo.git`], { stdio: 'ignore' });
+        break;
+      } catch (err) {
+        if (i > 100) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  });
+  afterAll(() => {
+    http?.close();
+    gitd?.kill();
+  });
+
+  it('unpacks local archives by content, downloads URLs, clones git', async () => {
+    const store = join(work, 'store');
+    const ctx = join(work, 'ctx');
+    const meta = join(work, 'meta.json');
+    const stage = mkdtempSync(join(tmpdir(), 'rbuild-arch-'));
+    mkdirSync(join(stage, 'pkg'));
+    writeFileSync(join(stage, 'pkg/hello.txt'), 'from archive\n');
+    execFileSync('chown', ['-R', '1234:1234', join(stage, 'pkg')]);
+    execFileSync('sh', ['-c', 'tar -cf a.tar pkg && gzip -c a.tar > data.bin && bzip2 -c a.tar > a.tar.bz2 && xz -c a.tar > a.tar.xz'], { cwd: stage });
+    const sum = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+    const url = `http://127.0.0.1:${httpPort}/files/remote.txt`;
+    writeContext(ctx, {
+      Dockerfile: [
+        `FROM ${busybox()}`,
+        'ADD data.bin /gz/',
+        'ADD a.tar.bz2 /bz/',
+        'ADD a.tar.xz /xz/',
+        'ADD --unpack=false a.tar.xz /raw/',
+        `ADD --checksum=${sum} ${url} /remote/`,
+        `ADD ${url} /named.txt`,
+        `ADD git://127.0.0.1:${gitPort}/repo.git /src`,
+        `ADD --keep-git-dir=true git://127.0.0.1:${gitPort}/repo.git#v1 /src-v1`,
+        '',
+      ].join('\n'),
+      'data.bin': readFileSync(join(stage, 'data.bin')),
+      'a.tar.bz2': readFileSync(join(stage, 'a.tar.bz2')),
+      'a.tar.xz': readFileSync(join(stage, 'a.tar.xz')),
+    });
+    const r = await rbuild(['build', '--root', store, '--progress=json', '--metadata-file', meta, ctx]);
+    expect(r.stderr).not.toMatch(/"error"/);
+    expect(r.code).toBe(0);
+    const blob = (d: string) => join(store, 'oci/blobs/sha256', d.replace('sha256:', ''));
+    const layersOf = () => {
+      const m = JSON.parse(readFileSync(blob(JSON.parse(readFileSync(meta, 'utf8'))['containerimage.digest']), 'utf8'));
+      return m.layers.slice(1).map((l: { digest: string }) => blob(l.digest)) as string[];
+    };
+    const layers = layersOf();
+    const file = (i: number, p: string) => execFileSync('tar', ['-xzOf', layers[i]!, p], { encoding: 'utf8' });
+    const list = (i: number) => execFileSync('tar', ['--numeric-owner', '-tvzf', layers[i]!], { encoding: 'utf8' });
+    expect(file(0, 'gz/pkg/hello.txt')).toBe('from archive\n');
+    expect(list(0)).toMatch(/1234\/1234 .* gz\/pkg\/hello.txt/);
+    expect(file(1, 'bz/pkg/hello.txt')).toBe('from archive\n');
+    expect(file(2, 'xz/pkg/hello.txt')).toBe('from archive\n');
+    expect(list(3)).toMatch(/raw\/a.tar.xz/);
+    expect(file(4, 'remote/remote.txt')).toBe(body);
+    expect(list(4)).toMatch(/-rw------- .* 2015-10-21 07:28 remote\/remote.txt/);
+    expect(file(5, 'named.txt')).toBe(body);
+    expect(file(6, 'src/README')).toBe('v2\n');
+    expect(list(6)).not.toMatch(/src\/\.git/);
+    expect(file(7, 'src-v1/README')).toBe('v1\n');
+    expect(list(7)).toMatch(/src-v1\/\.git\//);
+
+    // Remote content is part of the key: a changed download reruns from that step.
+    body = 'remote v2\n';
+    writeContext(ctx, { Dockerfile: readFileSync(join(ctx, 'Dockerfile'), 'utf8').replace(`ADD --checksum=${sum} ${url} /remote/\n`, '') });
+    const again = await rbuild(['build', '--root', store, '--progress=json', '--metadata-file', meta, ctx]);
+    expect(again.code).toBe(0);
+    expect(startedKinds(again.stderr)).toEqual(['ADD', 'ADD', 'ADD']);
+  });
+
+  it('a wrong --checksum fails the build with both digests', async () => {
+    const ctx = join(work, 'bad');
+    writeContext(ctx, { Dockerfile: `FROM ${busybox()}\nADD --checksum=sha256:${'0'.repeat(64)} http://127.0.0.1:${httpPort}/x /x\n` });
+    const r = await rbuild(['build', '--root', join(work, 'store'), ctx]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/checksum mismatch/);
+  });
+});

@@ -1,0 +1,175 @@
+/** RUN --mount as an unprivileged user: cache, bind, tmpfs, secret, ssh; nothing of a mount lands in a layer. */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDirFor, TEST_USER } from '../support/unprivileged.js';
+import { busybox, rbuild, startedKinds, writeContext } from './build-fixtures.js';
+
+/** The built image's manifest and config, read back from the store after a --metadata-file build. */
+function built(store: string, meta: string): { layers: string[]; config: Record<string, any> } {
+  const blob = (d: string) => join(store, 'oci/blobs/sha256', d.replace('sha256:', ''));
+  const m = JSON.parse(readFileSync(blob(JSON.parse(readFileSync(meta, 'utf8'))['containerimage.digest']), 'utf8'));
+  return { layers: m.layers.map((l: { digest: string }) => blob(l.digest)), config: JSON.parse(readFileSync(blob(m.config.digest), 'utf8')) };
+}
+/**
+ * A layer's entries, less the directories of the base that a step's mount points had to be created in
+ * (the snapshotter records a copied-up directory even when it is unchanged: a known limitation).
+ */
+const entries = (layer: string): string[] =>
+  execFileSync('tar', ['-tzf', layer], { encoding: 'utf8' }).split('\n').filter((e) => e !== '' && !['etc/', 'run/'].includes(e));
+const content = (layer: string): string => execFileSync('sh', ['-c', 'gzip -dc "$1"', 'sh', layer], { encoding: 'latin1', maxBuffer: 1 << 28 });
+const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
+function fileIn(layer: string, path: string): string {
+  return execFileSync('tar', ['-xzOf', layer, path], { encoding: 'utf8' });
+}
+
+describe('RUN --mount', () => {
+  let work: string;
+  let store: string;
+  let ctx: string;
+  let meta: string;
+  const build = (extra: string[] = [], env: Record<string, string> = {}) => rbuild(['build', '--root', store, '--progress=json', '--metadata-file', meta, ...extra, ctx], { env });
+  beforeAll(() => {
+    work = tempDirFor(TEST_USER, 'rbuild-mnt-');
+    store = join(work, 'store');
+    ctx = join(work, 'ctx');
+    meta = join(work, 'meta.json');
+  });
+
+  it('type=cache persists per id across cache misses, with uid/gid/mode, and is not in the layer', async () => {
+    writeContext(ctx, {
+      Dockerfile: [
+        `FROM ${busybox()}`,
+        'RUN --mount=type=cache,target=/cachedir/x,id=c1 sh -c "echo run >> /cachedir/x/log; wc -l < /cachedir/x/log | tr -d \' \' > /count"',
+        'RUN --mount=type=cache,target=/c2,id=c2,uid=1000,gid=1001,mode=0700 stat -c %u:%g:%a /c2 > /st',
+        '',
+      ].join('\n'),
+    });
+    expect((await build()).code).toBe(0);
+    const r = await build(['--no-cache']);
+    expect(r.code).toBe(0);
+    const img = built(store, meta);
+    const [l1, l2] = img.layers.slice(-2) as [string, string];
+    expect(fileIn(l1, 'count').trim()).toBe('2');
+    expect(fileIn(l2, 'st').trim()).toBe('1000:1001:700');
+    for (const l of [l1, l2]) expect(entries(l).filter((e) => /cachedir|c2/.test(e))).toEqual([]);
+  });
+
+  it('sharing=locked serialises users of an id; sharing=private never writes back', async () => {
+    const use = 'test ! -e /l/busy && touch /l/busy && sleep 1 && rm /l/busy';
+    writeContext(ctx, {
+      Dockerfile: [
+        `FROM ${busybox()} AS a`,
+        `RUN --mount=type=cache,id=L,sharing=locked,target=/l sh -c '${use} && echo a'`,
+        `FROM ${busybox()} AS b`,
+        `RUN --mount=type=cache,id=L,sharing=locked,target=/l sh -c '${use} && echo b'`,
+        `FROM ${busybox()}`,
+        'COPY --from=a /etc/passwd /a',
+        'COPY --from=b /etc/passwd /b',
+        'RUN --mount=type=cache,id=P,sharing=private,target=/p touch /p/x',
+        'RUN --mount=type=cache,id=P,target=/p sh -c "test ! -e /p/x"',
+        '',
+      ].join('\n'),
+    });
+    const r = await build();
+    expect(r.stderr).not.toMatch(/exited with code/);
+    expect(r.code).toBe(0);
+  });
+
+  it('type=bind from the context (read-only, rw copies discarded) and from a stage', async () => {
+    writeContext(ctx, {
+      Dockerfile: [
+        `FROM ${busybox()} AS gen`,
+        'RUN mkdir /out && echo generated > /out/g.txt',
+        `FROM ${busybox()}`,
+        'RUN --mount=type=bind,source=data,target=/ctxmnt cat /ctxmnt/f.txt > /copied',
+        'RUN --mount=type=bind,target=/ro sh -c "! touch /ro/new 2>/dev/null" && echo ro-ok > /ro-ok',
+        'RUN --mount=type=bind,target=/rw,rw touch /rw/new',
+        'RUN --mount=type=bind,from=gen,source=/out,target=/g cat /g/g.txt > /from-stage',
+        '',
+      ].join('\n'),
+      'data/f.txt': 'one\n',
+    });
+    const r = await build();
+    expect(r.code).toBe(0);
+    expect(existsSync(join(ctx, 'new'))).toBe(false);
+    const ls = built(store, meta).layers.slice(-4);
+    expect(fileIn(ls[0]!, 'copied')).toBe('one\n');
+    expect(fileIn(ls[1]!, 'ro-ok')).toBe('ro-ok\n');
+    expect(fileIn(ls[3]!, 'from-stage')).toBe('generated\n');
+    for (const l of ls) expect(entries(l).filter((e) => /ctxmnt|^ro\/|^rw|^g\//.test(e))).toEqual([]);
+    // The content of a bind-mounted source is part of the step's cache key.
+    writeContext(ctx, { 'data/f.txt': 'two\n' });
+    const again = await build();
+    expect(again.code).toBe(0);
+    expect(startedKinds(again.stderr)[0]).toBe('RUN');
+    expect(fileIn(built(store, meta).layers.at(-4)!, 'copied')).toBe('two\n');
+  });
+
+  it('type=tmpfs is a tmpfs and leaves nothing', async () => {
+    writeContext(ctx, { Dockerfile: `FROM ${busybox()}\nRUN --mount=type=tmpfs,target=/scratch/t sh -c 'echo x > /scratch/t/f && grep -q " /scratch/t tmpfs" /proc/mounts && echo ok > /tmpfs-ok'\n` });
+    const r = await build();
+    expect(r.code).toBe(0);
+    const l = built(store, meta).layers.at(-1)!;
+    expect(entries(l)).toEqual(['tmpfs-ok']);
+  });
+
+  it('type=secret as a file and as env: never in a layer, the config or the cache key', async () => {
+    const secretFile = join(work, 'token.txt');
+    writeContext(work, { 'token.txt': 's3cr3t-file' });
+    writeContext(ctx, {
+      Dockerfile: [
+        `FROM ${busybox()}`,
+        // The Dockerfile compares digests: the secret itself appears nowhere but in the secret's source.
+        `RUN --mount=type=secret,id=tok test "$(md5sum < /run/secrets/tok | cut -d' ' -f1)" = ${md5('s3cr3t-file')} && echo ok > /file-ok`,
+        `RUN --mount=type=secret,id=tok2,env=TOK,required=true test "$(printf %s "$TOK" | md5sum | cut -d' ' -f1)" = ${md5('s3cr3t-env')} && echo ok > /env-ok`,
+        '',
+      ].join('\n'),
+    });
+    const r = await build(['--secret', `id=tok,src=${secretFile}`, '--secret', 'id=tok2,env=MY_TOKEN'], { MY_TOKEN: 's3cr3t-env' });
+    expect(r.stderr).not.toMatch(/exited with code/);
+    expect(r.code).toBe(0);
+    const img = built(store, meta);
+    for (const l of img.layers.slice(-2)) {
+      expect(entries(l).filter((e) => /run\/secrets|^run/.test(e))).toEqual([]);
+      expect(content(l)).not.toMatch(/s3cr3t/);
+    }
+    expect(JSON.stringify(img.config)).not.toMatch(/s3cr3t/);
+    expect(execFileSync('sh', ['-c', 'grep -rl s3cr3t "$1" || true', 'sh', store], { encoding: 'utf8' }).trim()).toBe('');
+    // Another secret value is not a cache miss.
+    writeContext(work, { 'token.txt': 'other' });
+    const again = await build(['--secret', `id=tok,src=${secretFile}`, '--secret', 'id=tok2,env=MY_TOKEN'], { MY_TOKEN: 's3cr3t-env' });
+    expect(again.code).toBe(0);
+    expect(startedKinds(again.stderr)).toEqual([]);
+    // required=true without the secret is one clear error.
+    writeContext(work, { 'token.txt': 's3cr3t-file' });
+    const missing = await build(['--no-cache', '--secret', `id=tok,src=${secretFile}`]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/secret "tok2" is required/);
+  });
+
+  describe('type=ssh', () => {
+    let server: Server;
+    let sock: string;
+    beforeAll(async () => {
+      sock = join(work, 'agent.sock');
+      server = createServer((c) => c.end('agent-hello\n'));
+      await new Promise<void>((r) => server.listen(sock, r));
+      chmodSync(sock, 0o777);
+    });
+    afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+    it('forwards $SSH_AUTH_SOCK at /run/buildkit/ssh_agent.0', async () => {
+      writeContext(ctx, { Dockerfile: `FROM ${busybox()}\nRUN --mount=type=ssh sh -c 'test -S "$SSH_AUTH_SOCK" && echo "$SSH_AUTH_SOCK" > /sock-path'\n` });
+      const r = await build(['--ssh', 'default'], { SSH_AUTH_SOCK: sock });
+      expect(r.stderr).not.toMatch(/exited with code/);
+      expect(r.code).toBe(0);
+      const l = built(store, meta).layers.at(-1)!;
+      expect(fileIn(l, 'sock-path').trim()).toBe('/run/buildkit/ssh_agent.0');
+      expect(entries(l)).toEqual(['sock-path']);
+    });
+  });
+});
