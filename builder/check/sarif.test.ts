@@ -74,7 +74,7 @@ describe('table, json, fail-on', () => {
     const t = formatTable(report).split('\n');
     expect(t[2]).toBe('error     RB001  sub dir/Dockerfile:7: the image runs as root: USER is root');
     expect(t[3]!.trim()).toBe('fix: x');
-    expect(t[4]).toContain('layer 1 (aaaaaaaaaaaa) /id_rsa: /id_rsa: private key');
+    expect(t[4]).toContain('RB009  layer 1 (aaaaaaaaaaaa): /id_rsa: private key');
     expect(t.at(-2)).toBe('2 error(s), 1 warning(s), 1 info (1 layers, 3 entries, 1.2 kB read)');
   });
   it('json has a summary', () => {
