@@ -116,6 +116,11 @@ describe('rbuild check as an unprivileged user', () => {
     expect(of(report, 'RB001')).toHaveLength(1);
     // Without the Dockerfile the history tells which layers are rbuild's own.
     expect(report.layers.filter((l) => l.base)).toHaveLength(1);
+    // --base names the base image in the store; --base-layers gives the count.
+    const withBase = await check([`docker://${registry()}/e2e/check-bad:1`, '--base', `${registry()}/library/busybox:latest`]);
+    expect(withBase.report.layers.map((l) => l.base)).toEqual([true, false, false, false, false]);
+    const counted = await check([`docker://${registry()}/e2e/check-bad:1`, '--base-layers', '0']);
+    expect(counted.report.layers.some((l) => l.base)).toBe(false);
   });
 
   it('RB003: a WORKDIR owned by root is not writable for USER 1000', async () => {
