@@ -111,7 +111,10 @@ describe('rbuild check as an unprivileged user', () => {
   });
 
   it('checks a registry reference (docker://) pulled into a temporary store, leaving the store alone', async () => {
+    const images = async () => (await rbuild(['images', '--root', store])).stdout;
+    const before = await images();
     const { report } = await check([`docker://${registry()}/e2e/check-bad:1`]);
+    expect(await images()).toBe(before);
     expect(of(report, 'RB009').map((f) => f.location.path).sort()).toEqual(['/app/.env', '/app/.npmrc', '/app/id_rsa']);
     expect(of(report, 'RB001')).toHaveLength(1);
     // Without the Dockerfile the history tells which layers are rbuild's own.
