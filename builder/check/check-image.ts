@@ -100,7 +100,8 @@ async function loadSource(path: string, target: string | undefined, signal?: Abo
 export function baseImageRef(src: DockerfileSource): string | undefined {
   const root = stageChain(src).at(-1)!;
   try {
-    const plan = planBuild(src.stages as Stages, { target: String(src.final.index) });
+    // planBuild takes a stage name as target; unnamed stages are only reachable as the last one.
+    const plan = planBuild(src.stages as Stages, src.final.name ? { target: src.final.name } : {});
     const planned = plan.stages.find((s) => s.index === root.index);
     return planned?.base.kind === 'image' ? planned.base.ref : undefined;
   } catch {

@@ -20,13 +20,16 @@ export function summarize(findings: readonly Finding[]): Record<Severity, number
   return s;
 }
 
-/** Where a finding is, in one short string: `Dockerfile:5 layer 3 (ab12cd34ef56) /etc/x`. */
-export function formatWhere(f: Finding): string {
+/**
+ * Where a finding is, in one short string: `Dockerfile:5 layer 3 (ab12cd34ef56) /etc/x`.
+ * With `brief`, the layer and path are left out when the message already names them.
+ */
+export function formatWhere(f: Finding, brief = false): string {
   const l = f.location;
   const parts: string[] = [];
   if (l.file !== undefined) parts.push(l.line !== undefined ? `${l.file}:${l.line}` : l.file);
-  if (l.layer !== undefined) parts.push(`layer ${l.layer + 1}${l.layerDigest ? ` (${l.layerDigest.slice(7, 19)})` : ''}`);
-  if (l.path !== undefined) parts.push(l.path);
+  if (l.layer !== undefined && !(brief && f.message.includes(`layer ${l.layer + 1}/`))) parts.push(`layer ${l.layer + 1}${l.layerDigest ? ` (${l.layerDigest.slice(7, 19)})` : ''}`);
+  if (l.path !== undefined && !(brief && f.message.includes(l.path))) parts.push(l.path);
   return parts.join(' ') || 'image config';
 }
 
@@ -45,7 +48,7 @@ export function formatTable(report: CheckReport): string {
     const w1 = 5;
     lines.push(`${'SEVERITY'.padEnd(w0)}  ${'RULE'.padEnd(w1)}  FINDING`);
     for (const r of rows) {
-      lines.push(`${r.severity.padEnd(w0)}  ${r.ruleId.padEnd(w1)}  ${formatWhere(r)}: ${r.message}`);
+      lines.push(`${r.severity.padEnd(w0)}  ${r.ruleId.padEnd(w1)}  ${formatWhere(r, true)}: ${r.message}`);
       lines.push(`${''.padEnd(w0 + w1 + 4)}fix: ${r.fix}`);
     }
   }
