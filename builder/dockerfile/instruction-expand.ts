@@ -4,7 +4,8 @@
  */
 import { DockerfileError } from './errors.js';
 import type { Instruction } from './instruction-types.js';
-import { isValidChmod, isValidPort } from './instruction-validate.js';
+import { isValidChmod } from './instruction-validate.js';
+import { parsePortSpec, PortSpecError } from './port-spec.js';
 import { parseRunMount, RunMountError } from './run-mount.js';
 import { ShellLex, ShellLexError, type EnvLike } from './shell-lex.js';
 
@@ -31,6 +32,11 @@ export function expandInstruction<T extends Instruction>(instr: T, env: EnvLike,
     if (opts.used) for (const m of r.matched) opts.used.add(m);
     return r.result;
   };
+  const ws = (s: string): string[] => {
+    const r = lex.process(s, env);
+    if (opts.used) for (const m of r.matched) opts.used.add(m);
+    return r.words;
+  };
   const wo = (s: string | undefined): string | undefined => (s === undefined ? undefined : w(s));
   // Heredoc file contents: quotes are content, not syntax.
   const rawLex = new ShellLex('\\', { skipProcessQuotes: true });
@@ -56,8 +62,15 @@ export function expandInstruction<T extends Instruction>(instr: T, env: EnvLike,
         i.args = i.args.map((a) => (a.value === undefined ? { key: w(a.key) } : { key: w(a.key), value: w(a.value) }));
         break;
       case 'EXPOSE':
-        i.ports = i.ports.flatMap((p) => w(p).split(/\s+/).filter(Boolean));
-        for (const p of i.ports) if (!isValidPort(p)) throw new DockerfileError('DOCKERFILE_ARGUMENTS', `invalid port specification: ${p}`, { file: i.loc.file, line: i.loc.line, column: i.loc.column });
+        // BuildKit: ProcessWords, then nat.ParsePortSpecs; the config records `port/proto`.
+        i.ports = i.ports.flatMap(ws).flatMap((p) => {
+          try {
+            return parsePortSpec(p);
+          } catch (err) {
+            if (!(err instanceof PortSpecError)) throw err;
+            throw new DockerfileError('DOCKERFILE_ARGUMENTS', err.message, { file: i.loc.file, line: i.loc.line, column: i.loc.column, endLine: i.loc.endLine }, { hint: 'use PORT, PORT/udp, START-END/tcp or IP:HOSTPORT:PORT', cause: err });
+          }
+        });
         break;
       case 'VOLUME':
         i.volumes = i.volumes.map(w);

@@ -1,6 +1,8 @@
 /** The typed Dockerfile instructions: one interface per instruction, with source locations. */
+import type { RunDevice } from './run-device.js';
 import type { RunMount } from './run-mount.js';
 
+export type { RunDevice } from './run-device.js';
 export type { RunMount } from './run-mount.js';
 
 /** Where an instruction is: 1-based lines, column of the keyword. */
@@ -68,6 +70,8 @@ export interface RunInstruction extends InstructionBase<'RUN'>, CommandLine {
   mounts: RunMount[];
   network?: 'default' | 'none' | 'host';
   security?: 'sandbox' | 'insecure';
+  /** --device: CDI devices (BuildKit labs); the executor must refuse what it cannot provide. */
+  devices: RunDevice[];
 }
 /** CMD: the default command. */
 export interface CmdInstruction extends InstructionBase<'CMD'>, CommandLine {}
@@ -89,8 +93,12 @@ export interface ArgInstruction extends InstructionBase<'ARG'> {
 export interface LabelInstruction extends InstructionBase<'LABEL'> {
   labels: KeyValue[];
 }
-/** EXPOSE: ports (`80`, `80/udp`, `8000-8010`). */
+/** EXPOSE: port specs. */
 export interface ExposeInstruction extends InstructionBase<'EXPOSE'> {
+  /**
+   * As written (`80`, `80/udp`, `8000-8010`, `127.0.0.1:8080:80`); after
+   * expandInstruction, the container ports BuildKit records: `80/tcp`, one per port.
+   */
   ports: string[];
 }
 /** VOLUME: mount points. */

@@ -65,8 +65,42 @@ describe('typed instructions', () => {
     });
     expect(one('HEALTHCHECK CMD ["a", "b"]')).toMatchObject({ test: ['CMD', 'a', 'b'] });
   });
+  it('HEALTHCHECK NONE ignores any flags, as BuildKit never parses them there', () => {
+    expect(one('HEALTHCHECK --interval=5s NONE')).toMatchObject({ test: ['NONE'], interval: 0, retries: 0 });
+    expect(one('HEALTHCHECK --bogus --retries=x NONE')).toMatchObject({ test: ['NONE'] });
+    expect(errOf('FROM a\nHEALTHCHECK --bogus CMD x\n').message).toMatch(/unknown flag: bogus/);
+  });
+  it('ARG and STOPSIGNAL ignore flags; `--` ends the flags', () => {
+    expect(one('ARG --foo=bar x=1')).toMatchObject({ kind: 'ARG', args: [{ key: 'x', value: '1' }] });
+    expect(one('STOPSIGNAL --foo SIGTERM')).toMatchObject({ kind: 'STOPSIGNAL', signal: 'SIGTERM' });
+    // the parser (BuildKit's extractBuilderFlags) ends flags at `--`: what follows is arguments
+    expect(one('COPY --link -- --nonsense a /b')).toMatchObject({ kind: 'COPY', link: true, sources: ['--nonsense', 'a'], dest: '/b' });
+    expect(errOf('FROM a\nENV --foo a=b\n').message).toMatch(/unknown flag: foo/);
+  });
+  it('RUN with no arguments is accepted (BuildKit runs `sh -c ""`)', () => {
+    expect(one('RUN')).toMatchObject({ kind: 'RUN', cmd: [], prependShell: true });
+    expect(one('RUN --network=none')).toMatchObject({ kind: 'RUN', cmd: [], network: 'none' });
+    expect(one('RUN []')).toMatchObject({ kind: 'RUN', cmd: [], prependShell: false });
+  });
+  it('RUN --device (BuildKit labs CDI devices)', () => {
+    expect(one('RUN --device=vendor.com/gpu=all,required --device=name=x echo')).toMatchObject({
+      devices: [{ name: 'vendor.com/gpu=all', required: true }, { name: 'x', required: false }],
+    });
+    expect(one('RUN echo')).toMatchObject({ devices: [] });
+    expect(errOf('FROM a\nRUN --device=a,b echo\n')).toMatchObject({ code: 'DOCKERFILE_FLAG', line: 2, column: 5, message: "invalid field 'b' must be a key=value pair" });
+    expect(errOf('FROM a\nRUN --device echo\n').message).toMatch(/missing a value on flag: device/);
+  });
+  it('every flag of BuildKit\'s ADD and COPY; ADD has no --parents there', () => {
+    expect(one('ADD --chown=1 --chmod=644 --link --exclude=a --exclude=b --checksum=sha256:0 --keep-git-dir=false --unpack x /y')).toMatchObject({
+      kind: 'ADD', chown: '1', chmod: '644', link: true, exclude: ['a', 'b'], checksum: 'sha256:0', keepGitDir: false, unpack: true,
+    });
+    expect(one('COPY --parents --exclude=*.md --from=s a /b')).toMatchObject({ kind: 'COPY', parents: true, exclude: ['*.md'] });
+    expect(errOf('FROM a\nADD --parents a /b\n')).toMatchObject({ message: 'unknown flag: parents', hint: '--parents is a flag of COPY, not of ADD' });
+  });
   it('the rest', () => {
     expect(one('EXPOSE 80 80/udp 8000-8010/tcp')).toMatchObject({ ports: ['80', '80/udp', '8000-8010/tcp'] });
+    // BuildKit checks port specs at dispatch only: typing accepts anything.
+    expect(one('EXPOSE 127.0.0.1:8080:80 80/xyz')).toMatchObject({ ports: ['127.0.0.1:8080:80', '80/xyz'] });
     expect(one('VOLUME ["/a", "/b"]')).toMatchObject({ volumes: ['/a', '/b'] });
     expect(one('VOLUME /a /b')).toMatchObject({ volumes: ['/a', '/b'] });
     expect(one('USER app:app')).toMatchObject({ user: 'app:app' });
@@ -103,7 +137,7 @@ describe('instruction errors', () => {
     expect(errOf('FROM a AS 1x\n').message).toMatch(/invalid name for build stage/);
     expect(errOf('FROM a\nCOPY a\n').message).toMatch(/at least two/);
     expect(errOf('FROM a\nSHELL /bin/sh\n').message).toMatch(/JSON form/);
-    expect(errOf('FROM a\nEXPOSE 80/xyz\n').message).toMatch(/invalid port/);
+    expect(errOf('FROM a\nEXPOSE\n').message).toMatch(/EXPOSE requires at least one argument/);
     expect(errOf('FROM a\nONBUILD FROM x\n').message).toMatch(/isn't allowed as an ONBUILD trigger/);
     expect(errOf('FROM a\nONBUILD ONBUILD RUN x\n').message).toMatch(/Chaining ONBUILD/);
     expect(errOf('FROM a\nHEALTHCHECK --interval=1us CMD x\n').message).toMatch(/less than 1ms/);
@@ -118,11 +152,19 @@ describe('expandInstruction', () => {
   it('expands the fields BuildKit expands', () => {
     expect(expandInstruction(one('ENV $A=${B}') as Instruction, env, lex)).toMatchObject({ env: [{ key: 'x', value: 'two words' }] });
     expect(expandInstruction(one('COPY --chmod=$M --chown=$A --from=$A "$A" /d/$A'), env, lex)).toMatchObject({ chmod: '0644', chown: 'x', from: 'x', sources: ['x'], dest: '/d/x' });
-    expect(expandInstruction(one('EXPOSE $P'), env, lex)).toMatchObject({ ports: ['8080'] });
+    expect(expandInstruction(one('EXPOSE $P'), env, lex)).toMatchObject({ ports: ['8080/tcp'] });
     expect(expandInstruction(one('WORKDIR /w/$A'), env, lex)).toMatchObject({ path: '/w/x' });
     expect(expandInstruction(one('RUN --mount=type=cache,id=$ID,target=/c echo $A'), env, lex)).toMatchObject({ cmd: ['echo $A'], mounts: [{ id: 'c1' }] });
     expect(expandInstruction(one('COPY <<EOF /f\n"$A"\nEOF'), env, lex)).toMatchObject({ contents: [{ data: '"x"\n' }] });
     expect(expandInstruction(one('COPY <<"EOF" /f\n$A\nEOF'), env, lex)).toMatchObject({ contents: [{ data: '$A\n' }] });
+  });
+  it('EXPOSE expands to the container ports BuildKit records', () => {
+    const e = { PS: '90 91/udp', H: '127.0.0.1' };
+    expect(expandInstruction(one('EXPOSE $H:8080:80 8000-8002/UDP [::1]::443 $PS "7"'), e, lex)).toMatchObject({
+      ports: ['80/tcp', '8000/udp', '8001/udp', '8002/udp', '443/tcp', '90/tcp', '91/udp', '7/tcp'],
+    });
+    expect(() => expandInstruction(one('EXPOSE 80/xyz'), e, lex)).toThrow(expect.objectContaining({ code: 'DOCKERFILE_ARGUMENTS', line: 2, message: 'invalid proto: xyz' }));
+    expect(() => expandInstruction(one('EXPOSE 1.2.3:80:80'), e, lex)).toThrow(/invalid IP address: 1.2.3/);
   });
   it('records used names and rejects a bad expanded chmod', () => {
     const used = new Set<string>();

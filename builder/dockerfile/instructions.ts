@@ -10,23 +10,29 @@ import {
   instructionNames, type AddInstruction, type CommandLine, type CopyInstruction, type CopyLike, type FromInstruction,
   type InstrLocation, type Instruction, type KeyValue, type RunInstruction, type SourceContent,
 } from './instruction-types.js';
-import { isValidChmod, isValidPort } from './instruction-validate.js';
+import { isValidChmod } from './instruction-validate.js';
 import type { Node, ParseResult } from './parser.js';
 import { chompHeredocContent, parseHeredoc } from './parser-heredoc.js';
+import { parseRunDevice, RunDeviceError, type RunDevice } from './run-device.js';
 import { parseRunMount, RunMountError, type RunMount } from './run-mount.js';
 
 export * from './instruction-types.js';
-export { isValidChmod, isValidPort } from './instruction-validate.js';
+export { isValidChmod } from './instruction-validate.js';
+export { parsePortSpec, PortSpecError } from './port-spec.js';
 export { expandInstruction, expand, type ExpandOptions } from './instruction-expand.js';
 
 type FlagKind = 'string' | 'bool' | 'array';
 
-/** Which flags each instruction accepts. */
+/**
+ * Which flags each instruction accepts: BuildKit's parse.go and RUN hooks,
+ * labs-only flags included (ADD has no --parents there). ARG, STOPSIGNAL and
+ * HEALTHCHECK NONE never parse their flags in BuildKit: any are ignored.
+ */
 const flagSpecs: Record<string, Record<string, FlagKind>> = {
   ADD: { chown: 'string', chmod: 'string', link: 'bool', exclude: 'array', checksum: 'string', 'keep-git-dir': 'bool', unpack: 'bool' },
   COPY: { chown: 'string', chmod: 'string', link: 'bool', exclude: 'array', from: 'string', parents: 'bool' },
   FROM: { platform: 'string' },
-  RUN: { mount: 'array', network: 'string', security: 'string' },
+  RUN: { mount: 'array', network: 'string', security: 'string', device: 'array' },
   HEALTHCHECK: { interval: 'string', timeout: 'string', 'start-period': 'string', 'start-interval': 'string', retries: 'string' },
 };
 
@@ -73,6 +79,7 @@ function parseFlags(at: Located, name: string, spec: Record<string, FlagKind>): 
   const out: FlagValues = new Map();
   for (const raw of at.node.flags) {
     if (!raw.startsWith('--')) throw at.error('DOCKERFILE_FLAG', `arg should start with -- : ${raw}`, raw);
+    if (raw === '--') break; // BuildKit's BFlags stops at `--`, ignoring what follows
     const body = raw.slice(2);
     const eq = body.indexOf('=');
     const key = eq < 0 ? body : body.slice(0, eq);
@@ -190,6 +197,17 @@ function mounts(at: Located, specs: string[]): RunMount[] {
   });
 }
 
+function devices(at: Located, specs: string[]): RunDevice[] {
+  return specs.map((s) => {
+    try {
+      return parseRunDevice(s);
+    } catch (err) {
+      if (err instanceof RunDeviceError) throw at.error('DOCKERFILE_FLAG', err.message, '--device', undefined, err);
+      throw err;
+    }
+  });
+}
+
 /** Types one parsed node. Throws DockerfileError with the node's location. */
 export function toInstruction(node: Node, ctx: InstructionContext): Instruction {
   const at = new Located(node, ctx);
@@ -218,10 +236,12 @@ export function toInstruction(node: Node, ctx: InstructionContext): Instruction 
     }
     case 'RUN': {
       const f = needFlags();
+      // No arguments is not an error in BuildKit: the shell form runs `sh -c ""`.
       const cl = commandLine(at);
-      if (cl.cmd.length === 0 && cl.files.length === 0) throw at.error('DOCKERFILE_ARGUMENTS', 'RUN requires at least one argument');
       const mountSpecs = f.get('mount') ?? [];
-      const r: RunInstruction = { kind: 'RUN', ...base, ...cl, mountSpecs, mounts: mounts(at, mountSpecs.filter((s) => !hasVar(s))) };
+      const r: RunInstruction = {
+        kind: 'RUN', ...base, ...cl, mountSpecs, mounts: mounts(at, mountSpecs.filter((s) => !hasVar(s))), devices: devices(at, f.get('device') ?? []),
+      };
       const network = str(f, 'network');
       if (network !== undefined) {
         if (network !== 'default' && network !== 'none' && network !== 'host') {
@@ -257,7 +277,6 @@ export function toInstruction(node: Node, ctx: InstructionContext): Instruction 
       needFlags();
       return { kind: 'LABEL', ...base, labels: kvps(at, 'LABEL') };
     case 'ARG': {
-      needFlags();
       if (node.args.length === 0) throw at.error('DOCKERFILE_ARGUMENTS', 'ARG requires at least one argument');
       const args = node.args.map((w) => {
         const eq = w.indexOf('=');
@@ -270,9 +289,8 @@ export function toInstruction(node: Node, ctx: InstructionContext): Instruction 
     case 'EXPOSE': {
       needFlags();
       if (node.args.length === 0) throw at.error('DOCKERFILE_ARGUMENTS', 'EXPOSE requires at least one argument');
-      for (const p of node.args) {
-        if (!hasVar(p) && !isValidPort(p)) throw at.error('DOCKERFILE_ARGUMENTS', `invalid port specification: ${p}`, p, 'use PORT, PORT/udp or START-END/tcp');
-      }
+      // Port specs are checked at dispatch (expandInstruction), as BuildKit does:
+      // a bad EXPOSE in a stage the target does not need is not an error.
       return { kind: 'EXPOSE', ...base, ports: [...node.args] };
     }
     case 'VOLUME': {
@@ -308,7 +326,6 @@ export function toInstruction(node: Node, ctx: InstructionContext): Instruction 
       const rest = node.args.slice(1);
       const empty = { interval: 0, timeout: 0, startPeriod: 0, startInterval: 0, retries: 0 };
       if (typ === 'NONE') {
-        parseFlags(at, 'HEALTHCHECK NONE', {});
         if (rest.length !== 0) throw at.error('DOCKERFILE_ARGUMENTS', 'HEALTHCHECK NONE takes no arguments');
         return { kind: 'HEALTHCHECK', ...base, test: ['NONE'], ...empty };
       }
@@ -340,7 +357,6 @@ export function toInstruction(node: Node, ctx: InstructionContext): Instruction 
       return { kind: 'ONBUILD', ...base, expression };
     }
     case 'STOPSIGNAL':
-      needFlags();
       return { kind: 'STOPSIGNAL', ...base, signal: exactlyOne(at, 'STOPSIGNAL') };
     case 'MAINTAINER':
       needFlags();

@@ -30,7 +30,8 @@ export function formatInstruction(i: Instruction): string {
       return `FROM${flag('platform', i.platform)} ${i.image}${i.stageName ? ` AS ${i.stageName}` : ''}`;
     case 'RUN': {
       const mounts = i.mounts.map((m) => ' --mount=' + Object.entries(m).map(([k, v]) => `${k}=${typeof v === 'number' && k === 'mode' ? v.toString(8) : String(v)}`).join(','));
-      return `RUN${mounts.join('')}${flag('network', i.network)}${flag('security', i.security)} ${cmdline(i)}`;
+      const devs = i.devices.map((d) => ` --device=${d.name}${d.required ? ',required' : ''}`);
+      return `RUN${mounts.join('')}${flag('network', i.network)}${flag('security', i.security)}${devs.join('')} ${cmdline(i)}`;
     }
     case 'CMD':
     case 'ENTRYPOINT':
