@@ -59,12 +59,13 @@ function commandsToLoad(argv: string[]): string[] {
 const program = new Command();
 program.name('rbuild').description('Rootless, daemonless OCI image builder').version('0.1.0');
 
-const ns = currentNamespace();
-const warning = ns ? mappingWarning(ns) : undefined;
-if (warning) process.stderr.write(`${warning}\n`);
-
 try {
-  for (const name of commandsToLoad(process.argv)) await commands[name]!(program);
+  const toLoad = commandsToLoad(process.argv);
+  // The other namespace commands print this themselves (builder/cli/commands/build-namespace.ts).
+  const ns = currentNamespace();
+  const warning = ns && toLoad.length === 1 && toLoad[0] === 'build' ? mappingWarning(ns) : undefined;
+  if (warning) process.stderr.write(`${warning}\n`);
+  for (const name of toLoad) await commands[name]!(program);
   await program.parseAsync(process.argv);
 } catch (err) {
   process.stderr.write(`${formatError(err, process.argv.includes('--debug'))}\n`);
