@@ -15,7 +15,8 @@ import type { Snapshotter } from '../../snapshotter/snapshotter.js';
 import type { Sandbox, StepMount } from '../sandbox/sandbox.js';
 import { BuildCache, cacheKey, type LayerRef } from './cache.js';
 import { BuildContext } from './context.js';
-import { copyInto, ensureDir, RootTree, type CopyOptions } from './copy.js';
+import { copyInto, ensureDir, parentsDestination, RootTree, type CopyOptions, type SourceTree } from './copy.js';
+import { createIgnoreMatcher } from '../dockerfile/dockerignore.js';
 import { detectArchive, downloadUrl, extractArchive, gitClone, gitRemoteCommit, isGitUrl, isHttpUrl, type ArchiveKind } from './add-sources.js';
 import { resolveInRoot } from './resolve-in-root.js';
 import { BuildError, RunFailedError } from './errors.js';
@@ -212,6 +213,20 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
     }
   }
 
+  /** Runs `work` on an empty writable snapshot and returns its content as a layer; not committed (its chain is not a full root). */
+  async function withEmptySnapshot(work: (root: string) => Promise<void>): Promise<LayerRef | undefined> {
+    const snap = await deps.snapshotter();
+    const key = `link-${randomBytes(8).toString('hex')}`;
+    const active = await snap.prepare(key, undefined, signal);
+    try {
+      await work(active.root);
+      const info = await snap.diff(key, deps.store, { compression: 'gzip', level: opts.compressionLevel, sourceDateEpoch: opts.sourceDateEpoch }, signal);
+      return info ? { mediaType: info.mediaType, digest: info.digest as `sha256:${string}`, size: info.size, diffId: info.diffId } : undefined;
+    } finally {
+      await snap.remove(key);
+    }
+  }
+
   async function withView<T>(layers: LayerRef[], work: (root: string) => Promise<T>): Promise<T> {
     const parent = await ensureSnapshots(layers);
     const snap = await deps.snapshotter();
@@ -381,15 +396,21 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
       }
       case 'COPY':
       case 'ADD': {
-        const layer = await withSnapshot(state, async (root) => copyStep(root, state, step));
+        if (step.link) {
+          // --link: the files go into an empty snapshot, so the layer does not depend on what is below
+          // (names in --chown and the workdir owner still come from the stage's /etc/passwd).
+          const layer = await withView(state.layers, async (below) => withEmptySnapshot(async (root) => copyStep(root, state, step, below)));
+          return withLayer(layer, `${step.original} # rbuild`);
+        }
+        const layer = await withSnapshot(state, async (root) => copyStep(root, state, step, root));
         return withLayer(layer, `${step.original} # rbuild`);
       }
     }
   }
 
-  async function prepareWorkdir(root: string, state: StageState): Promise<string> {
+  async function prepareWorkdir(root: string, state: StageState, userRoot = root): Promise<string> {
     const wd = state.config.config?.WorkingDir || '/';
-    const owner = await workdirOwner(root, state.config);
+    const owner = await workdirOwner(userRoot, state.config);
     await ensureDir(root, wd, owner ? { uid: owner.uid, gid: owner.gid } : undefined);
     return wd;
   }
@@ -465,11 +486,26 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
     if (res.exitCode !== 0) throw new RunFailedError(step.prependShell ? step.cmd.join(' ') : JSON.stringify(step.cmd), res.exitCode, tail.slice(-5));
   }
 
-  async function copyStep(root: string, state: StageState, step: Extract<Step, { kind: 'COPY' | 'ADD' }>): Promise<void> {
-    const wd = await prepareWorkdir(root, state);
-    const chown = step.chown ? await deps.resolveUser(root, step.chown) : undefined;
+  async function copyStep(root: string, state: StageState, step: Extract<Step, { kind: 'COPY' | 'ADD' }>, userRoot: string): Promise<void> {
+    const wd = await prepareWorkdir(root, state, userRoot);
+    const chown = step.chown ? await deps.resolveUser(userRoot, step.chown) : undefined;
     const chmod = step.chmod ? parseChmod(step.chmod) : undefined;
-    const base = { root, dest: step.dest, workdir: wd, ...(chown ? { chown: { uid: chown.uid, gid: chown.gid } } : {}), ...(chmod ? { chmod } : {}) };
+    const excluder = step.exclude.length > 0 ? createIgnoreMatcher(step.exclude) : undefined;
+    const base: CopyOptions = {
+      root, dest: step.dest, workdir: wd,
+      ...(chown ? { chown: { uid: chown.uid, gid: chown.gid } } : {}),
+      ...(chmod ? { chmod } : {}),
+      ...(excluder ? { exclude: (rel: string) => excluder.matches(rel) } : {}),
+    };
+    const parents = step.kind === 'COPY' && step.parents;
+    /** Copies resolved sources; with --parents each keeps its path below the destination. */
+    const copyAll = async <S extends { rel: string; abs: string; stat: import('node:fs').Stats; pattern: string }>(tree: SourceTree<S>, sources: S[], o: CopyOptions): Promise<void> => {
+      if (!parents) {
+        await copyInto(tree, sources, o);
+        return;
+      }
+      for (const src of sources) await copyInto(tree, [src], { ...o, dest: parentsDestination(src.pattern, src.rel, src.stat.isDirectory(), o.dest) });
+    };
     if (step.contents.length > 0) {
       const tmp = join(opts.root, 'tmp', `inline-${randomBytes(6).toString('hex')}`);
       await mkdir(tmp, { recursive: true });
@@ -488,7 +524,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
       const srcLayers = dep ? (await stageResult(dep.id)).layers : imageLayerRefs(await baseImage(from));
       await withView(srcLayers, async (srcRoot) => {
         const tree = new RootTree(srcRoot);
-        await copyInto(tree, await tree.resolve(step.sources), { ...base, keepOwner: !chown });
+        await copyAll(tree, await tree.resolve(step.sources), { ...base, keepOwner: !chown });
       });
       return;
     }
@@ -497,7 +533,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
       return;
     }
     const sources = await opts.context.resolve(step.sources);
-    await copyInto(opts.context, sources, base);
+    await copyAll(opts.context, sources, base);
   }
 
   /** ADD from the context or the network: archives unpacked, URLs downloaded, git repositories cloned. */
