@@ -106,6 +106,8 @@ export interface BuildOptions {
   secrets?: ReadonlyMap<string, SecretSource>;
   /** --ssh agent sockets by id. */
   ssh?: ReadonlyMap<string, string>;
+  /** Called with the final file system (a read-only view) for --output type=local|tar. */
+  exportRoot?: (root: string) => Promise<void>;
   /** Stages whose steps never come from the cache (--no-cache-filter). */
   noCacheFilter?: string[];
 }
@@ -599,6 +601,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
   try {
     const final = await stageResult(target.id);
     await opts.context.saveHashes();
+    if (opts.exportRoot) await withView(final.layers, opts.exportRoot);
     const image = await writeImage(deps.store, final, opts);
     return { ...image, executed: counts.executed, cached: counts.cached };
   } finally {
