@@ -22,6 +22,7 @@ import { resolveInRoot } from './resolve-in-root.js';
 import { BuildError, RunFailedError } from './errors.js';
 import type { EventSink } from './events.js';
 import { planRunHeredoc, PIPES_DIR } from './run-heredoc.js';
+import { parseTriggers } from './onbuild.js';
 import { missingMountPoints, prepareRunMounts, removeMountPoints, type SecretSource } from './run-mounts.js';
 import type { Instruction } from '../dockerfile/instructions.js';
 
@@ -130,6 +131,8 @@ interface StageState {
   args: Map<string, string>;
   /** How many of `layers` came from the base (image or stage) rather than this stage's steps. */
   baseLayers: number;
+  /** ONBUILD triggers of the base, to run first (then gone from the config). */
+  onBuild?: string[];
 }
 
 /** Builds the graph and writes the image (config + manifest) into the store; tags are the caller's. */
@@ -164,11 +167,12 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
       const s = await stageResult(dep.id);
       // The content of the stage (its layers), not only its key: a stage rebuilt under
       // --no-cache-filter with a different result invalidates what is built on it.
-      return { ...s, key: cacheKey(s.key, 'FROM', s.layers.map((l) => l.diffId)), args: new Map(), baseLayers: s.layers.length };
+      const onBuild = s.config.config?.OnBuild ?? [];
+      return { ...s, config: onBuild.length ? cfg.withoutOnBuild(s.config) : s.config, key: cacheKey(s.key, 'FROM', s.layers.map((l) => l.diffId)), args: new Map(), baseLayers: s.layers.length, onBuild };
     }
     const image = await baseImage(from);
     const layers = imageLayerRefs(image);
-    return { key: cacheKey('', 'FROM', [image.descriptor.digest]), config: cfg.withoutOnBuild(image.config), layers, args: new Map(), baseLayers: layers.length };
+    return { key: cacheKey('', 'FROM', [image.descriptor.digest]), config: cfg.withoutOnBuild(image.config), layers, args: new Map(), baseLayers: layers.length, onBuild: image.config.config?.OnBuild ?? [] };
   }
 
   async function baseImage(name: string): Promise<ResolvedImage> {
@@ -257,10 +261,13 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
   async function runStage(stage: GraphStage): Promise<StageState> {
     let state = await baseState(stage);
     const noCache = opts.noCacheFilter?.some((f) => f.toLowerCase() === stage.id || f === String(stage.index)) ?? false;
-    const total = stage.instructions.length;
+    // The base's ONBUILD triggers run first, as if they were written right after FROM.
+    const instructions = [...parseTriggers(state.onBuild ?? [], stage.from), ...stage.instructions];
+    state = { ...state, onBuild: [] };
+    const total = instructions.length;
     for (let i = 0; i < total; i++) {
       signal?.throwIfAborted();
-      const step = graph.expand(stage.instructions[i]!, expansionEnv(state));
+      const step = graph.expand(instructions[i]!, expansionEnv(state));
       const id = `${stage.id}/${i + 1}`;
       const ev = { step: id, stage: stage.id, index: i + 1, total, text: step.original };
       if (step.kind === 'ARG') {
