@@ -109,6 +109,8 @@ export interface BuildOptions {
   ssh?: ReadonlyMap<string, string>;
   /** Called with the final file system (a read-only view) for --output type=local|tar. */
   exportRoot?: (root: string) => Promise<void>;
+  /** Squash the final stage's own layers into one (--squash). */
+  squash?: boolean;
   /** Stages whose steps never come from the cache (--no-cache-filter). */
   noCacheFilter?: string[];
 }
@@ -601,13 +603,34 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
     return p;
   }
 
+  /** One layer for the stage's own changes: a snapshot of its base synced to its final file system. */
+  async function squashState(state: StageState): Promise<StageState> {
+    const key = cacheKey(state.key, 'SQUASH', []);
+    const hit = await cache.get(key);
+    if (hit) return { ...state, key, config: hit.config, layers: hit.layers };
+    const base: StageState = { ...state, layers: state.layers.slice(0, state.baseLayers) };
+    const { syncTree } = await import('./squash.js');
+    const layer = await withView(state.layers, (finalRoot) => withSnapshot(base, async (root) => void (await syncTree(finalRoot, root, signal))));
+    // The base's history stays; the stage's own entries become empty, one entry carries the squashed layer.
+    let seen = 0;
+    const history = (state.config.history ?? []).map((h) => {
+      if (h.empty_layer) return h;
+      return ++seen > state.baseLayers ? { ...h, empty_layer: true } : h;
+    });
+    if (layer) history.push({ created: createdTime(opts), created_by: 'rbuild build --squash', comment: 'rbuild' });
+    const next: StageState = { ...state, key, config: { ...state.config, history }, layers: layer ? [...base.layers, layer] : base.layers };
+    await cache.put(key, { config: next.config, layers: next.layers });
+    return next;
+  }
+
   const target = byId.get(graph.target) ?? graph.stages[graph.stages.length - 1];
   if (!target) throw new BuildError('NO_STAGES', 'the Dockerfile has no stages');
   // Start every needed stage so that independent ones run in parallel.
   for (const s of graph.stages) void stageResult(s.id).catch(() => undefined);
   try {
-    const final = await stageResult(target.id);
+    let final = await stageResult(target.id);
     await opts.context.saveHashes();
+    if (opts.squash && final.layers.length - final.baseLayers > 1) final = await squashState(final);
     if (opts.exportRoot) await withView(final.layers, opts.exportRoot);
     const image = await writeImage(deps.store, final, opts);
     return { ...image, executed: counts.executed, cached: counts.cached };

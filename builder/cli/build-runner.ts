@@ -36,6 +36,8 @@ export interface BuildRequest {
   secrets?: Map<string, { file?: string; env?: string }>;
   /** --ssh agent sockets by id. */
   ssh?: Map<string, string>;
+  /** One layer for the final stage's own changes. */
+  squash?: boolean;
   /** --output destinations (default: the image in the store). */
   outputs?: OutputSpec[];
   /** Stages never taken from the cache. */
@@ -130,6 +132,7 @@ async function buildWith(
       ...(req.annotations?.length ? { annotations: req.annotations } : {}),
       ...(req.noCacheFilter?.length ? { noCacheFilter: req.noCacheFilter } : {}),
       ...(req.secrets ? { secrets: req.secrets } : {}),
+      ...(req.squash ? { squash: true } : {}),
       ...(rootOutputs.length ? { exportRoot: (root: string) => exportRootfs(root, rootOutputs, signal) } : {}),
       ...(req.ssh ? { ssh: req.ssh } : {}),
     },

@@ -43,6 +43,7 @@ export function register(program: Command, hooks: { enterNamespace(): Promise<vo
     .option('--secret <id=..,src=..|env=..>', 'a secret for RUN --mount=type=secret (repeatable)', collect, [])
     .option('--ssh <default|id=socket>', 'an SSH agent socket for RUN --mount=type=ssh (repeatable)', collect, [])
     .option('-o, --output <type=..,dest=..>', 'output: type=image (default), oci, docker, local or tar with dest= (repeatable)', collect, [])
+    .option('--squash', "squash the final stage's own layers into one")
     .option('--iidfile <file>', 'write the image ID (config digest) to the file')
     .option('--metadata-file <file>', 'write build metadata (digest, tags, size) as JSON')
     .option('--push', 'push every tag after the build')
@@ -144,6 +145,7 @@ function toRequest(context: string, o: Record<string, unknown>): BuildRequest {
     annotations,
     noCacheFilter: (o.cacheFilter as string[] | undefined) ?? [],
     secrets: parseSecretFlags(o.secret as string[]),
+    squash: Boolean(o.squash),
     outputs: (o.output as string[]).map((v) => {
       const spec = parseOutput(v);
       return 'dest' in spec && spec.dest !== '-' ? { ...spec, dest: resolve(spec.dest) + (spec.dest.endsWith('/') ? '/' : '') } : spec;
