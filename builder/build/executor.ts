@@ -452,7 +452,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
         prepared.mounts.push({ type: 'bind', source: join(scriptDir, 'script'), target: `${PIPES_DIR}/${script.name}`, readonly: true });
       }
       created = await missingMountPoints(root, prepared.mounts.map((m) => m.target));
-      await runPrepared(root, state, args, step, id, cwd, user, env, prepared.mounts);
+      await runPrepared(root, args, step, id, cwd, user, env, prepared.mounts);
     } finally {
       // Mount points made for this step must not show up in its layer.
       await removeMountPoints(root, created);
@@ -462,10 +462,9 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
   }
 
   async function runPrepared(
-    root: string, state: StageState, args: string[], step: Extract<Step, { kind: 'RUN' }>, id: string,
+    root: string, args: string[], step: Extract<Step, { kind: 'RUN' }>, id: string,
     cwd: string, user: ResolvedUser, env: Map<string, string>, mounts: StepMount[],
   ): Promise<void> {
-    void state;
     const sandbox = await deps.sandbox();
     const tail: string[] = [];
     const keep = (s: string) => {
