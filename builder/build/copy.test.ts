@@ -64,3 +64,23 @@ describe('COPY', () => {
     expect(await bc.checksum(await bc.resolve(['a.txt']))).not.toBe(before);
   });
 });
+
+describe('COPY --parents and --exclude', () => {
+  it('keeps source paths, from the /./ pivot on', async () => {
+    const { parentsDestination } = await import('./copy.js');
+    expect(parentsDestination('x/a.txt', 'x/a.txt', false, '/d')).toBe('/d/x/');
+    expect(parentsDestination('a.txt', 'a.txt', false, '/d/')).toBe('/d/');
+    expect(parentsDestination('src', 'src', true, '/d/')).toBe('/d/src/');
+    expect(parentsDestination('./x/./y/*.txt', 'x/y/b.txt', false, '/p/')).toBe('/p/y/');
+    expect(parentsDestination('/x/./y', 'x/y', true, '/p/')).toBe('/p/y/');
+  });
+  it('skips excluded files and directories', async () => {
+    const { root, bc } = setup();
+    const { createIgnoreMatcher } = await import('../dockerfile/dockerignore.js');
+    const m = createIgnoreMatcher(['*.c', 'sub']);
+    await copyInto(bc, await bc.resolve(['src', 'a.txt']), { root, dest: '/e/', workdir: '/', exclude: (r) => m.matches(r) });
+    expect(existsSync(join(root, 'e/main.c'))).toBe(false);
+    expect(existsSync(join(root, 'e/sub'))).toBe(false);
+    expect(existsSync(join(root, 'e/a.txt'))).toBe(true);
+  });
+});

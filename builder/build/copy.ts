@@ -32,6 +32,8 @@ export interface CopyOptions {
   chmod?: (mode: number, isDir: boolean) => number;
   /** Keep source owners (copies from another stage or image). */
   keepOwner?: boolean;
+  /** --exclude: true for a path (relative to the source, or to the context) that must not be copied. */
+  exclude?: (rel: string) => boolean;
 }
 
 /** A COPY whose destination cannot take its sources. */
@@ -59,12 +61,23 @@ export async function copyInto<S extends { rel: string; abs: string; stat: Stats
       `write the destination as "${opts.dest}/"`);
   }
   let count = 0;
+  const excluded = (src: S, rel: string): boolean => {
+    if (!opts.exclude) return false;
+    const full = rel === '' ? src.rel : src.rel === '' ? rel : `${src.rel}/${rel}`;
+    return (rel !== '' && opts.exclude(rel)) || (full !== '' && opts.exclude(full));
+  };
   for (const src of sources) {
+    if (excluded(src, '')) continue;
+    const skipped: string[] = [];
     const base = src.stat.isDirectory() ? destAbs : destIsDir ? `${destAbs}/${basename(src.rel || src.pattern)}` : destAbs;
     const parent = src.stat.isDirectory() ? base : dirname(base);
     await ensureDir(opts.root, parent, opts.chown);
     const dirTimes: Array<[string, Stats]> = [];
     for await (const e of tree.walk(src)) {
+      if (e.rel !== '' && (skipped.some((d) => e.rel.startsWith(`${d}/`)) || excluded(src, e.rel))) {
+        if (e.stat.isDirectory()) skipped.push(e.rel);
+        continue;
+      }
       const target = e.rel === '' ? base : `${base}/${e.rel}`;
       if (src.stat.isDirectory() && e.rel === '') {
         // The source directory itself: its contents go into the destination, which keeps its own metadata when it exists.
@@ -163,4 +176,20 @@ async function* walkDir(abs: string, rel: string): AsyncGenerator<{ rel: string;
     yield { rel: childRel, abs: childAbs, stat: st };
     if (st.isDirectory()) yield* walkDir(childAbs, childRel);
   }
+}
+
+/**
+ * COPY --parents: the destination that keeps a source's path. `rel` is the source's path in the
+ * context (or stage root); a `/./` in the pattern marks where the kept part starts (BuildKit).
+ */
+export function parentsDestination(pattern: string, rel: string, isDir: boolean, dest: string): string {
+  const dir = dest.endsWith('/') ? dest : `${dest}/`;
+  let kept = rel.replace(/^\/+/, '');
+  const pivot = pattern.indexOf('/./');
+  if (pivot >= 0) {
+    const prefix = pattern.slice(0, pivot).replace(/^\.?\/+/, '').replace(/^\.$/, '');
+    if (prefix !== '' && (kept === prefix || kept.startsWith(`${prefix}/`))) kept = kept.slice(prefix.length).replace(/^\/+/, '');
+  }
+  const parent = isDir ? kept : kept.split('/').slice(0, -1).join('/');
+  return parent === '' ? dir : `${dir}${parent}/`;
 }

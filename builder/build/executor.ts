@@ -15,12 +15,14 @@ import type { Snapshotter } from '../../snapshotter/snapshotter.js';
 import type { Sandbox, StepMount } from '../sandbox/sandbox.js';
 import { BuildCache, cacheKey, type LayerRef } from './cache.js';
 import { BuildContext } from './context.js';
-import { copyInto, ensureDir, RootTree, type CopyOptions } from './copy.js';
+import { copyInto, ensureDir, parentsDestination, RootTree, type CopyOptions, type SourceTree } from './copy.js';
+import { createIgnoreMatcher } from '../dockerfile/dockerignore.js';
 import { detectArchive, downloadUrl, extractArchive, gitClone, gitRemoteCommit, isGitUrl, isHttpUrl, type ArchiveKind } from './add-sources.js';
 import { resolveInRoot } from './resolve-in-root.js';
 import { BuildError, RunFailedError } from './errors.js';
 import type { EventSink } from './events.js';
 import { planRunHeredoc, PIPES_DIR } from './run-heredoc.js';
+import { parseTriggers } from './onbuild.js';
 import { missingMountPoints, prepareRunMounts, removeMountPoints, type SecretSource } from './run-mounts.js';
 import type { Instruction } from '../dockerfile/instructions.js';
 
@@ -105,6 +107,10 @@ export interface BuildOptions {
   secrets?: ReadonlyMap<string, SecretSource>;
   /** --ssh agent sockets by id. */
   ssh?: ReadonlyMap<string, string>;
+  /** Called with the final file system (a read-only view) for --output type=local|tar. */
+  exportRoot?: (root: string) => Promise<void>;
+  /** Squash the final stage's own layers into one (--squash). */
+  squash?: boolean;
   /** Stages whose steps never come from the cache (--no-cache-filter). */
   noCacheFilter?: string[];
 }
@@ -127,6 +133,8 @@ interface StageState {
   args: Map<string, string>;
   /** How many of `layers` came from the base (image or stage) rather than this stage's steps. */
   baseLayers: number;
+  /** ONBUILD triggers of the base, to run first (then gone from the config). */
+  onBuild?: string[];
 }
 
 /** Builds the graph and writes the image (config + manifest) into the store; tags are the caller's. */
@@ -161,11 +169,12 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
       const s = await stageResult(dep.id);
       // The content of the stage (its layers), not only its key: a stage rebuilt under
       // --no-cache-filter with a different result invalidates what is built on it.
-      return { ...s, key: cacheKey(s.key, 'FROM', s.layers.map((l) => l.diffId)), args: new Map(), baseLayers: s.layers.length };
+      const onBuild = s.config.config?.OnBuild ?? [];
+      return { ...s, config: onBuild.length ? cfg.withoutOnBuild(s.config) : s.config, key: cacheKey(s.key, 'FROM', s.layers.map((l) => l.diffId)), args: new Map(), baseLayers: s.layers.length, onBuild };
     }
     const image = await baseImage(from);
     const layers = imageLayerRefs(image);
-    return { key: cacheKey('', 'FROM', [image.descriptor.digest]), config: cfg.withoutOnBuild(image.config), layers, args: new Map(), baseLayers: layers.length };
+    return { key: cacheKey('', 'FROM', [image.descriptor.digest]), config: cfg.withoutOnBuild(image.config), layers, args: new Map(), baseLayers: layers.length, onBuild: image.config.config?.OnBuild ?? [] };
   }
 
   async function baseImage(name: string): Promise<ResolvedImage> {
@@ -212,6 +221,20 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
     }
   }
 
+  /** Runs `work` on an empty writable snapshot and returns its content as a layer; not committed (its chain is not a full root). */
+  async function withEmptySnapshot(work: (root: string) => Promise<void>): Promise<LayerRef | undefined> {
+    const snap = await deps.snapshotter();
+    const key = `link-${randomBytes(8).toString('hex')}`;
+    const active = await snap.prepare(key, undefined, signal);
+    try {
+      await work(active.root);
+      const info = await snap.diff(key, deps.store, { compression: 'gzip', level: opts.compressionLevel, sourceDateEpoch: opts.sourceDateEpoch }, signal);
+      return info ? { mediaType: info.mediaType, digest: info.digest as `sha256:${string}`, size: info.size, diffId: info.diffId } : undefined;
+    } finally {
+      await snap.remove(key);
+    }
+  }
+
   async function withView<T>(layers: LayerRef[], work: (root: string) => Promise<T>): Promise<T> {
     const parent = await ensureSnapshots(layers);
     const snap = await deps.snapshotter();
@@ -240,10 +263,13 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
   async function runStage(stage: GraphStage): Promise<StageState> {
     let state = await baseState(stage);
     const noCache = opts.noCacheFilter?.some((f) => f.toLowerCase() === stage.id || f === String(stage.index)) ?? false;
-    const total = stage.instructions.length;
+    // The base's ONBUILD triggers run first, as if they were written right after FROM.
+    const instructions = [...parseTriggers(state.onBuild ?? [], stage.from), ...stage.instructions];
+    state = { ...state, onBuild: [] };
+    const total = instructions.length;
     for (let i = 0; i < total; i++) {
       signal?.throwIfAborted();
-      const step = graph.expand(stage.instructions[i]!, expansionEnv(state));
+      const step = graph.expand(instructions[i]!, expansionEnv(state));
       const id = `${stage.id}/${i + 1}`;
       const ev = { step: id, stage: stage.id, index: i + 1, total, text: step.original };
       if (step.kind === 'ARG') {
@@ -381,15 +407,21 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
       }
       case 'COPY':
       case 'ADD': {
-        const layer = await withSnapshot(state, async (root) => copyStep(root, state, step));
+        if (step.link) {
+          // --link: the files go into an empty snapshot, so the layer does not depend on what is below
+          // (names in --chown and the workdir owner still come from the stage's /etc/passwd).
+          const layer = await withView(state.layers, async (below) => withEmptySnapshot(async (root) => copyStep(root, state, step, below)));
+          return withLayer(layer, `${step.original} # rbuild`);
+        }
+        const layer = await withSnapshot(state, async (root) => copyStep(root, state, step, root));
         return withLayer(layer, `${step.original} # rbuild`);
       }
     }
   }
 
-  async function prepareWorkdir(root: string, state: StageState): Promise<string> {
+  async function prepareWorkdir(root: string, state: StageState, userRoot = root): Promise<string> {
     const wd = state.config.config?.WorkingDir || '/';
-    const owner = await workdirOwner(root, state.config);
+    const owner = await workdirOwner(userRoot, state.config);
     await ensureDir(root, wd, owner ? { uid: owner.uid, gid: owner.gid } : undefined);
     return wd;
   }
@@ -420,7 +452,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
         prepared.mounts.push({ type: 'bind', source: join(scriptDir, 'script'), target: `${PIPES_DIR}/${script.name}`, readonly: true });
       }
       created = await missingMountPoints(root, prepared.mounts.map((m) => m.target));
-      await runPrepared(root, state, args, step, id, cwd, user, env, prepared.mounts);
+      await runPrepared(root, args, step, id, cwd, user, env, prepared.mounts);
     } finally {
       // Mount points made for this step must not show up in its layer.
       await removeMountPoints(root, created);
@@ -430,10 +462,9 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
   }
 
   async function runPrepared(
-    root: string, state: StageState, args: string[], step: Extract<Step, { kind: 'RUN' }>, id: string,
+    root: string, args: string[], step: Extract<Step, { kind: 'RUN' }>, id: string,
     cwd: string, user: ResolvedUser, env: Map<string, string>, mounts: StepMount[],
   ): Promise<void> {
-    void state;
     const sandbox = await deps.sandbox();
     const tail: string[] = [];
     const keep = (s: string) => {
@@ -465,11 +496,26 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
     if (res.exitCode !== 0) throw new RunFailedError(step.prependShell ? step.cmd.join(' ') : JSON.stringify(step.cmd), res.exitCode, tail.slice(-5));
   }
 
-  async function copyStep(root: string, state: StageState, step: Extract<Step, { kind: 'COPY' | 'ADD' }>): Promise<void> {
-    const wd = await prepareWorkdir(root, state);
-    const chown = step.chown ? await deps.resolveUser(root, step.chown) : undefined;
+  async function copyStep(root: string, state: StageState, step: Extract<Step, { kind: 'COPY' | 'ADD' }>, userRoot: string): Promise<void> {
+    const wd = await prepareWorkdir(root, state, userRoot);
+    const chown = step.chown ? await deps.resolveUser(userRoot, step.chown) : undefined;
     const chmod = step.chmod ? parseChmod(step.chmod) : undefined;
-    const base = { root, dest: step.dest, workdir: wd, ...(chown ? { chown: { uid: chown.uid, gid: chown.gid } } : {}), ...(chmod ? { chmod } : {}) };
+    const excluder = step.exclude.length > 0 ? createIgnoreMatcher(step.exclude) : undefined;
+    const base: CopyOptions = {
+      root, dest: step.dest, workdir: wd,
+      ...(chown ? { chown: { uid: chown.uid, gid: chown.gid } } : {}),
+      ...(chmod ? { chmod } : {}),
+      ...(excluder ? { exclude: (rel: string) => excluder.matches(rel) } : {}),
+    };
+    const parents = step.kind === 'COPY' && step.parents;
+    /** Copies resolved sources; with --parents each keeps its path below the destination. */
+    const copyAll = async <S extends { rel: string; abs: string; stat: import('node:fs').Stats; pattern: string }>(tree: SourceTree<S>, sources: S[], o: CopyOptions): Promise<void> => {
+      if (!parents) {
+        await copyInto(tree, sources, o);
+        return;
+      }
+      for (const src of sources) await copyInto(tree, [src], { ...o, dest: parentsDestination(src.pattern, src.rel, src.stat.isDirectory(), o.dest) });
+    };
     if (step.contents.length > 0) {
       const tmp = join(opts.root, 'tmp', `inline-${randomBytes(6).toString('hex')}`);
       await mkdir(tmp, { recursive: true });
@@ -488,7 +534,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
       const srcLayers = dep ? (await stageResult(dep.id)).layers : imageLayerRefs(await baseImage(from));
       await withView(srcLayers, async (srcRoot) => {
         const tree = new RootTree(srcRoot);
-        await copyInto(tree, await tree.resolve(step.sources), { ...base, keepOwner: !chown });
+        await copyAll(tree, await tree.resolve(step.sources), { ...base, keepOwner: !chown });
       });
       return;
     }
@@ -497,7 +543,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
       return;
     }
     const sources = await opts.context.resolve(step.sources);
-    await copyInto(opts.context, sources, base);
+    await copyAll(opts.context, sources, base);
   }
 
   /** ADD from the context or the network: archives unpacked, URLs downloaded, git repositories cloned. */
@@ -556,13 +602,35 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
     return p;
   }
 
+  /** One layer for the stage's own changes: a snapshot of its base synced to its final file system. */
+  async function squashState(state: StageState): Promise<StageState> {
+    const key = cacheKey(state.key, 'SQUASH', []);
+    const hit = await cache.get(key);
+    if (hit) return { ...state, key, config: hit.config, layers: hit.layers };
+    const base: StageState = { ...state, layers: state.layers.slice(0, state.baseLayers) };
+    const { syncTree } = await import('./squash.js');
+    const layer = await withView(state.layers, (finalRoot) => withSnapshot(base, async (root) => void (await syncTree(finalRoot, root, signal))));
+    // The base's history stays; the stage's own entries become empty, one entry carries the squashed layer.
+    let seen = 0;
+    const history = (state.config.history ?? []).map((h) => {
+      if (h.empty_layer) return h;
+      return ++seen > state.baseLayers ? { ...h, empty_layer: true } : h;
+    });
+    if (layer) history.push({ created: createdTime(opts), created_by: 'rbuild build --squash', comment: 'rbuild' });
+    const next: StageState = { ...state, key, config: { ...state.config, history }, layers: layer ? [...base.layers, layer] : base.layers };
+    await cache.put(key, { config: next.config, layers: next.layers });
+    return next;
+  }
+
   const target = byId.get(graph.target) ?? graph.stages[graph.stages.length - 1];
   if (!target) throw new BuildError('NO_STAGES', 'the Dockerfile has no stages');
   // Start every needed stage so that independent ones run in parallel.
   for (const s of graph.stages) void stageResult(s.id).catch(() => undefined);
   try {
-    const final = await stageResult(target.id);
+    let final = await stageResult(target.id);
     await opts.context.saveHashes();
+    if (opts.squash && final.layers.length - final.baseLayers > 1) final = await squashState(final);
+    if (opts.exportRoot) await withView(final.layers, opts.exportRoot);
     const image = await writeImage(deps.store, final, opts);
     return { ...image, executed: counts.executed, cached: counts.cached };
   } finally {

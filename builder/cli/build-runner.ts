@@ -17,6 +17,8 @@ import { hostPlatform } from '../../registry/store/platform.js';
 import { normalizeName } from '../../registry/store/normalize-name.js';
 import { join } from 'node:path';
 import { buildServices } from './services.js';
+import { exportArchive, exportRootfs } from './export-output.js';
+import { needsRootfs, type OutputSpec } from '../build/output.js';
 
 /** Everything the build command was asked to do. */
 export interface BuildRequest {
@@ -34,6 +36,10 @@ export interface BuildRequest {
   secrets?: Map<string, { file?: string; env?: string }>;
   /** --ssh agent sockets by id. */
   ssh?: Map<string, string>;
+  /** One layer for the final stage's own changes. */
+  squash?: boolean;
+  /** --output destinations (default: the image in the store). */
+  outputs?: OutputSpec[];
   /** Stages never taken from the cache. */
   noCacheFilter?: string[];
   network: 'default' | 'host' | 'none' | 'private';
@@ -107,6 +113,7 @@ async function buildWith(
   emit: EventSink,
   signal?: AbortSignal,
 ): Promise<BuildOutcome> {
+  const rootOutputs = (req.outputs ?? []).filter(needsRootfs);
   const context = new BuildContext(req.context, await services.ignoreMatcher(req.context, req.dockerfile), new HashCache(join(req.root, 'cache', 'context-hashes.json')));
   const result = await executeBuild(
     graph,
@@ -125,6 +132,8 @@ async function buildWith(
       ...(req.annotations?.length ? { annotations: req.annotations } : {}),
       ...(req.noCacheFilter?.length ? { noCacheFilter: req.noCacheFilter } : {}),
       ...(req.secrets ? { secrets: req.secrets } : {}),
+      ...(req.squash ? { squash: true } : {}),
+      ...(rootOutputs.length ? { exportRoot: (root: string) => exportRootfs(root, rootOutputs, signal) } : {}),
       ...(req.ssh ? { ssh: req.ssh } : {}),
     },
     services.deps,
@@ -134,6 +143,9 @@ async function buildWith(
   for (const t of tags) await store.tag(t, result.descriptor);
   const size = result.manifest.layers.reduce((a, l) => a + l.size, 0) + result.manifest.config.size;
   emit({ type: 'export', digest: result.descriptor.digest, size, tags });
+  for (const o of req.outputs ?? []) {
+    if (o.type === 'oci' || o.type === 'docker') await exportArchive(store, tags.length ? tags : [result.descriptor.digest], o, signal);
+  }
   if (req.push) {
     for (const t of tags) {
       emit({ type: 'push', ref: t, phase: 'start' });

@@ -15,6 +15,7 @@ import { UsageError } from '../errors.js';
 import { runBuild, type BuildRequest } from '../build-runner.js';
 import { resolveStdinInputs } from '../stdin-input.js';
 import { parseSecretFlags, parseSshFlags } from '../secret-flags.js';
+import { parseOutput } from '../../build/output.js';
 import { defaultRoot } from '../root.js';
 
 function collect(v: string, prev: string[]): string[] {
@@ -41,6 +42,8 @@ export function register(program: Command, hooks: { enterNamespace(): Promise<vo
     .addOption(new Option('--network <mode>', 'network for RUN steps').choices(['default', 'host', 'none', 'private']).default('default'))
     .option('--secret <id=..,src=..|env=..>', 'a secret for RUN --mount=type=secret (repeatable)', collect, [])
     .option('--ssh <default|id=socket>', 'an SSH agent socket for RUN --mount=type=ssh (repeatable)', collect, [])
+    .option('-o, --output <type=..,dest=..>', 'output: type=image (default), oci, docker, local or tar with dest= (repeatable)', collect, [])
+    .option('--squash', "squash the final stage's own layers into one")
     .option('--iidfile <file>', 'write the image ID (config digest) to the file')
     .option('--metadata-file <file>', 'write build metadata (digest, tags, size) as JSON')
     .option('--push', 'push every tag after the build')
@@ -142,6 +145,11 @@ function toRequest(context: string, o: Record<string, unknown>): BuildRequest {
     annotations,
     noCacheFilter: (o.cacheFilter as string[] | undefined) ?? [],
     secrets: parseSecretFlags(o.secret as string[]),
+    squash: Boolean(o.squash),
+    outputs: (o.output as string[]).map((v) => {
+      const spec = parseOutput(v);
+      return 'dest' in spec && spec.dest !== '-' ? { ...spec, dest: resolve(spec.dest) + (spec.dest.endsWith('/') ? '/' : '') } : spec;
+    }),
     ssh: parseSshFlags(o.ssh as string[]),
     network: o.network as BuildRequest['network'],
     push: Boolean(o.push),
