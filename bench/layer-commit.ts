@@ -85,6 +85,40 @@ async function one(name: string, fill: (dir: string) => void, work: string): Pro
   fs.rmSync(join(work, 'blobs'), { recursive: true, force: true });
 }
 
+/**
+ * The harness's hook (bench/README.md): `commit DIR` makes the gzip layer of
+ * a tree exactly as a snapshot commit does (walk, tar, parallel gzip, both
+ * digests) and throws it away; `extract LAYER.tar.gz DIR` applies a layer as a
+ * pull's unpack does. Neither needs a mount, so they run as the bench user.
+ */
+async function hook(mode: string): Promise<void> {
+  const nullSink = {
+    async write(data: AsyncIterable<Uint8Array> | NodeJS.ReadableStream, expected?: { digest?: string }): Promise<{ digest: string; size: number }> {
+      // Nothing is stored, but the bytes are hashed as the store would.
+      const { createHash } = await import('node:crypto');
+      const h = createHash('sha256');
+      let size = 0;
+      for await (const chunk of data as AsyncIterable<Uint8Array>) {
+        h.update(chunk);
+        size += chunk.length;
+      }
+      return { digest: expected?.digest ?? `sha256:${h.digest('hex')}`, size };
+    },
+  };
+  if (mode === 'commit') {
+    const { layerFromDirectory } = await import('../snapshotter/diff.js');
+    await layerFromDirectory(process.argv[3]!, nullSink, { compression: 'gzip' });
+  } else {
+    const { extractLayer } = await import('../snapshotter/extract.js');
+    await extractLayer(fs.createReadStream(process.argv[3]!), 'application/vnd.oci.image.layer.v1.tar+gzip', process.argv[4]!, undefined);
+  }
+}
+
+if (process.argv[2] === 'commit' || process.argv[2] === 'extract') {
+  await hook(process.argv[2]);
+  process.exit(0);
+}
+
 const work = fs.mkdtempSync(join(process.env.RBUILD_BENCH_DIR ?? tmpdir(), 'rbuild-bench-'));
 try {
   await one('bigfile', fillBig, work);
