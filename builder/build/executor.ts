@@ -381,8 +381,19 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
         return edit(cfg.withVolumes(c, step.volumes));
       case 'USER':
         return edit(cfg.withUser(c, step.user));
-      case 'WORKDIR':
-        return edit(cfg.withWorkdir(c, step.path));
+      case 'WORKDIR': {
+        // As BuildKit: the directory is created (owned by USER) when missing, in a layer of its own,
+        // so an image whose WORKDIR nothing writes into still has it.
+        const next: StageState = { ...state, config: cfg.withWorkdir(c, step.path) };
+        const layer = await withSnapshot(next, async (root) => {
+          await prepareWorkdir(root, next);
+        });
+        return {
+          ...next,
+          config: cfg.withHistory(next.config, { created: createdTime(opts), created_by: step.original, comment: 'rbuild' }, layer?.diffId),
+          layers: layer ? [...state.layers, layer] : state.layers,
+        };
+      }
       case 'ENTRYPOINT':
         return edit(cfg.withEntrypoint(c, shellWrap(c, step.cmd, step.prependShell)));
       case 'CMD':
@@ -400,6 +411,9 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
       case 'ARG':
         return state;
       case 'RUN': {
+        if (step.devices.length > 0) {
+          throw new BuildError('UNSUPPORTED', `RUN --device is not supported (${step.devices.map((d) => d.name).join(', ')})`, 'remove --device: rootless builds cannot pass host devices');
+        }
         const plan = planRunHeredoc(step.cmd, step.prependShell, step.files);
         const args = shellWrap(c, plan.cmd, step.prependShell);
         const layer = await withSnapshot(state, async (root) => runInSandbox(root, state, args, step, id, plan.script));

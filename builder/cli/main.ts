@@ -66,7 +66,8 @@ try {
   const warning = ns && toLoad.length === 1 && toLoad[0] === 'build' ? mappingWarning(ns) : undefined;
   if (warning) process.stderr.write(`${warning}\n`);
   for (const name of toLoad) await commands[name]!(program);
-  await program.parseAsync(process.argv);
+  const argv = toLoad.includes('build') ? (await import('./commands/build.js')).normalizeBuildArgv(process.argv) : process.argv;
+  await program.parseAsync(argv);
 } catch (err) {
   process.stderr.write(`${formatError(err, process.argv.includes('--debug'))}\n`);
   process.exitCode = exitCodeFor(err);

@@ -78,7 +78,7 @@ describe('rbuild build as an unprivileged user', () => {
     expect(r.stderr + r.stdout).not.toMatch(/Error|error:/);
     expect(r.code).toBe(0);
     const inspect = JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${ref}`], { encoding: 'utf8' }));
-    expect(inspect.Layers.length).toBe(3);
+    expect(inspect.Layers.length).toBe(4); // busybox, WORKDIR /app, COPY, RUN
     // skopeo and umoci run as root here: their output goes outside the test user's directory.
     const readBack = mkdtempSync(join(tmpdir(), 'rbuild-readback-'));
     const oci = join(readBack, 'oci-out');

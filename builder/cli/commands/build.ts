@@ -22,6 +22,14 @@ function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
 }
 
+/** `--check=warn` as docker-style flags write it becomes `--check --check-level warn` (commander's optional values would swallow the context). */
+export function normalizeBuildArgv(argv: string[]): string[] {
+  return argv.flatMap((a) => {
+    const m = /^--check=(.*)$/.exec(a);
+    return m ? ['--check', '--check-level', m[1]!] : [a];
+  });
+}
+
 /** Registers `build` as the default command. */
 export function register(program: Command, hooks: { enterNamespace(): Promise<void>; inNamespace(): boolean }): void {
   program
@@ -54,6 +62,8 @@ export function register(program: Command, hooks: { enterNamespace(): Promise<vo
     .addOption(new Option('--format <format>', 'manifest and config media types').choices(['oci', 'docker']).default('oci'))
     .option('--compression-level <n>', 'gzip level of new layers')
     .option('--root <dir>', 'store directory (default: $XDG_DATA_HOME/rbuild)')
+    .option('--check', 'check the built image for rootless compliance (--check=warn fails on warnings too)')
+    .addOption(new Option('--check-level <level>').choices(['error', 'warn']).default('error').hideHelp())
     .option('--debug', 'print stacks with errors')
     .action(async (context: string, o: Record<string, unknown>) => {
       const req = toRequest(context, o);
@@ -97,6 +107,18 @@ export function register(program: Command, hooks: { enterNamespace(): Promise<vo
         writeFileSync(req.metadataFile, JSON.stringify({ 'containerimage.digest': result.descriptor.digest, 'containerimage.config.digest': result.imageId, 'image.name': result.tags.join(','), size: result.size }, null, 2));
       }
       if (req.quiet) process.stdout.write(`${result.imageId}\n`);
+      if (o.check) {
+        const level = o.checkLevel as 'error' | 'warn';
+        const { checkBuiltImage, formatTable, reportFails } = await import('../../check/index.js');
+        const { openStore } = await import('../../../registry/store/oci-layout-store.js');
+        const report = await checkBuiltImage(await openStore(req.root), result.descriptor, {
+          ...(req.dockerfile !== '-' ? { dockerfile: req.dockerfile } : {}),
+          ...(req.target ? { target: req.target } : {}),
+          ...(result.tags[0] ? { name: result.tags[0] } : {}),
+        });
+        process.stderr.write(formatTable(report));
+        if (reportFails(report, level)) process.exitCode = 1;
+      }
     });
 }
 
