@@ -19,7 +19,7 @@ describe('build flags', () => {
     store = join(work, 'store');
     ctx = join(work, 'ctx');
     writeContext(ctx, {
-      Dockerfile: `FROM ${busybox()} AS one\nRUN date +%s%N > /stamp\nFROM ${busybox()}\nCOPY --from=one /stamp /stamp\nCOPY a.txt /a.txt\n`,
+      Dockerfile: `FROM ${busybox()} AS one\nRUN cat /proc/sys/kernel/random/uuid > /stamp\nFROM ${busybox()}\nCOPY --from=one /stamp /stamp\nCOPY a.txt /a.txt\n`,
       'a.txt': 'a\n',
     });
   });

@@ -1,5 +1,5 @@
 /** Ctrl-C during a build: the running step dies, nothing is left behind, finished steps stay cached. */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDirFor, TEST_USER } from '../support/unprivileged.js';
@@ -32,6 +32,8 @@ describe('interrupting a build', () => {
     expect(r.stderr).toMatch(/interrupted/);
     expect(processesUsing(work)).toEqual([]);
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(work);
+    // The interrupted step's active snapshot is gone.
+    expect(readdirSync(join(store, 'snapshots', 'active'))).toEqual([]);
 
     // The next build reuses the step that finished before the interrupt.
     writeContext(ctx, { Dockerfile: `FROM ${busybox()}\nRUN echo one > /one\nRUN echo two\n` });
