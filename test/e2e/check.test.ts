@@ -82,8 +82,8 @@ describe('rbuild check as an unprivileged user', () => {
   it('finds each broken rule of the bad image at its layer, path and Dockerfile line', async () => {
     const { code, report } = await check([`${registry()}/e2e/check-bad:1`, '-f', join(ctx('bad'), 'Dockerfile')]);
     expect(code).toBe(1);
-    // busybox is one layer; COPY and three RUNs are this image's own (rbuild's WORKDIR makes no layer).
-    expect(report.layers.map((l) => l.base)).toEqual([true, false, false, false, false]);
+    // busybox is one layer; WORKDIR, COPY and three RUNs are this image's own.
+    expect(report.layers.map((l) => l.base)).toEqual([true, false, false, false, false, false]);
     const line = (f: JsonFinding | undefined) => f?.location.line;
     expect(of(report, 'RB001').map(line)).toEqual([10]);
     expect(of(report, 'RB006').map((f) => [f.message, f.location.line])).toEqual([['EXPOSE 80/tcp: port 80 is below 1024', 9]]);
@@ -94,18 +94,18 @@ describe('rbuild check as an unprivileged user', () => {
 
     const secrets = of(report, 'RB009').map((f) => [f.location.path, f.location.layer, f.location.line, f.severity]);
     expect(secrets).toEqual(expect.arrayContaining([
-      ['/app/id_rsa', 1, 5, 'error'],
-      ['/app/.env', 1, 5, 'error'],
-      ['/app/.npmrc', 1, 5, 'error'],
+      ['/app/id_rsa', 2, 5, 'error'],
+      ['/app/.env', 2, 5, 'error'],
+      ['/app/.npmrc', 2, 5, 'error'],
     ]));
     expect(secrets).toHaveLength(3);
     const key = of(report, 'RB009').find((f) => f.location.path === '/app/id_rsa')!;
-    expect(key.message).toMatch(/private key in layer 2\/5 .*removed by layer 3\/5/);
-    expect(key.location.layerDigest).toBe(report.layers[1]!.digest);
+    expect(key.message).toMatch(/private key in layer 3\/6 .*removed by layer 4\/6/);
+    expect(key.location.layerDigest).toBe(report.layers[2]!.digest);
 
-    expect(of(report, 'RB004').map((f) => [f.location.path, f.location.layer, f.location.line])).toEqual([['/app/shared', 3, 7]]);
-    expect(of(report, 'RB005').map((f) => [f.location.path, f.location.layer, f.severity])).toEqual([['/data', 3, 'warn']]);
-    expect(of(report, 'RB007').map((f) => [f.location.path, f.location.layer, f.location.line, f.severity])).toEqual([['/app/sbox', 3, 7, 'warn']]);
+    expect(of(report, 'RB004').map((f) => [f.location.path, f.location.layer, f.location.line])).toEqual([['/app/shared', 4, 7]]);
+    expect(of(report, 'RB005').map((f) => [f.location.path, f.location.layer, f.severity])).toEqual([['/data', 4, 'warn']]);
+    expect(of(report, 'RB007').map((f) => [f.location.path, f.location.layer, f.location.line, f.severity])).toEqual([['/app/sbox', 4, 7, 'warn']]);
     const caches = of(report, 'RB015').map((f) => [f.location.path, f.bytes, f.location.line]);
     expect(caches).toEqual(expect.arrayContaining([['/var/lib/apt/lists', 100000, 8], ['/root/.npm', 5000, 8]]));
   });
@@ -121,7 +121,7 @@ describe('rbuild check as an unprivileged user', () => {
     expect(report.layers.filter((l) => l.base)).toHaveLength(1);
     // --base names the base image in the store; --base-layers gives the count.
     const withBase = await check([`docker://${registry()}/e2e/check-bad:1`, '--base', `${registry()}/library/busybox:latest`]);
-    expect(withBase.report.layers.map((l) => l.base)).toEqual([true, false, false, false, false]);
+    expect(withBase.report.layers.map((l) => l.base)).toEqual([true, false, false, false, false, false]);
     const counted = await check([`docker://${registry()}/e2e/check-bad:1`, '--base-layers', '0']);
     expect(counted.report.layers.some((l) => l.base)).toBe(false);
   });
@@ -130,7 +130,7 @@ describe('rbuild check as an unprivileged user', () => {
     const { report } = await check(['e2e/check-workdir:1', '-f', join(ctx('workdir'), 'Dockerfile')]);
     const f = of(report, 'RB003');
     expect(f).toHaveLength(1);
-    expect(f[0]!.location).toMatchObject({ path: '/srv', line: 2, layer: 1 });
+    expect(f[0]!.location).toMatchObject({ path: '/srv', line: 2, layer: 2 });
     expect(f[0]!.message).toMatch(/owned by 0:0 mode 0755: not writable for USER 1000/);
     expect(of(report, 'RB001')).toEqual([]);
   });
