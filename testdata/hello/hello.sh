@@ -1,2 +1,2 @@
 #!/bin/sh
-echo "hello from rbuild: $(cat /app/built-by)"
+echo "hello from rbuild: $(cat /built-by)"
