@@ -171,11 +171,32 @@ describe('rbuild check as an unprivileged user', () => {
     expect(r001.locations[0].physicalLocation.region.startLine).toBe(10);
   });
 
-  it('RB012 from the Dockerfile alone (rbuild cannot build ADD <url> yet)', async () => {
+  it('RB012 from the Dockerfile alone', async () => {
     const r = await rbuild(['check', '-f', join(fixtures, 'add-url.Dockerfile'), '--format', 'json']);
     const report = JSON.parse(r.stdout) as JsonReport;
     expect(report.findings.map((f) => [f.ruleId, f.location.line])).toEqual([['RB012', 2]]);
     expect(r.code).toBe(0);
+  });
+
+  it('RB012 on a built image: ADD of a URL without --checksum is found from the history', async () => {
+    const { createServer } = await import('node:http');
+    const server = createServer((_req, res) => res.end('#!/bin/sh\necho downloaded\n'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as import('node:net').AddressInfo).port;
+      const dir = ctx('add-url-built');
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'Dockerfile'), `FROM ${registry()}/library/busybox:latest\nADD http://127.0.0.1:${port}/tool.sh /opt/tool.sh\n`);
+      const { uid, gid } = userInfo(TEST_USER);
+      chownSync(dir, uid, gid);
+      chownSync(join(dir, 'Dockerfile'), uid, gid);
+      const r = await rbuild(['build', '-t', 'e2e/check-add-url:1', '--root', store, '--progress=plain', dir]);
+      expect(r.code, r.stderr).toBe(0);
+      const { report } = await check(['e2e/check-add-url:1']);
+      expect(of(report, 'RB012').map((f) => [f.location.layer, f.message.includes(`127.0.0.1:${port}/tool.sh`)])).toEqual([[1, true]]);
+    } finally {
+      server.close();
+    }
   });
 
   describe('an image made elsewhere (GNU tar with xattrs + setcap), from archives', () => {
