@@ -109,6 +109,10 @@ async function hook(mode: string): Promise<void> {
     const { layerFromDirectory } = await import('../snapshotter/diff.js');
     await layerFromDirectory(process.argv[3]!, nullSink, { compression: 'gzip' });
   } else {
+    // A pull unpacks inside the build namespace (owners are mapped there): measure it there too.
+    const { ensureBuildNamespace } = await import('../builder/sandbox/userns.js');
+    const r = await ensureBuildNamespace();
+    if (r.kind === 'exited') process.exit(r.code);
     const { extractLayer } = await import('../snapshotter/extract.js');
     await extractLayer(fs.createReadStream(process.argv[3]!), 'application/vnd.oci.image.layer.v1.tar+gzip', process.argv[4]!, undefined);
   }
