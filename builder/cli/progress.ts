@@ -163,6 +163,9 @@ class PlainProgress implements ProgressRenderer {
       case 'warning':
         this.out.write(`WARNING: ${e.message}\n`);
         break;
+      case 'info':
+        this.out.write(`${e.message}\n`);
+        break;
       case 'export':
         this.out.write(`writing image ${e.digest} (${formatBytes(e.size)})${e.tags.length ? `, naming ${e.tags.join(', ')}` : ''}\n`);
         break;
