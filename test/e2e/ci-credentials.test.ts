@@ -47,7 +47,8 @@ describe('CI credentials from GitLab variables', () => {
 
   it('is refused without them (the registry really wants auth)', async () => {
     const r = await build(`${reg.host}/ci/app:2`, {});
-    expect(r.code).not.toBe(0);
     expect(r.stderr).not.toContain('CI credentials');
+    // A registry refusing credentials is infrastructure, not the Dockerfile's fault.
+    expect(r.code).toBe(3);
   });
 });
