@@ -13,6 +13,8 @@ export type BuildEvent =
   | { type: 'step-error'; step: string; message: string }
   | { type: 'pull'; ref: string; phase: 'start' | 'done'; layers?: number; bytes?: number }
   | { type: 'warning'; message: string }
+  /** A note for the log that is not a problem (e.g. which CI credentials are used). */
+  | { type: 'info'; message: string }
   | { type: 'export'; digest: string; size: number; tags: string[] }
   | { type: 'push'; ref: string; phase: 'start' | 'done'; digest?: string };
 

@@ -15,13 +15,25 @@ export interface ProgressRenderer {
   finish(summary: { digest?: string; tags: string[]; size?: number; error?: string }): void;
 }
 
-/** Chooses and creates a renderer; `auto` is tty on a terminal, plain otherwise (CI logs). */
-export function createProgress(mode: ProgressMode, out: NodeJS.WriteStream = process.stderr): ProgressRenderer {
+/**
+ * Chooses and creates a renderer; `auto` is tty on a terminal, plain otherwise (CI logs).
+ * In plain mode under GitLab CI (`GITLAB_CI=true`) each step is a collapsible log section.
+ */
+export function createProgress(mode: ProgressMode, out: NodeJS.WriteStream = process.stderr, env: NodeJS.ProcessEnv = process.env): ProgressRenderer {
   const resolved = mode === 'auto' ? (out.isTTY ? 'tty' : 'plain') : mode;
   if (resolved === 'json') return new JsonProgress(out);
   if (resolved === 'quiet') return { event() {}, finish() {} };
   if (resolved === 'tty') return new TtyProgress(out);
-  return new PlainProgress(out, false);
+  return new PlainProgress(out, false, env.GITLAB_CI === 'true');
+}
+
+/**
+ * GitLab's log section markers: the erase-line escapes hide the marker text,
+ * and what follows `\r` on the start line is shown as the section header.
+ */
+export function gitlabSection(kind: 'start' | 'end', name: string, header = '', now: number = Date.now()): string {
+  const ts = Math.floor(now / 1000);
+  return kind === 'start' ? `\x1b[0Ksection_start:${ts}:${name}\r\x1b[0K${header}` : `\x1b[0Ksection_end:${ts}:${name}\r\x1b[0K`;
 }
 
 /**
@@ -108,7 +120,12 @@ class PlainProgress implements ProgressRenderer {
   private readonly times: Array<{ n: number; text: string; ms?: number; cached: boolean }> = [];
   private next = 1;
   private partial = new Map<string, string>();
-  constructor(private readonly out: NodeJS.WritableStream, private readonly color: boolean) {}
+  constructor(private readonly out: NodeJS.WritableStream, private readonly color: boolean, private readonly gitlab = false) {}
+
+  /** A section name GitLab accepts ([a-z0-9_.-]), unique per step. */
+  private section(n: number): string {
+    return `rbuild_step_${n}`;
+  }
 
   private num(step: string): number {
     let n = this.numbers.get(step);
@@ -132,7 +149,9 @@ class PlainProgress implements ProgressRenderer {
       case 'step-cached': {
         const n = this.num(e.step);
         const head = `#${n} [${stageLabel(e.stage)} ${e.index}/${e.total}] ${e.text}`;
-        this.out.write(`${head}${e.type === 'step-cached' ? ' CACHED' : ''}\n`);
+        // A cached step is one line: no section to fold.
+        if (this.gitlab && e.type === 'step-start') this.out.write(`${gitlabSection('start', this.section(n), head)}\n`);
+        else this.out.write(`${head}${e.type === 'step-cached' ? ' CACHED' : ''}\n`);
         this.times.push({ n, text: `[${stageLabel(e.stage)} ${e.index}/${e.total}] ${e.text}`, cached: e.type === 'step-cached' });
         break;
       }
@@ -152,16 +171,26 @@ class PlainProgress implements ProgressRenderer {
         const t = this.times.find((x) => x.n === n);
         if (t) t.ms = e.ms;
         this.out.write(`#${n} DONE ${(e.ms / 1000).toFixed(1)}s\n`);
+        if (this.gitlab) this.out.write(`${gitlabSection('end', this.section(n))}\n`);
         break;
       }
-      case 'step-error':
-        this.out.write(`#${this.num(e.step)} ERROR: ${e.message}\n`);
+      case 'step-error': {
+        const n = this.num(e.step);
+        const rest = this.partial.get(e.step);
+        if (rest) this.out.write(this.dim(`#${n} ${rest}`) + '\n');
+        this.partial.delete(e.step);
+        this.out.write(`#${n} ERROR: ${e.message}\n`);
+        if (this.gitlab) this.out.write(`${gitlabSection('end', this.section(n))}\n`);
         break;
+      }
       case 'pull':
         this.out.write(e.phase === 'start' ? `pulling ${e.ref}\n` : `pulled ${e.ref} (${e.layers} layers, ${formatBytes(e.bytes ?? 0)})\n`);
         break;
       case 'warning':
         this.out.write(`WARNING: ${e.message}\n`);
+        break;
+      case 'info':
+        this.out.write(`${e.message}\n`);
         break;
       case 'export':
         this.out.write(`writing image ${e.digest} (${formatBytes(e.size)})${e.tags.length ? `, naming ${e.tags.join(', ')}` : ''}\n`);

@@ -36,7 +36,9 @@ export function buildServices(opts: { root: string; store: OciLayoutStore; emit:
   // a fully cached rebuild needs none of them and should not pay for loading them.
   let client: Promise<RegistryClient> | undefined;
   const registry = (): Promise<RegistryClient> =>
-    (client ??= import('../../registry/remote/default-client.js').then(async (m) => (await m.createDefaultClient()).client));
+    (client ??= Promise.all([import('../../registry/remote/default-client.js'), import('../../registry/auth/ci-env.js')]).then(
+      async ([m, ci]) => (await m.createDefaultClient({ onCiCredential: (s) => opts.emit({ type: 'info', message: ci.describeCiCredential(s) }) })).client,
+    ));
   let snap: Promise<Snapshotter> | undefined;
   let sandbox: Sandbox | undefined;
   const inNamespace = (): boolean => currentNamespace() !== undefined;

@@ -4,6 +4,7 @@
  * write them where Docker would.
  */
 import type { Credential } from '../remote/auth-transport.js';
+import { ciCredential, type CiCredentialSource } from './ci-env.js';
 import { helperErase, helperGet, helperStore } from './cred-helper.js';
 import {
   AuthConfigError,
@@ -22,6 +23,8 @@ export interface AuthOptions {
   env?: NodeJS.ProcessEnv;
   /** An explicit config file (`--authfile`). */
   authFile?: string;
+  /** Told when a CI job's variables supply the credential (the fallback after Docker's config). */
+  onCiCredential?: (source: CiCredentialSource) => void;
   signal?: AbortSignal;
 }
 
@@ -60,12 +63,26 @@ export async function resolveCredential(registry: string, opts: AuthOptions = {}
     }
   }
   const found = findAuthEntry(config, registry);
-  return found ? decodeAuthEntry(found.entry) : undefined;
+  const saved = found ? decodeAuthEntry(found.entry) : undefined;
+  if (saved) return saved;
+  // Last: a CI job's own variables, so a pipeline pushes with no login step.
+  const ci = ciCredential(registry, opts.env ?? process.env);
+  if (!ci) return undefined;
+  opts.onCiCredential?.(ci.source);
+  return ci.credential;
 }
 
-/** A CredentialSource for createRegistryClient that reads Docker's config. */
+/** A CredentialSource for createRegistryClient that reads Docker's config, then CI variables. */
 export function createCredentialResolver(opts: AuthOptions = {}): (registry: string) => Promise<Credential | undefined> {
-  return (registry) => resolveCredential(registry, opts);
+  // The resolver runs for every token fetch; tell about a CI credential once per registry.
+  const told = new Set<string>();
+  const onCiCredential = opts.onCiCredential;
+  const once = onCiCredential && ((s: CiCredentialSource) => {
+    if (told.has(s.registry)) return;
+    told.add(s.registry);
+    onCiCredential(s);
+  });
+  return (registry) => resolveCredential(registry, { ...opts, ...(once && { onCiCredential: once }) });
 }
 
 /** Saves credentials as `docker login` does: with the helper if one is configured, else in `auths`. Returns where. */

@@ -3,6 +3,7 @@
  * config, mirrors and insecure hosts from the registries config, plus any
  * registries named insecure on the command line.
  */
+import type { CiCredentialSource } from '../auth/ci-env.js';
 import { createCredentialResolver } from '../auth/resolver.js';
 import { createRegistryClient, type RegistryClient, type RegistryClientOptions } from './client.js';
 import { loadRegistriesConfig, type RegistriesConfig } from './registries-config.js';
@@ -16,6 +17,8 @@ export interface DefaultClientOptions {
   /** `--authfile` (default: Docker's config.json lookup). */
   authFile?: string;
   env?: NodeJS.ProcessEnv;
+  /** Told (once per registry) when CI job variables supply a registry's credential. */
+  onCiCredential?: (source: CiCredentialSource) => void;
   /** Passed through (retry tuning, onRetry, connections...). */
   client?: Omit<RegistryClientOptions, 'credentials' | 'mirrors' | 'insecure'>;
 }
@@ -31,6 +34,7 @@ export async function createDefaultClient(opts: DefaultClientOptions = {}): Prom
     credentials: createCredentialResolver({
       ...(opts.authFile !== undefined && { authFile: opts.authFile }),
       ...(opts.env && { env: opts.env }),
+      ...(opts.onCiCredential && { onCiCredential: opts.onCiCredential }),
     }),
     mirrors: config.mirrors,
     insecure: [...config.insecure, ...(opts.insecure ?? [])],

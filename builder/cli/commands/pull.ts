@@ -1,6 +1,7 @@
 /** `rbuild pull REF [--platform os/arch]`: pull an image into the local store. */
 import type { Command } from 'commander';
 import { parseReference } from '../../../registry/reference.js';
+import { describeCiCredential } from '../../../registry/auth/ci-env.js';
 import { createDefaultClient } from '../../../registry/remote/default-client.js';
 import { parsePlatform } from '../../../registry/remote/platform.js';
 import { pullImage, type PullEvent } from '../../../registry/remote/pull.js';
@@ -25,13 +26,14 @@ export function register(program: Command): void {
       const ref = parseReference(image);
       const platform = o.platform ? parsePlatform(o.platform) : undefined;
       const store = await openStore(o.root ?? defaultRoot());
+      const say = (line: string): void => void (o.quiet || process.stderr.write(`${line}\n`));
       const { client } = await createDefaultClient({
         insecure: insecureFor(o, ref.registry),
         ...(o.registriesConfig && { registriesConfig: o.registriesConfig }),
         ...(o.authfile && { authFile: o.authfile }),
         client: { onRetry: retryLogger(o) },
+        onCiCredential: (c) => say(describeCiCredential(c)),
       });
-      const say = (line: string): void => void (o.quiet || process.stderr.write(`${line}\n`));
       const onProgress = (e: PullEvent): void => {
         if (e.type === 'resolved') say(`Resolved ${e.name} to ${e.digest}${e.platform ? ` (${e.platform})` : ''}`);
         else if (e.type === 'blob-exists') say(`${short(e.digest)}: Already exists`);

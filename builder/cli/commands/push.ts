@@ -1,6 +1,7 @@
 /** `rbuild push IMAGE [DEST]`: push an image from the local store to a registry. */
 import type { Command } from 'commander';
 import { formatReference, parseReference } from '../../../registry/reference.js';
+import { describeCiCredential } from '../../../registry/auth/ci-env.js';
 import { createDefaultClient } from '../../../registry/remote/default-client.js';
 import { pushImage, type PushEvent } from '../../../registry/remote/push.js';
 import { resolveImage } from '../../../registry/store/images.js';
@@ -31,13 +32,14 @@ export function register(program: Command): void {
       const target = destination ?? found.name;
       if (!target) throw new UsageError(`${image} has no name to push to`, `give a destination: rbuild push ${image} REGISTRY/REPOSITORY:TAG`);
       const dest = parseReference(target);
+      const say = (line: string): void => void (o.quiet || process.stderr.write(`${line}\n`));
       const { client } = await createDefaultClient({
         insecure: insecureFor(o, dest.registry),
         ...(o.registriesConfig && { registriesConfig: o.registriesConfig }),
         ...(o.authfile && { authFile: o.authfile }),
         client: { onRetry: retryLogger(o) },
+        onCiCredential: (c) => say(describeCiCredential(c)),
       });
-      const say = (line: string): void => void (o.quiet || process.stderr.write(`${line}\n`));
       const onProgress = (e: PushEvent): void => {
         if (e.type === 'blob-exists') say(`${short(e.digest)}: Layer already exists`);
         else if (e.type === 'blob-mounted') say(`${short(e.digest)}: Mounted from ${e.from}`);

@@ -1,0 +1,47 @@
+/**
+ * Exit codes CI relies on (builder/cli/errors.ts): 1 when a RUN step fails,
+ * 2 for bad input, 3 for infrastructure such as an unreachable registry; run
+ * as the unprivileged user like a rootless CI job.
+ */
+import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { freePort } from '../support/registry-server.js';
+import { runAs, tempDirFor, TEST_USER, userInfo } from '../support/unprivileged.js';
+
+const app = () => join(inject('appDir'), 'dist/builder/cli/main.js');
+
+describe('rbuild build exit codes', () => {
+  let work: string;
+  beforeAll(() => {
+    work = tempDirFor(TEST_USER, 'rbuild-exit-');
+  });
+
+  async function build(name: string, dockerfile: string) {
+    const { uid, gid } = userInfo(TEST_USER);
+    const ctx = join(work, name);
+    mkdirSync(ctx);
+    writeFileSync(join(ctx, 'Dockerfile'), dockerfile);
+    chownSync(ctx, uid, gid);
+    chownSync(join(ctx, 'Dockerfile'), uid, gid);
+    return runAs(TEST_USER, [process.execPath, app(), 'build', '--root', join(work, 'store'), '--progress=plain', ctx]);
+  }
+
+  it('exits 1 when a RUN step fails', async () => {
+    const r = await build('run-fails', `FROM ${inject('registry')}/library/busybox:latest\nRUN echo about to fail && exit 7\n`);
+    expect(r.stderr).toContain('about to fail');
+    expect(r.code).toBe(1);
+  });
+
+  it('exits 2 for a Dockerfile error', async () => {
+    const r = await build('bad-input', 'FROM scratch\nNOTANINSTRUCTION x\n');
+    expect(r.code).toBe(2);
+  });
+
+  it('exits 3 when the registry is unreachable', async () => {
+    // A loopback port nobody listens on: connection refused, an infrastructure failure.
+    const r = await build('no-registry', `FROM 127.0.0.1:${await freePort()}/library/busybox:latest\nRUN true\n`);
+    expect(r.stderr).toMatch(/error:/);
+    expect(r.code).toBe(3);
+  });
+});
