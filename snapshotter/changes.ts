@@ -20,8 +20,16 @@ export const OPAQUE_XATTRS = ['user.overlay.opaque', 'trusted.overlay.opaque', '
 /** fuse-overlayfs's extra opaque marker: a 0/0 device named `.wh..opq`. */
 export const FUSE_OPAQUE_DEVICE = '.wh..opq';
 
-function byNameBytes(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+/**
+ * A string that sorts as the name's UTF-8 bytes do: the name itself when it is
+ * ASCII (the common case, no allocation per comparison), else its bytes as latin1.
+ */
+function byteOrderKey(name: string): string {
+  return /^[\x00-\x7f]*$/.test(name) ? name : Buffer.from(name, 'utf8').toString('latin1');
+}
+
+function byKey(a: { key: string }, b: { key: string }): number {
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
 function join2(rel: string, name: string): string {
@@ -40,13 +48,15 @@ export function changesFromUpper(upper: string, signal?: AbortSignal): Change[] 
     // fuse-overlayfs also marks opaque dirs with a `.wh..opq` device.
     const opaqueHere = names.includes(OPAQUE_MARKER) || names.includes(FUSE_OPAQUE_DEVICE);
     if (opaqueHere && rel !== '' && !isOpaque(dir)) out.push({ kind: 'opaque', path: rel });
-    const items: Array<{ name: string; wh: boolean }> = [];
+    const items: Array<{ name: string; key: string; wh: boolean }> = [];
     for (const n of names) {
       if (n === OPAQUE_MARKER || n === FUSE_OPAQUE_DEVICE) continue;
-      if (n.startsWith(WHITEOUT_PREFIX)) items.push({ name: n.slice(WHITEOUT_PREFIX.length), wh: true });
-      else items.push({ name: n, wh: false });
+      const wh = n.startsWith(WHITEOUT_PREFIX);
+      const name = wh ? n.slice(WHITEOUT_PREFIX.length) : n;
+      items.push({ name, key: byteOrderKey(name), wh });
     }
-    items.sort((a, b) => byNameBytes(a.name, b.name));
+    // Keys made once per name: comparing fresh Buffers cost two allocations per comparison.
+    items.sort(byKey);
     for (const { name, wh } of items) {
       const path = join2(rel, name);
       if (wh) {
@@ -132,7 +142,7 @@ function differs(curAbs: string, cur: fs.Stats, low: { abs: string; st: fs.Stats
 export function changesFromCopy(tree: string, view: LowerView, since: bigint, signal?: AbortSignal): Change[] {
   const out: Change[] = [];
   const addAll = (rel: string, dir: string): void => {
-    for (const name of fs.readdirSync(dir).sort(byNameBytes)) {
+    for (const { name } of fs.readdirSync(dir).map((name) => ({ name, key: byteOrderKey(name) })).sort(byKey)) {
       const path = join2(rel, name);
       const abs = join(dir, name);
       const st = fs.lstatSync(abs);
@@ -144,9 +154,9 @@ export function changesFromCopy(tree: string, view: LowerView, since: bigint, si
     signal?.throwIfAborted();
     const names = fs.readdirSync(dir);
     const here = new Set(names);
-    const items = names.map((name) => ({ name, gone: false }));
-    for (const n of view.readdir(rel)) if (!here.has(n)) items.push({ name: n, gone: true });
-    items.sort((a, b) => byNameBytes(a.name, b.name));
+    const items = names.map((name) => ({ name, key: byteOrderKey(name), gone: false }));
+    for (const n of view.readdir(rel)) if (!here.has(n)) items.push({ name: n, key: byteOrderKey(n), gone: true });
+    items.sort(byKey);
     for (const { name, gone } of items) {
       const path = join2(rel, name);
       if (gone) {

@@ -72,7 +72,12 @@ export async function* parallelGzip(src: AsyncIterable<Uint8Array>, level: numbe
   let any = false;
   for await (const b of blocks(src, blockSize)) {
     any = true;
-    inflight.push(gzipAsync(b, { level, memLevel: 9, strategy: zc.Z_DEFAULT_STRATEGY }));
+    // One output buffer big enough for the whole member (deflate's worst case is a
+    // little over the input): with zlib's default 16 KiB chunks each block takes ~50
+    // round trips between its pool thread and a main thread busy making tar, and the
+    // pool idles in between (20,000 small files: 1.75 -> 1.42 s).
+    const chunkSize = Math.max(zc.Z_MIN_CHUNK, b.length + (b.length >> 3) + 1024);
+    inflight.push(gzipAsync(b, { level, memLevel: 9, strategy: zc.Z_DEFAULT_STRATEGY, chunkSize }));
     if (inflight.length >= parallel) yield await inflight.shift()!;
   }
   if (!any) inflight.push(gzipAsync(Buffer.alloc(0), { level }));

@@ -5,8 +5,14 @@
  * `--help` and unknown commands load them all. Errors: one clear line.
  */
 import { Command } from 'commander';
+import { setFlagsFromString } from 'node:v8';
 import { currentNamespace, ensureBuildNamespace, mappingWarning } from '../sandbox/userns.js';
 import { exitCodeFor, formatError } from './errors.js';
+
+// undici parses HTTP with a WebAssembly llhttp; V8 optimises it with TurboFan on
+// background threads and exit waits for those jobs: ~150 ms after a pull or push
+// had finished. The baseline compiler is plenty for parsing response headers.
+setFlagsFromString('--liftoff-only');
 
 type Loader = (program: Command) => Promise<void>;
 

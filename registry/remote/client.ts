@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { pipeline, Readable, Transform } from 'node:stream';
-import type { Agent } from 'undici';
+import type { Agent } from './undici-core.js';
 import type { Descriptor, Digest } from '../oci/types.js';
 import { formatReference, type Reference } from '../reference.js';
 import { Authenticator, type CredentialSource } from './auth-transport.js';

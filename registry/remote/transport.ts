@@ -4,7 +4,7 @@
  * redirects -> auth -> retry. Each layer is `Send -> Send`.
  */
 import { Readable } from 'node:stream';
-import { Agent, request } from 'undici';
+import { undiciCore, type Agent } from './undici-core.js';
 import { RegistryError } from './errors.js';
 import { backoffDelay, DEFAULT_RETRY, isRetryableError, parseRetryAfter, RETRYABLE_STATUS, type RetryOptions } from './retry-policy.js';
 
@@ -71,7 +71,7 @@ export interface AgentOptions {
 
 /** A keep-alive connection pool. */
 export function createAgent(opts: AgentOptions = {}): Agent {
-  return new Agent({
+  return new undiciCore.Agent({
     connections: opts.connections ?? 8,
     keepAliveTimeout: 30_000,
     headersTimeout: opts.headersTimeoutMs ?? 60_000,
@@ -84,11 +84,10 @@ export function createAgent(opts: AgentOptions = {}): Agent {
 export function baseSend(agent: Agent): Send {
   return async (req) => {
     const body = typeof req.body === 'function' ? await req.body() : req.body;
-    const res = await request(req.url, {
+    const res = await undiciCore.request(agent, req.url, {
       method: req.method,
       headers: req.headers ?? {},
       body: body ?? null,
-      dispatcher: agent,
       signal: req.signal ?? null,
     });
     return {
