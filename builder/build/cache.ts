@@ -31,9 +31,18 @@ export function cacheKey(parent: string, kind: string, parts: unknown): string {
   return `sha256:${h.digest('hex')}`;
 }
 
+/** A second source of records (an imported remote cache); its hits have their blobs in the store. */
+export interface CacheFallback {
+  get(key: string): Promise<CacheRecord | undefined>;
+}
+
 /** The build cache in a store root. */
 export class BuildCache {
   private readonly dir: string;
+  /** Every record this build hit or stored, for --cache-to. */
+  readonly touched = new Map<string, CacheRecord>();
+  /** Consulted on a local miss (--cache-from); its hits are stored locally too. */
+  fallback?: CacheFallback;
   constructor(
     root: string,
     private readonly disabled = false,
@@ -46,6 +55,12 @@ export class BuildCache {
   /** The record for a key, or undefined on a miss (or when the cache is disabled). */
   async get(key: string): Promise<CacheRecord | undefined> {
     if (this.disabled) return undefined;
+    const rec = (await this.local(key)) ?? (await this.remote(key));
+    if (rec) this.touched.set(key, rec);
+    return rec;
+  }
+
+  private async local(key: string): Promise<CacheRecord | undefined> {
     let rec: CacheRecord;
     try {
       rec = JSON.parse(await readFile(this.file(key), 'utf8')) as CacheRecord;
@@ -56,8 +71,20 @@ export class BuildCache {
     return rec;
   }
 
+  private async remote(key: string): Promise<CacheRecord | undefined> {
+    const rec = await this.fallback?.get(key);
+    // Stored locally so the re-run inside the build namespace (and the next build) hits without the network.
+    if (rec) await this.write(key, rec);
+    return rec;
+  }
+
   /** Stores a record (atomically; last writer wins, both are equivalent). */
   async put(key: string, record: CacheRecord): Promise<void> {
+    this.touched.set(key, record);
+    await this.write(key, record);
+  }
+
+  private async write(key: string, record: CacheRecord): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     const tmp = `${this.file(key)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     await writeFile(tmp, JSON.stringify(record));

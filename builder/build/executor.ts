@@ -13,7 +13,7 @@ import type { ContentStore, ImageIndex } from '../../registry/content-store.js';
 import type { Descriptor, HealthConfig, ImageConfig, Manifest } from '../../registry/oci/types.js';
 import type { Snapshotter } from '../../snapshotter/snapshotter.js';
 import type { Sandbox, StepMount } from '../sandbox/sandbox.js';
-import { BuildCache, cacheKey, type LayerRef } from './cache.js';
+import { BuildCache, cacheKey, type CacheFallback, type CacheRecord, type LayerRef } from './cache.js';
 import { BuildContext } from './context.js';
 import { copyInto, ensureDir, parentsDestination, RootTree, type CopyOptions, type SourceTree } from './copy.js';
 import { createIgnoreMatcher } from '../dockerfile/dockerignore.js';
@@ -113,6 +113,8 @@ export interface BuildOptions {
   squash?: boolean;
   /** Stages whose steps never come from the cache (--no-cache-filter). */
   noCacheFilter?: string[];
+  /** Records imported from --cache-from, consulted on a local miss. */
+  cacheFallback?: CacheFallback;
 }
 
 /** The built image. */
@@ -123,6 +125,8 @@ export interface BuildResult {
   /** Steps executed and cached. */
   executed: number;
   cached: number;
+  /** Every cache record the build hit or stored (what --cache-to exports). */
+  cacheRecords: ReadonlyMap<string, CacheRecord>;
 }
 
 interface StageState {
@@ -140,6 +144,7 @@ interface StageState {
 /** Builds the graph and writes the image (config + manifest) into the store; tags are the caller's. */
 export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: BuildDeps, emit: EventSink, signal?: AbortSignal): Promise<BuildResult> {
   const cache = new BuildCache(opts.root, opts.noCache, async (d) => (await deps.store.stat(d)) !== undefined);
+  if (opts.cacheFallback) cache.fallback = opts.cacheFallback;
   const limit = pLimit(Math.max(1, opts.jobs));
   const results = new Map<string, Promise<StageState>>();
   const counts = { executed: 0, cached: 0 };
@@ -646,7 +651,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
     if (opts.squash && final.layers.length - final.baseLayers > 1) final = await squashState(final);
     if (opts.exportRoot) await withView(final.layers, opts.exportRoot);
     const image = await writeImage(deps.store, final, opts);
-    return { ...image, executed: counts.executed, cached: counts.cached };
+    return { ...image, executed: counts.executed, cached: counts.cached, cacheRecords: cache.touched };
   } finally {
     await Promise.allSettled([...downloads.values()]);
     for (const d of tempDirs) await rm(d, { recursive: true, force: true });

@@ -54,6 +54,10 @@ export interface BuildRequest {
   iidfile?: string;
   metadataFile?: string;
   platform?: string;
+  /** --cache-to registry refs: the build's cache records are pushed there. */
+  cacheTo?: string[];
+  /** --cache-from registry refs: records consulted when the local cache misses. */
+  cacheFrom?: string[];
 }
 
 /** What the build produced. */
@@ -115,6 +119,11 @@ async function buildWith(
 ): Promise<BuildOutcome> {
   const rootOutputs = (req.outputs ?? []).filter(needsRootfs);
   const context = new BuildContext(req.context, await services.ignoreMatcher(req.context, req.dockerfile), new HashCache(join(req.root, 'cache', 'context-hashes.json')));
+  let cacheFallback;
+  if (req.cacheFrom?.length && !req.noCache) {
+    const { ImportedCache } = await import('../build/remote-cache.js');
+    cacheFallback = await ImportedCache.load(req.cacheFrom, store, services.remoteCache, signal);
+  }
   const result = await executeBuild(
     graph,
     {
@@ -135,6 +144,7 @@ async function buildWith(
       ...(req.squash ? { squash: true } : {}),
       ...(rootOutputs.length ? { exportRoot: (root: string) => exportRootfs(root, rootOutputs, signal) } : {}),
       ...(req.ssh ? { ssh: req.ssh } : {}),
+      ...(cacheFallback ? { cacheFallback } : {}),
     },
     services.deps,
     emit,
@@ -152,6 +162,10 @@ async function buildWith(
       const digest = await services.push(result.descriptor, t);
       emit({ type: 'push', ref: t, phase: 'done', digest });
     }
+  }
+  if (req.cacheTo?.length) {
+    const { exportCache } = await import('../build/remote-cache.js');
+    for (const ref of req.cacheTo) await exportCache(result.cacheRecords, ref, store, services.remoteCache, signal);
   }
   return { ...result, imageId: result.manifest.config.digest, tags, size };
 }

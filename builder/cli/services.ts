@@ -19,12 +19,17 @@ import { loadDockerignore } from '../dockerfile/dockerignore.js';
 import { resolveUserInRoot } from '../sandbox/passwd.js';
 import { currentNamespace } from '../sandbox/userns.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
+import type { RemoteCacheIo } from '../build/remote-cache.js';
+import { parseReference } from '../../registry/reference.js';
+import { validateManifest } from '../../registry/oci/validate.js';
 
 /** What a build gets from the outside world. */
 export interface BuildServices {
   deps: BuildDeps;
   ignoreMatcher(contextDir: string, dockerfile: string): Promise<IgnoreMatcher>;
   push(descriptor: Descriptor, ref: string): Promise<string>;
+  /** The registry side of --cache-to / --cache-from. */
+  remoteCache: RemoteCacheIo;
   /** Closes pooled registry connections (idle keep-alive sockets would hold the process open). */
   close(): Promise<void>;
 }
@@ -81,8 +86,31 @@ export function buildServices(opts: { root: string; store: OciLayoutStore; emit:
     resolveUser: (rootfs, user) => resolveUserInRoot(rootfs, user),
   };
 
+  const remoteCache: RemoteCacheIo = {
+    async fetchManifest(ref, signal) {
+      const c = await registry();
+      try {
+        const m = await c.getManifest(parseReference(ref), { accept: ['application/vnd.oci.image.manifest.v1+json'], ...(signal ? { signal } : {}) });
+        return validateManifest(JSON.parse(m.bytes.toString('utf8')), m.mediaType);
+      } catch (err) {
+        // No cache yet (the first CI run): an empty import, not an error.
+        if ((err as { status?: number }).status === 404) return undefined;
+        throw err;
+      }
+    },
+    async openBlob(ref, desc, signal) {
+      return (await registry()).openBlob(parseReference(ref), desc, signal ? { signal } : {});
+    },
+    async push(descriptor, ref, signal) {
+      const { pushImage } = await import('../../registry/remote/push.js');
+      const s = signal ?? opts.signal;
+      await pushImage(store, descriptor, ref, { client: await registry(), ...(s ? { signal: s } : {}) });
+    },
+  };
+
   return {
     deps,
+    remoteCache,
     async ignoreMatcher(contextDir, dockerfile) {
       const loaded = await loadDockerignore(contextDir, dockerfile === '-' ? undefined : dockerfile);
       const m = loaded.matcher;

@@ -17,6 +17,7 @@ import { resolveStdinInputs } from '../stdin-input.js';
 import { parseSecretFlags, parseSshFlags } from '../secret-flags.js';
 import { parseOutput } from '../../build/output.js';
 import { defaultRoot } from '../root.js';
+import { parseCacheSpec } from '../../build/remote-cache.js';
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -55,6 +56,8 @@ export function register(program: Command, hooks: { enterNamespace(): Promise<vo
     .option('--iidfile <file>', 'write the image ID (config digest) to the file')
     .option('--metadata-file <file>', 'write build metadata (digest, tags, size) as JSON')
     .option('--push', 'push every tag after the build')
+    .option('--cache-to <type=registry,ref=..>', 'export the build cache to a registry ref (repeatable)', collect, [])
+    .option('--cache-from <type=registry,ref=..>', 'use a build cache exported to a registry ref (repeatable)', collect, [])
     .addOption(new Option('--progress <mode>', 'progress output').choices(['auto', 'tty', 'plain', 'json', 'quiet']).default('auto'))
     .option('-q, --quiet', 'print only the image ID')
     .option('--jobs <n>', 'stages to build in parallel (default: number of cores)')
@@ -185,6 +188,8 @@ function toRequest(context: string, o: Record<string, unknown>): BuildRequest {
     ...(o.iidfile ? { iidfile: o.iidfile as string } : {}),
     ...(o.metadataFile ? { metadataFile: o.metadataFile as string } : {}),
     ...(o.platform ? { platform: o.platform as string } : {}),
+    cacheTo: (o.cacheTo as string[]).map((v) => parseCacheSpec(v).ref),
+    cacheFrom: (o.cacheFrom as string[]).map((v) => parseCacheSpec(v).ref),
   };
 }
 

@@ -1,0 +1,100 @@
+/**
+ * Remote build cache, CI style: one runner builds with --cache-to, fresh
+ * stores (other runners, no disk) build with --cache-from against the real
+ * registry; the cache is a plain OCI image manifest, not an index.
+ */
+import { execFileSync } from 'node:child_process';
+import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { runAs, tempDirFor, TEST_USER, userInfo } from '../support/unprivileged.js';
+
+const app = () => join(inject('appDir'), 'dist/builder/cli/main.js');
+const registry = () => inject('registry');
+
+function writeContext(dir: string, files: Record<string, string>): void {
+  const { uid, gid } = userInfo(TEST_USER);
+  for (const [name, content] of Object.entries(files)) {
+    const p = join(dir, name);
+    writeFileSync(p, content);
+    chownSync(p, uid, gid);
+  }
+}
+
+async function rbuild(args: string[]) {
+  return runAs(TEST_USER, [process.execPath, app(), ...args]);
+}
+
+function events(out: string): Array<Record<string, unknown>> {
+  return out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+function started(out: string): string[] {
+  return events(out).filter((e) => e.type === 'step-start').map((e) => String(e.text));
+}
+
+describe('--cache-to / --cache-from type=registry', () => {
+  let work: string;
+  let ctx: string;
+  const cacheRef = () => `${registry()}/e2e/remote-cache:buildcache`;
+  beforeAll(() => {
+    work = tempDirFor(TEST_USER, 'rbuild-rcache-');
+    ctx = join(work, 'ctx');
+    mkdirSync(ctx);
+    chownSync(ctx, userInfo(TEST_USER).uid, userInfo(TEST_USER).gid);
+    writeContext(ctx, {
+      Dockerfile: [
+        `FROM ${registry()}/library/busybox:latest`,
+        'COPY a.txt /a.txt',
+        'RUN cat /a.txt > /a-copy.txt',
+        'COPY b.txt /b.txt',
+        'RUN cat /b.txt /a-copy.txt > /both.txt',
+        'CMD ["cat", "/both.txt"]',
+        '',
+      ].join('\n'),
+      'a.txt': 'alpha\n',
+      'b.txt': 'beta\n',
+    });
+  });
+
+  it('exports the cache as a plain OCI image manifest', async () => {
+    const r = await rbuild(['build', '-t', 'rc/app:1', '--root', join(work, 'A'), '--progress=json', '--cache-to', `type=registry,ref=${cacheRef()}`, ctx]);
+    expect(r.stderr + r.stdout).not.toMatch(/error/i);
+    expect(r.code).toBe(0);
+    expect(started(r.stderr)).toHaveLength(5);
+    const raw = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${cacheRef()}`], { encoding: 'utf8' })) as Record<string, unknown> & { config: { mediaType: string }; layers: unknown[] };
+    expect(raw.mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
+    expect(raw.config.mediaType).toBe('application/vnd.rbuild.cache.config.v1+json');
+    // The RUN and COPY layers (the base's come from the base image, which the cache names too).
+    expect(raw.layers.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('a fresh store with --cache-from runs no step and gives the same image', async () => {
+    const a = await rbuild(['build', '-q', '--root', join(work, 'A'), ctx]);
+    const r = await rbuild(['build', '-t', 'rc/app:1', '--root', join(work, 'B'), '--progress=json', '--cache-from', `type=registry,ref=${cacheRef()}`, '--iidfile', join(work, 'B.iid'), ctx]);
+    expect(r.stderr + r.stdout).not.toMatch(/error/i);
+    expect(r.code).toBe(0);
+    expect(started(r.stderr)).toEqual([]);
+    expect(events(r.stderr).filter((e) => e.type === 'step-cached')).toHaveLength(5);
+    const b = await rbuild(['build', '-q', '--root', join(work, 'B'), ctx]);
+    expect(b.stdout.trim()).toBe(a.stdout.trim());
+  });
+
+  it('after one changed file only the steps from its COPY on run; earlier and unrelated hits still come from the cache', async () => {
+    writeContext(ctx, { 'b.txt': 'BETA\n' });
+    const r = await rbuild(['build', '-t', 'rc/app:2', '--root', join(work, 'C'), '--progress=json', '--cache-from', `type=registry,ref=${cacheRef()}`, ctx]);
+    expect(r.stderr + r.stdout).not.toMatch(/error/i);
+    expect(r.code).toBe(0);
+    expect(started(r.stderr)).toEqual(['COPY b.txt /b.txt', 'RUN cat /b.txt /a-copy.txt > /both.txt', 'CMD ["cat", "/both.txt"]']);
+    const run = await rbuild(['build', '-q', '--root', join(work, 'C'), ctx]);
+    expect(run.code).toBe(0);
+  });
+
+  it('a missing cache ref is an empty cache, and a bad spec is one clear error', async () => {
+    const r = await rbuild(['build', '-q', '--root', join(work, 'D'), '--cache-from', `type=registry,ref=${registry()}/e2e/remote-cache:absent`, ctx]);
+    expect(r.code).toBe(0);
+    const bad = await rbuild(['build', '--root', join(work, 'D'), '--cache-from', 'type=s3,bucket=x', ctx]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/cache type "s3" is not supported/);
+  });
+});
