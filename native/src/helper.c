@@ -38,6 +38,7 @@
 #include <unistd.h>
 #ifdef RBUILD_HAVE_SECCOMP
 #include <seccomp.h>
+#include "seccomp-profile.h"
 #endif
 
 #include "protocol.h"
@@ -635,31 +636,28 @@ static void set_caps(void) {
 }
 
 #ifdef RBUILD_HAVE_SECCOMP
-/* A deny-list subset of Docker's default profile: everything that reaches kernel state outside the step. */
+/* Docker's default profile (seccomp-profile.h): everything not allowed fails with EPERM. */
+static void add_rule(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned int nargs, const struct scmp_arg_cmp *args) {
+  int nr = seccomp_syscall_resolve_name(name);
+  if (nr == __NR_SCMP_ERROR) return; /* unknown to this libseccomp or architecture: skipped, as runc does */
+  int rc = seccomp_rule_add_array(ctx, action, nr, nargs, args);
+  /* -EDOM/-EINVAL: a pseudo syscall (e.g. socketcall) with no number on any ABI of the filter. */
+  if (rc < 0 && rc != -EDOM && rc != -EINVAL) fail("seccomp_rule_add", -rc, "%s", name);
+}
+
 static void apply_seccomp(void) {
-  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
   if (!ctx) fail("seccomp_init", ENOMEM, "libseccomp");
-  static const char *denied[] = {
-    "acct", "add_key", "bpf", "clock_adjtime", "clock_settime", "create_module", "delete_module", "finit_module",
-    "fsconfig", "fsmount", "fsopen", "fspick", "get_kernel_syms", "get_mempolicy", "init_module", "ioperm", "iopl",
-    "kcmp", "kexec_file_load", "kexec_load", "keyctl", "lookup_dcookie", "mbind", "mount", "mount_setattr",
-    "move_mount", "move_pages", "name_to_handle_at", "nfsservctl", "open_by_handle_at", "open_tree",
-    "perf_event_open", "pivot_root", "process_vm_readv", "process_vm_writev", "query_module", "quotactl",
-    "quotactl_fd", "reboot", "request_key", "set_mempolicy", "setns", "settimeofday", "stime", "swapoff", "swapon",
-    "sysfs", "_sysctl", "umount", "umount2", "unshare", "uselib", "userfaultfd", "ustat", "vm86", "vm86old",
-    "fanotify_init", "lookup_dcookie", "syslog", NULL };
-  for (int i = 0; denied[i]; i++) {
-    int nr = seccomp_syscall_resolve_name(denied[i]);
-    if (nr == __NR_SCMP_ERROR) continue; /* not on this architecture */
-    if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0) < 0) fail("seccomp_rule_add", EINVAL, "%s", denied[i]);
+  for (int i = 0; rb_seccomp_sub_arches[i]; i++) {
+    int rc = seccomp_arch_add(ctx, rb_seccomp_sub_arches[i]);
+    if (rc < 0 && rc != -EEXIST) fail("seccomp_arch_add", -rc, "architecture 0x%x", rb_seccomp_sub_arches[i]);
   }
-  /* clone with namespace flags (a nested user namespace would give back every capability). */
-  seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
-  seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWNS, CLONE_NEWNS));
-  seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWNET, CLONE_NEWNET));
-  seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWPID, CLONE_NEWPID));
-  /* clone3 hides its flags in memory seccomp cannot read: ENOSYS makes libc fall back to clone (Docker does this). */
-  seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+  for (int i = 0; rb_seccomp_allow[i]; i++) add_rule(ctx, SCMP_ACT_ALLOW, rb_seccomp_allow[i], 0, NULL);
+  for (size_t i = 0; i < sizeof rb_seccomp_cond_rules / sizeof rb_seccomp_cond_rules[0]; i++) {
+    const struct rb_seccomp_cond *c = &rb_seccomp_cond_rules[i];
+    struct scmp_arg_cmp arg = { .arg = c->arg, .op = c->op, .datum_a = c->datum_a, .datum_b = c->datum_b };
+    add_rule(ctx, c->action, c->name, (unsigned int)c->nargs, c->nargs ? &arg : NULL);
+  }
   /* Docker does not set no_new_privs by default; libseccomp would. We hold CAP_SYS_ADMIN here instead. */
   if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0) < 0) fail("seccomp_attr_set", EINVAL, "SCMP_FLTATR_CTL_NNP");
   int rc = seccomp_load(ctx);

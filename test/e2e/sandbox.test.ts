@@ -1,5 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_USER, userInfo } from '../support/unprivileged.js';
 import { extractRoot, rbuild, step, subidBase } from './sandbox-fixtures.js';
@@ -81,6 +84,26 @@ describe('sandbox as an unprivileged user with a subuid range', () => {
     // Docker does not set no_new_privs by default; the seccomp filter is on.
     expect(r.stdout).toContain('NoNewPrivs:\t0');
     expect(r.stdout).toContain('Seccomp:\t2');
+  });
+
+  it("applies Docker's default seccomp profile: syscalls outside its allowlist fail with EPERM", async () => {
+    // A static probe (testdata/seccomp/probe.c) prints "name errno" per syscall; busybox has no tools for these.
+    const probe = join(root, 'tmp/seccomp-probe');
+    execFileSync('gcc', ['-static', '-O2', '-o', probe, fileURLToPath(new URL('../../testdata/seccomp/probe.c', import.meta.url))]);
+    const r = await step(TEST_USER, root, ['/tmp/seccomp-probe']);
+    expect(r.stderr).toBe('');
+    const got = Object.fromEntries(r.stdout.trim().split('\n').map((l) => l.split(' ')));
+    expect(got).toEqual({
+      'personality-query': '0',
+      'socket-unix': '0',
+      // Both passed the former deny-list: Docker allows only PER_LINUX-like personalities and no AF_VSOCK.
+      'personality-addr-no-randomize': String(constants.errno.EPERM),
+      'socket-vsock': String(constants.errno.EPERM),
+      keyctl: String(constants.errno.EPERM),
+      clone3: String(constants.errno.ENOSYS),
+      'unshare-uts': String(constants.errno.EPERM),
+      'clone-newuser': String(constants.errno.EPERM),
+    });
   });
 
   it('runs USER by name with its groups, by number, and with an explicit group', async () => {
