@@ -124,6 +124,7 @@ describe('rbuild build as an unprivileged user', () => {
   it('a broken Dockerfile names file, line and column', async () => {
     const bad = join(work, 'bad');
     mkdirSync(bad);
+    chownSync(bad, userInfo(TEST_USER).uid, userInfo(TEST_USER).gid);
     writeContext(bad, { Dockerfile: 'FROM scratch\nRUNN echo hi\n' });
     const r = await rbuild(['build', '--root', store, bad]);
     expect(r.code).not.toBe(0);
@@ -134,6 +135,7 @@ describe('rbuild build as an unprivileged user', () => {
   it('a failed RUN reports the command and its exit code', async () => {
     const bad = join(work, 'failrun');
     mkdirSync(bad);
+    chownSync(bad, userInfo(TEST_USER).uid, userInfo(TEST_USER).gid);
     writeContext(bad, { Dockerfile: `FROM ${registry()}/library/busybox:latest\nRUN echo about to fail && exit 3\n` });
     const r = await rbuild(['build', '--root', store, '--progress=plain', bad]);
     expect(r.code).not.toBe(0);
