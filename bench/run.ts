@@ -16,7 +16,7 @@ import { pushBaseImages } from './lib/base-images.js';
 import { ensurePeers, peerVersions } from './lib/peers.js';
 import { startRegistry, type BenchRegistry } from './lib/registry.js';
 import { formatReport } from './lib/report.js';
-import { runCase } from './lib/run-case.js';
+import { removeDeferred, runCase } from './lib/run-case.js';
 import { judgeTargets } from './lib/targets.js';
 import type { BenchResult, Figure, MachineInfo } from './lib/types.js';
 
@@ -92,6 +92,7 @@ export async function runBench(o: BenchOptions, log: (line: string) => void, sig
     }
   } finally {
     await registry?.stop();
+    removeDeferred();
     if (!o.app) removeAppCopy(app);
   }
   return { result: save(), out };
