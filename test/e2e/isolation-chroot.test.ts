@@ -113,4 +113,38 @@ describe('chroot isolation in a container that forbids namespaces and mounts', (
       for (const name of l.meta.keys()) expect(name).not.toMatch(/^dev\/|^etc\/(hosts|resolv\.conf)$/);
     }
   });
+
+  it('rbuild info reports the chroot isolation and why', async () => {
+    const r = await locked(['info', '--format', 'json'], { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work });
+    expect(r.code, r.stderr).toBe(0);
+    const items = (JSON.parse(r.stdout) as { items: Array<{ key: string; ok: boolean; value: string }> }).items;
+    expect(items.find((i) => i.key === 'isolation')).toMatchObject({ ok: true, value: expect.stringMatching(/^chroot: namespaces and mounts are not allowed/) });
+  });
+
+  it('RUN --mount fails with one clear line; --isolation chroot as root elsewhere uses a PID namespace', async () => {
+    const store = join(work, 'store2');
+    const ctx = join(work, 'ctx2');
+    mkdirSync(ctx);
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work };
+    writeFileSync(join(ctx, 'Dockerfile'), `FROM ${busybox()}\nRUN --mount=type=tmpfs,target=/scratch true\n`);
+    const bad = await locked(['build', '--root', store, '--progress=plain', ctx], env);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/RUN --mount \(\/scratch\) needs mount\(2\), which chroot isolation does not have/);
+
+    // Not confined: the helper may create a PID namespace, so the step is PID 1 there.
+    writeFileSync(join(ctx, 'Dockerfile'), `FROM ${busybox()}\nRUN echo $$ > /pid\n`);
+    const meta = join(work, 'meta2.json');
+    const r = await new Promise<{ code: number; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [app(), 'build', '--root', store, '--isolation', 'chroot', '--progress=plain', '--metadata-file', meta, ctx], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+      child.once('error', reject);
+      child.once('close', (code) => resolve({ code: code ?? -1, stderr }));
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^isolation: chroot: asked for with --isolation chroot/m);
+    const blob = (d: string) => join(store, 'oci/blobs/sha256', d.replace('sha256:', ''));
+    const m = JSON.parse(readFileSync(blob(JSON.parse(readFileSync(meta, 'utf8'))['containerimage.digest']), 'utf8')) as { layers: Array<{ digest: string }> };
+    expect(execFileSync('tar', ['-xzOf', blob(m.layers[1]!.digest), 'pid'], { encoding: 'utf8' }).trim()).toBe('1');
+  });
 });
