@@ -74,7 +74,7 @@ export class HelperSandbox implements Sandbox {
     validateRunSpec(spec);
     const chroot = this.#opts.isolation === 'chroot';
     if (chroot && spec.mounts.length > 0) {
-      throw new SandboxError('EUNSUPPORTED', `RUN --mount (${spec.mounts.map((m) => m.target).join(', ')}) needs mount(2), which chroot isolation does not have`, {
+      throw new SandboxError('UNSUPPORTED', `RUN --mount (${spec.mounts.map((m) => m.target).join(', ')}) needs mount(2), which chroot isolation does not have`, {
         hint: 'drop the --mount from the Dockerfile, or run rbuild where user namespaces are allowed (--isolation rootless)',
       });
     }
