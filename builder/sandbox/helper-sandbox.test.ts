@@ -105,3 +105,54 @@ describe('HelperSandbox (real helper, as root)', () => {
     });
   });
 });
+
+// chroot isolation (the real helper's run-chroot, as root): what the helper puts into the root for the step is gone
+// afterwards, times included, so the copy driver's diff never sees it.
+describe('HelperSandbox with chroot isolation (real helper, as root)', () => {
+  let dir: string;
+  let root: string;
+  const warnings: string[] = [];
+  let sandbox: HelperSandbox;
+  const spec = (args: string[]): RunSpec => ({
+    rootfs: root, args, env: ['PATH=/bin:/usr/bin'], cwd: '/', uid: 0, gid: 0, additionalGids: [], hostname: 'unit', network: 'none', mounts: [],
+    etcHosts: '127.0.0.1\tchroot-test\n', resolvConf: 'nameserver 192.0.2.53\n',
+  });
+  const collect = () => {
+    const out: Buffer[] = [];
+    return { io: { stdout: (b: Buffer) => out.push(b), stderr: (b: Buffer) => out.push(b) }, text: () => Buffer.concat(out).toString() };
+  };
+  const snapshot = (): string => execFileSync('sh', ['-c', 'cd "$1" && find . -print0 | xargs -0 stat -c "%n %a %u %Y %s"', 'sh', root], { encoding: 'utf8' });
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rbuild-hsc-'));
+    root = join(dir, 'root');
+    mkdirSync(root);
+    mkdirSync(join(dir, 'tmp'));
+    execFileSync('tar', ['-xf', busyboxRootfsTar(), '-C', root]);
+    // An image with its own /etc/hosts (restored afterwards) and none of resolv.conf (removed afterwards).
+    execFileSync('sh', ['-c', 'printf "10.0.0.1 image\\n" > "$1/etc/hosts" && touch -d @1000000000 "$1/etc/hosts" "$1/etc" "$1/dev" "$1"', 'sh', root]);
+    sandbox = new HelperSandbox({ tmpDir: join(dir, 'tmp'), isolation: 'chroot', onWarning: (w) => warnings.push(w) });
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('gives the step rbuild\'s /etc files and /dev nodes, and leaves the root as it was', async () => {
+    const before = snapshot();
+    const c = collect();
+    const r = await sandbox.run(spec(['sh', '-c', 'cat /etc/hosts /etc/resolv.conf; head -c 3 /dev/urandom | wc -c; echo $$']), c.io);
+    expect(r).toEqual({ exitCode: 0 });
+    expect(c.text()).toBe('127.0.0.1\tchroot-test\nnameserver 192.0.2.53\n3\n1\n');
+    expect(snapshot()).toBe(before);
+    expect(readFileSync(join(root, 'etc/hosts'), 'utf8')).toBe('10.0.0.1 image\n');
+    expect(readdirSync(join(root, 'dev'))).toEqual([]);
+    // --network none cannot be had without a network namespace: said once.
+    expect(warnings).toEqual([expect.stringMatching(/^RUN --network=none needs a network namespace/)]);
+  });
+
+  it('refuses RUN --mount with one clear error, and kills the step on abort', async () => {
+    await expect(sandbox.run({ ...spec(['true']), mounts: [{ type: 'tmpfs', target: '/x' }] }, collect().io)).rejects.toMatchObject({ code: 'UNSUPPORTED' });
+    const ac = new AbortController();
+    const p = sandbox.run(spec(['sh', '-c', 'sleep 60 & sleep 60']), collect().io, ac.signal);
+    setTimeout(() => ac.abort(new Error('stop')), 300);
+    await expect(p).rejects.toThrow('stop');
+  });
+});
