@@ -4,6 +4,8 @@
  * parsing, pulls and cache lookups need none, so a fully cached rebuild is a
  * few file reads. Only when a step must run does rbuild re-execute itself in
  * the build namespace (rootless user namespace, private mounts) and build there.
+ * Where no namespace can be made (root in a locked-down CI container), it builds
+ * on in this process with chroot isolation instead (--isolation, isolation.ts).
  */
 import { Command, Option } from 'commander';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
