@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -148,7 +148,23 @@ describe('HelperSandbox with chroot isolation (real helper, as root)', () => {
     expect(warnings).toEqual([expect.stringMatching(/^RUN --network=none needs a network namespace/)]);
   });
 
-  it('refuses RUN --mount with one clear error, and kills the step on abort', async () => {
+  it('copies a read-only file mount (a secret) in for the step with its owner and mode, and out again', async () => {
+    const secret = join(dir, 'secret');
+    writeFileSync(secret, 'sekrit');
+    chmodSync(secret, 0o400);
+    const before = snapshot();
+    const c = collect();
+    const r = await sandbox.run(
+      { ...spec(['sh', '-c', 'stat -c "%a %u" /run/secrets/s; cat /run/secrets/s']), mounts: [{ type: 'bind', source: secret, target: '/run/secrets/s', readonly: true }] },
+      c.io,
+    );
+    expect(r).toEqual({ exitCode: 0 });
+    expect(c.text()).toBe('400 0\nsekrit');
+    // The file and the directories made for it are gone, and the times of the one above are back.
+    expect(snapshot()).toBe(before);
+  });
+
+  it('refuses RUN --mount of a directory with one clear error, and kills the step on abort', async () => {
     await expect(sandbox.run({ ...spec(['true']), mounts: [{ type: 'tmpfs', target: '/x' }] }, collect().io)).rejects.toMatchObject({ code: 'UNSUPPORTED' });
     const ac = new AbortController();
     const p = sandbox.run(spec(['sh', '-c', 'sleep 60 & sleep 60']), collect().io, ac.signal);

@@ -1,5 +1,6 @@
 /** The Sandbox that runs each step through `rbuild-helper run` (namespaces, pivot_root, caps, seccomp) or `run-chroot`. */
 import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +31,14 @@ export interface HelperSandboxOptions {
    * network, no RUN --mount. See isolation.ts.
    */
   isolation?: IsolationMode;
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function signalName(n: number): string | undefined {
@@ -73,9 +82,11 @@ export class HelperSandbox implements Sandbox {
   async run(spec: RunSpec, io: StepIO, signal?: AbortSignal): Promise<RunResult> {
     validateRunSpec(spec);
     const chroot = this.#opts.isolation === 'chroot';
-    if (chroot && spec.mounts.length > 0) {
-      throw new SandboxError('UNSUPPORTED', `RUN --mount (${spec.mounts.map((m) => m.target).join(', ')}) needs mount(2), which chroot isolation does not have`, {
-        hint: 'drop the --mount from the Dockerfile, or run rbuild where user namespaces are allowed (--isolation rootless)',
+    // Without mount(2) the helper can only copy read-only files (secrets) in for the step.
+    const unmountable = chroot ? spec.mounts.filter((m) => !(m.type === 'bind' && m.readonly && isFile(m.source))) : [];
+    if (unmountable.length > 0) {
+      throw new SandboxError('UNSUPPORTED', `RUN --mount (${unmountable.map((m) => m.target).join(', ')}) needs mount(2), which chroot isolation does not have`, {
+        hint: 'chroot isolation gives only secrets and other read-only files; drop the --mount, or run rbuild where user namespaces are allowed (--isolation rootless)',
       });
     }
     signal?.throwIfAborted();

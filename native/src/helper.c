@@ -1131,9 +1131,15 @@ static int cmd_run_chroot(int argc, char **argv) {
   close(spec_fd);
   static struct spec s;
   parse_spec(buf, len, &s);
-  if (s.nmounts > 0)
-    fail("mount", EPERM, "RUN --mount needs mount(2), which is not allowed here (chroot isolation); "
-         "drop the --mount or give the container user namespaces");
+  /* Without mount(2) only read-only single files (secrets, file binds) can be given: copied in for the step. */
+  /* anc: the deepest directory of the target that existed; what the helper makes below it goes afterwards. */
+  static struct file_mount { int dirfd; struct etc_file f; struct stat src; char anc[PATH_MAX]; struct dir_guard g; } fmounts[MAX_MOUNTS];
+  for (int i = 0; i < s.nmounts; i++) {
+    struct step_mount *m = &s.mounts[i];
+    if (m->kind != M_BIND_RO || stat(m->source, &fmounts[i].src) < 0 || !S_ISREG(fmounts[i].src.st_mode))
+      fail("mount", EPERM, "RUN --mount on %s needs mount(2), which is not allowed here (chroot isolation); "
+           "only read-only files (secrets) can be given", m->target);
+  }
 
   int rootfd = open(s.rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) fail("open", errno, "root file system %s", s.rootfs);
@@ -1164,9 +1170,38 @@ static int cmd_run_chroot(int argc, char **argv) {
     if (!etc_created) guard_begin(&getc_, dup(etcfd));
     for (int i = 0; i < 2; i++) if (etc[i].source) etc_install(etcfd, &etc[i]);
   }
+  for (int i = 0; i < s.nmounts; i++) {
+    struct file_mount *fm = &fmounts[i];
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", s.mounts[i].target);
+    char *slash = strrchr(dir, '/');
+    *slash = 0;
+    /* Missing parents are made as for mount points (rbuild removes them after the step, as it does those);
+       the parent is opened inside the root and the name is never followed. */
+    fm->g.fd = -1;
+    snprintf(fm->anc, sizeof fm->anc, "%s", dir);
+    for (;;) {
+      int afd = open_in_root(rootfd, fm->anc[0] ? fm->anc : "/", O_RDONLY | O_DIRECTORY);
+      if (afd >= 0) { guard_begin(&fm->g, afd); break; }
+      if (!fm->anc[0]) fail("open", errno, "the root file system");
+      *strrchr(fm->anc, '/') = 0;
+    }
+    if (dir[0] && ensure_in_root(rootfd, dir, 1) < 0) fail("mkdir", errno, "directory of %s in the root", s.mounts[i].target);
+    fm->dirfd = open_in_root(rootfd, dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY);
+    if (fm->dirfd < 0) fail("open", errno, "directory of %s in the root", s.mounts[i].target);
+    /* The name points into the spec (it outlives this loop; dir does not). */
+    fm->f = (struct etc_file){ strrchr(s.mounts[i].target, '/') + 1, s.mounts[i].source, 0, NULL, 0, { 0 } };
+    etc_install(fm->dirfd, &fm->f);
+    if (fm->f.state == 0) fail("mount", EEXIST, "%s in the root is not a regular file", s.mounts[i].target);
+    /* The owner and mode the source has, as a bind mount would show them (a secret's 0400 root...). */
+    if (fchownat(fm->dirfd, fm->f.name, fm->src.st_uid, fm->src.st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+        fchmodat(fm->dirfd, fm->f.name, fm->src.st_mode & 07777, 0) < 0)
+      fail("chown", errno, "%s in the root", s.mounts[i].target);
+  }
   guard_mark(&groot, 0);
   guard_mark(&gdev, 0);
   guard_mark(&getc_, 0);
+  for (int i = 0; i < s.nmounts; i++) guard_mark(&fmounts[i].g, 0);
 
   int go[2], msg[2];
   if (pipe2(go, O_CLOEXEC) < 0 || pipe2(msg, O_CLOEXEC) < 0) fail("pipe", errno, "out of file descriptors?");
@@ -1250,6 +1285,7 @@ static int cmd_run_chroot(int argc, char **argv) {
   guard_mark(&groot, 1);
   guard_mark(&gdev, 1);
   guard_mark(&getc_, 1);
+  for (int i = 0; i < s.nmounts; i++) guard_mark(&fmounts[i].g, 1);
   for (size_t i = 0; i < sizeof chroot_devs / sizeof chroot_devs[0]; i++) {
     struct stat dst;
     if (chroot_devs[i].created && fstatat(devfd, chroot_devs[i].name, &dst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISCHR(dst.st_mode))
@@ -1257,6 +1293,22 @@ static int cmd_run_chroot(int argc, char **argv) {
   }
   close(devfd);
   if (dev_created) unlinkat(rootfd, "dev", AT_REMOVEDIR); /* only if the step left it empty */
+  for (int i = s.nmounts - 1; i >= 0; i--) {
+    struct file_mount *fm = &fmounts[i];
+    etc_restore(fm->dirfd, &fm->f);
+    close(fm->dirfd);
+    /* The directories made for it, deepest first, each only if the step left it empty. */
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s", s.mounts[i].target);
+    *strrchr(p, '/') = 0;
+    while (strlen(p) > strlen(fm->anc)) {
+      char *sl = strrchr(p, '/');
+      *sl = 0;
+      int pfd = open_in_root(rootfd, p[0] ? p : "/", O_PATH | O_DIRECTORY);
+      if (pfd >= 0) { unlinkat(pfd, sl + 1, AT_REMOVEDIR); close(pfd); }
+    }
+    guard_restore(&fm->g);
+  }
   if (etcfd >= 0) {
     for (int i = 0; i < 2; i++) etc_restore(etcfd, &etc[i]);
     close(etcfd);

@@ -121,7 +121,7 @@ describe('chroot isolation in a container that forbids namespaces and mounts', (
     expect(items.find((i) => i.key === 'isolation')).toMatchObject({ ok: true, value: expect.stringMatching(/^chroot: namespaces and mounts are not allowed/) });
   });
 
-  it('RUN --mount fails with one clear line; --isolation chroot as root elsewhere uses a PID namespace', async () => {
+  it('RUN --mount of a directory fails with one clear line, a secret works; --isolation chroot as root elsewhere uses a PID namespace', async () => {
     const store = join(work, 'store2');
     const ctx = join(work, 'ctx2');
     mkdirSync(ctx);
@@ -130,6 +130,17 @@ describe('chroot isolation in a container that forbids namespaces and mounts', (
     const bad = await locked(['build', '--root', store, '--progress=plain', ctx], env);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/RUN --mount \(\/scratch\) needs mount\(2\), which chroot isolation does not have/);
+
+    // A secret is a read-only file: copied in for the step, gone from the layer.
+    const secretFile = join(work, 'token');
+    writeFileSync(secretFile, 'build-secret-0042');
+    writeFileSync(join(ctx, 'Dockerfile'), `FROM ${busybox()}\nRUN --mount=type=secret,id=tok test "$(cat /run/secrets/tok)" = build-secret-0042 && touch /used\n`);
+    const metaS = join(work, 'meta-secret.json');
+    const sec = await locked(['build', '--root', store, '--progress=plain', '--secret', `id=tok,src=${secretFile}`, '--metadata-file', metaS, ctx], env);
+    expect(sec.code, sec.stderr).toBe(0);
+    const blobS = (d: string) => join(store, 'oci/blobs/sha256', d.replace('sha256:', ''));
+    const ms = JSON.parse(readFileSync(blobS(JSON.parse(readFileSync(metaS, 'utf8'))['containerimage.digest']), 'utf8')) as { layers: Array<{ digest: string }> };
+    expect([...layer(blobS(ms.layers[1]!.digest)).meta.keys()]).toEqual(['used']);
 
     // Not confined: the helper may create a PID namespace, so the step is PID 1 there.
     writeFileSync(join(ctx, 'Dockerfile'), `FROM ${busybox()}\nRUN echo $$ > /pid\n`);
