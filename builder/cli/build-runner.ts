@@ -58,6 +58,10 @@ export interface BuildRequest {
   cacheTo?: string[];
   /** --cache-from registry refs: records consulted when the local cache misses. */
   cacheFrom?: string[];
+  /** How RUN steps are isolated once chosen (build.ts decides; default rootless). */
+  isolation?: import('../sandbox/isolation.js').IsolationMode;
+  /** --storage-driver (default: the fastest that works; copy with chroot isolation). */
+  storageDriver?: string;
 }
 
 /** What the build produced. */
@@ -99,7 +103,10 @@ export async function runBuild(req: BuildRequest, emit: EventSink, signal?: Abor
   for (const a of graph.unusedBuildArgs) emit({ type: 'warning', message: `build argument ${a} is not consumed by any ARG` });
   const tags = req.tags.map((t) => normalizeName(t));
   const store = await openStore(req.root);
-  const services = buildServices({ root: req.root, store, emit, ...(signal ? { signal } : {}) });
+  const services = buildServices({
+    root: req.root, store, emit, ...(signal ? { signal } : {}),
+    ...(req.isolation ? { isolation: req.isolation } : {}), ...(req.storageDriver ? { storageDriver: req.storageDriver } : {}),
+  });
   try {
     return await buildWith(req, services, store, graph, platform, tags, emit, signal);
   } finally {

@@ -11,7 +11,7 @@ import type { OciLayoutStore } from '../../registry/store/oci-layout-store.js';
 import { resolveImage } from '../../registry/store/images.js';
 import type { RegistryClient } from '../../registry/remote/client.js';
 import type { Snapshotter } from '../../snapshotter/snapshotter.js';
-import { NeedsNamespaceError } from '../build/errors.js';
+import { BuildError, NeedsNamespaceError } from '../build/errors.js';
 import type { EventSink } from '../build/events.js';
 import type { BuildDeps, ResolvedImage } from '../build/executor.js';
 import type { IgnoreMatcher } from '../build/context.js';
@@ -19,6 +19,7 @@ import { loadDockerignore } from '../dockerfile/dockerignore.js';
 import { resolveUserInRoot } from '../sandbox/passwd.js';
 import { currentNamespace } from '../sandbox/userns.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
+import type { IsolationMode } from '../sandbox/isolation.js';
 import type { RemoteCacheIo } from '../build/remote-cache.js';
 import { parseReference } from '../../registry/reference.js';
 import { validateManifest } from '../../registry/oci/validate.js';
@@ -34,8 +35,15 @@ export interface BuildServices {
   close(): Promise<void>;
 }
 
-/** Creates the services for one build. */
-export function buildServices(opts: { root: string; store: OciLayoutStore; emit: EventSink; signal?: AbortSignal; storageDriver?: string }): BuildServices {
+/** Creates the services for one build. `isolation: 'chroot'` needs no build namespace and forces the copy driver. */
+export function buildServices(opts: {
+  root: string;
+  store: OciLayoutStore;
+  emit: EventSink;
+  signal?: AbortSignal;
+  storageDriver?: string;
+  isolation?: IsolationMode;
+}): BuildServices {
   const { store, root } = opts;
   // The registry client, snapshotter and sandbox are imported on first use:
   // a fully cached rebuild needs none of them and should not pay for loading them.
@@ -46,7 +54,13 @@ export function buildServices(opts: { root: string; store: OciLayoutStore; emit:
     ));
   let snap: Promise<Snapshotter> | undefined;
   let sandbox: Sandbox | undefined;
-  const inNamespace = (): boolean => currentNamespace() !== undefined;
+  const chroot = opts.isolation === 'chroot';
+  // chroot isolation runs where no namespace can be made: snapshots are plain copies, steps chroot(2)ed into them.
+  const inNamespace = (): boolean => chroot || currentNamespace() !== undefined;
+  if (chroot && opts.storageDriver && opts.storageDriver !== 'copy') {
+    throw new BuildError('UNSUPPORTED', `--storage-driver ${opts.storageDriver} needs mounts, which chroot isolation does not have`, 'use --storage-driver copy (the default with chroot isolation)');
+  }
+  const driver = chroot ? 'copy' : ((opts.storageDriver as 'overlay' | 'copy' | 'fuse-overlayfs' | undefined) ?? 'auto');
 
   const images = {
     async local(name: string): Promise<ResolvedImage | undefined> {
@@ -70,7 +84,7 @@ export function buildServices(opts: { root: string; store: OciLayoutStore; emit:
     images,
     async snapshotter() {
       if (!inNamespace()) throw new NeedsNamespaceError();
-      snap ??= import('../../snapshotter/create.js').then(({ createSnapshotter }) => createSnapshotter({ root, driver: (opts.storageDriver as 'overlay' | 'copy' | 'fuse-overlayfs' | undefined) ?? 'auto' }));
+      snap ??= import('../../snapshotter/create.js').then(({ createSnapshotter }) => createSnapshotter({ root, driver }));
       return snap;
     },
     async sandbox() {
@@ -79,7 +93,7 @@ export function buildServices(opts: { root: string; store: OciLayoutStore; emit:
         const tmpDir = join(root, 'tmp', 'sandbox');
         await mkdir(tmpDir, { recursive: true });
         const { HelperSandbox } = await import('../sandbox/helper-sandbox.js');
-        sandbox = new HelperSandbox({ tmpDir, onWarning: (message) => opts.emit({ type: 'warning', message }) });
+        sandbox = new HelperSandbox({ tmpDir, onWarning: (message) => opts.emit({ type: 'warning', message }), ...(chroot ? { isolation: 'chroot' as const } : {}) });
       }
       return sandbox;
     },

@@ -1,7 +1,7 @@
 /** Errors of the sandbox: which syscall failed, its errno, and what to check. */
 export class SandboxError extends Error {
   override name = 'SandboxError';
-  /** Stable code: EHELPER (the helper failed), ESPEC (invalid spec), EHELPERVERSION, EHELPERMISSING, ENETWORK, EUSERNS. */
+  /** Stable code: EHELPER (the helper failed), ESPEC (invalid spec), EHELPERVERSION, EHELPERMISSING, ENETWORK, EUSERNS, EISOLATION (no isolation mode works), UNSUPPORTED (not possible in this mode; exit code 2 like other unsupported input). */
   code: string;
   /** The syscall or step that failed (e.g. `pivot_root`), when the helper said. */
   syscall?: string;

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -103,5 +103,72 @@ describe('HelperSandbox (real helper, as root)', () => {
       errno: 'ENOENT',
       hint: 'working directory /nope',
     });
+  });
+});
+
+// chroot isolation (the real helper's run-chroot, as root): what the helper puts into the root for the step is gone
+// afterwards, times included, so the copy driver's diff never sees it.
+describe('HelperSandbox with chroot isolation (real helper, as root)', () => {
+  let dir: string;
+  let root: string;
+  const warnings: string[] = [];
+  let sandbox: HelperSandbox;
+  const spec = (args: string[]): RunSpec => ({
+    rootfs: root, args, env: ['PATH=/bin:/usr/bin'], cwd: '/', uid: 0, gid: 0, additionalGids: [], hostname: 'unit', network: 'none', mounts: [],
+    etcHosts: '127.0.0.1\tchroot-test\n', resolvConf: 'nameserver 192.0.2.53\n',
+  });
+  const collect = () => {
+    const out: Buffer[] = [];
+    return { io: { stdout: (b: Buffer) => out.push(b), stderr: (b: Buffer) => out.push(b) }, text: () => Buffer.concat(out).toString() };
+  };
+  const snapshot = (): string => execFileSync('sh', ['-c', 'cd "$1" && find . -print0 | xargs -0 stat -c "%n %a %u %Y %s"', 'sh', root], { encoding: 'utf8' });
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rbuild-hsc-'));
+    root = join(dir, 'root');
+    mkdirSync(root);
+    mkdirSync(join(dir, 'tmp'));
+    execFileSync('tar', ['-xf', busyboxRootfsTar(), '-C', root]);
+    // An image with its own /etc/hosts (restored afterwards) and none of resolv.conf (removed afterwards).
+    execFileSync('sh', ['-c', 'printf "10.0.0.1 image\\n" > "$1/etc/hosts" && touch -d @1000000000 "$1/etc/hosts" "$1/etc" "$1/dev" "$1"', 'sh', root]);
+    sandbox = new HelperSandbox({ tmpDir: join(dir, 'tmp'), isolation: 'chroot', onWarning: (w) => warnings.push(w) });
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('gives the step rbuild\'s /etc files and /dev nodes, and leaves the root as it was', async () => {
+    const before = snapshot();
+    const c = collect();
+    const r = await sandbox.run(spec(['sh', '-c', 'cat /etc/hosts /etc/resolv.conf; head -c 3 /dev/urandom | wc -c; echo $$']), c.io);
+    expect(r).toEqual({ exitCode: 0 });
+    expect(c.text()).toBe('127.0.0.1\tchroot-test\nnameserver 192.0.2.53\n3\n1\n');
+    expect(snapshot()).toBe(before);
+    expect(readFileSync(join(root, 'etc/hosts'), 'utf8')).toBe('10.0.0.1 image\n');
+    expect(readdirSync(join(root, 'dev'))).toEqual([]);
+    // --network none cannot be had without a network namespace: said once.
+    expect(warnings).toEqual([expect.stringMatching(/^RUN --network=none needs a network namespace/)]);
+  });
+
+  it('copies a read-only file mount (a secret) in for the step with its owner and mode, and out again', async () => {
+    const secret = join(dir, 'secret');
+    writeFileSync(secret, 'sekrit');
+    chmodSync(secret, 0o400);
+    const before = snapshot();
+    const c = collect();
+    const r = await sandbox.run(
+      { ...spec(['sh', '-c', 'stat -c "%a %u" /run/secrets/s; cat /run/secrets/s']), mounts: [{ type: 'bind', source: secret, target: '/run/secrets/s', readonly: true }] },
+      c.io,
+    );
+    expect(r).toEqual({ exitCode: 0 });
+    expect(c.text()).toBe('400 0\nsekrit');
+    // The file and the directories made for it are gone, and the times of the one above are back.
+    expect(snapshot()).toBe(before);
+  });
+
+  it('refuses RUN --mount of a directory with one clear error, and kills the step on abort', async () => {
+    await expect(sandbox.run({ ...spec(['true']), mounts: [{ type: 'tmpfs', target: '/x' }] }, collect().io)).rejects.toMatchObject({ code: 'UNSUPPORTED' });
+    const ac = new AbortController();
+    const p = sandbox.run(spec(['sh', '-c', 'sleep 60 & sleep 60']), collect().io, ac.signal);
+    setTimeout(() => ac.abort(new Error('stop')), 300);
+    await expect(p).rejects.toThrow('stop');
   });
 });

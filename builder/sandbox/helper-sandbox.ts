@@ -1,5 +1,6 @@
-/** The Sandbox that runs each step through `rbuild-helper run` (namespaces, pivot_root, caps, seccomp). */
+/** The Sandbox that runs each step through `rbuild-helper run` (namespaces, pivot_root, caps, seccomp) or `run-chroot`. */
 import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { SandboxError } from './errors.js';
 import { encodeRunSpec, helperErrorFromStatus, parseStatusLine, validateRunSpec, type StatusEvent } from './helper-protocol.js';
 import { checkHelper, helperPath as defaultHelperPath } from './native-helper.js';
 import { chooseNetwork, defaultEtcHosts, defaultResolvConf, probeNetwork, startSlirp, type NetworkProbe, type SlirpHandle } from './network.js';
+import type { IsolationMode } from './isolation.js';
 import type { NetworkMode, RunResult, RunSpec, Sandbox, StepIO } from './sandbox.js';
 
 /** Options of HelperSandbox. */
@@ -23,6 +25,20 @@ export interface HelperSandboxOptions {
   hostLoopback?: boolean;
   /** Called once per sandbox with a one-line warning (e.g. private network falling back to host). */
   onWarning?: (message: string) => void;
+  /**
+   * `rootless` (default): the helper's namespaces, pivot_root and mounts. `chroot`: for a container that forbids
+   * namespaces and mounts (rbuild is root there): chroot(2) into the root, reduced capabilities, the host
+   * network, no RUN --mount. See isolation.ts.
+   */
+  isolation?: IsolationMode;
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function signalName(n: number): string | undefined {
@@ -45,8 +61,16 @@ export class HelperSandbox implements Sandbox {
 
   /** The network a step asking for `requested` gets here (private falls back to host when it cannot work). */
   effectiveNetwork(requested: NetworkMode): NetworkMode {
-    this.#probe ??= probeNetwork();
-    const { mode, warning } = chooseNetwork(requested, this.#probe);
+    let mode: NetworkMode;
+    let warning: string | undefined;
+    if (this.#opts.isolation === 'chroot') {
+      // No network namespace can be made: every step shares the job's network.
+      mode = 'host';
+      if (requested !== 'host') warning = `RUN --network=${requested} needs a network namespace, which chroot isolation cannot create: the step uses the host network`;
+    } else {
+      this.#probe ??= probeNetwork();
+      ({ mode, warning } = chooseNetwork(requested, this.#probe));
+    }
     if (warning && !this.#warned.has(warning)) {
       this.#warned.add(warning);
       this.#opts.onWarning?.(warning);
@@ -57,6 +81,14 @@ export class HelperSandbox implements Sandbox {
   /** Runs one step; resolves with its exit code, rejects with SandboxError when the helper failed, or with the abort reason. */
   async run(spec: RunSpec, io: StepIO, signal?: AbortSignal): Promise<RunResult> {
     validateRunSpec(spec);
+    const chroot = this.#opts.isolation === 'chroot';
+    // Without mount(2) the helper can only copy read-only files (secrets) in for the step.
+    const unmountable = chroot ? spec.mounts.filter((m) => !(m.type === 'bind' && m.readonly && isFile(m.source))) : [];
+    if (unmountable.length > 0) {
+      throw new SandboxError('UNSUPPORTED', `RUN --mount (${unmountable.map((m) => m.target).join(', ')}) needs mount(2), which chroot isolation does not have`, {
+        hint: 'chroot isolation gives only secrets and other read-only files; drop the --mount, or run rbuild where user namespaces are allowed (--isolation rootless)',
+      });
+    }
     signal?.throwIfAborted();
     await checkHelper(this.#helper);
     const network = this.effectiveNetwork(spec.network);
@@ -69,7 +101,7 @@ export class HelperSandbox implements Sandbox {
       await writeFile(files.hosts, spec.etcHosts ?? defaultEtcHosts(spec.hostname));
       await writeFile(files.resolv, spec.resolvConf ?? defaultResolvConf(network));
 
-      const child = spawn(this.#helper, ['run', '--spec-fd', '3', '--status-fd', '4', '--control-fd', '5'], {
+      const child = spawn(this.#helper, [chroot ? 'run-chroot' : 'run', '--spec-fd', '3', '--status-fd', '4', '--control-fd', '5'], {
         stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
       });
       const stdio = child.stdio as unknown as Array<Readable & Writable>;

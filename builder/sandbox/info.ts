@@ -4,7 +4,9 @@ import { accessSync, constants, mkdtempSync, readFileSync, rmSync, statSync } fr
 import { release, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { checkHelper, helperPath } from './native-helper.js';
+import type { SandboxError } from './errors.js';
+import { detectIsolation } from './isolation.js';
+import { checkHelper, helperPath, type NamespaceProbe } from './native-helper.js';
 import { probeNetwork, which } from './network.js';
 import { currentNamespace } from './userns.js';
 
@@ -123,10 +125,12 @@ export async function collectInfo(): Promise<SystemInfo> {
   // helper
   let helper = '';
   let seccomp = false;
+  let mountns: NamespaceProbe | undefined;
   try {
     helper = helperPath();
     const h = await checkHelper(helper);
     seccomp = h.seccomp;
+    mountns = h.mountns;
     items.push({ key: 'helper', ok: true, value: `${h.path} (protocol ${h.protocol})` });
   } catch (err) {
     items.push({ key: 'helper', ok: false, value: (err as Error).message, fix: 'npm rebuild (needs build-essential, python3)' });
@@ -138,7 +142,14 @@ export async function collectInfo(): Promise<SystemInfo> {
     unprivilegedClone: readTrim('/proc/sys/kernel/unprivileged_userns_clone'),
     apparmorRestrict: readTrim('/proc/sys/kernel/apparmor_restrict_unprivileged_userns'),
   });
-  if (outerUid === 0 && !ns) {
+  if (outerUid === 0 && !ns && mountns && !mountns.ok) {
+    items.push({
+      key: 'userns',
+      ok: false,
+      value: `running as root, but this container forbids namespaces and mounts (unshare(CLONE_NEWNS): ${mountns.errno ?? 'failed'}): RUN steps use chroot isolation`,
+      fix: 'nothing needed for builds; for the stronger rootless isolation run the container with user namespaces allowed (e.g. --security-opt seccomp=unconfined)',
+    });
+  } else if (outerUid === 0 && !ns) {
     items.push({ key: 'userns', ok: true, value: 'running as real root: no user namespace needed (private mount namespace only)' });
   } else if (ns) {
     items.push({ key: 'userns', ok: true, value: `inside rbuild's user namespace (mapping ${ns.mode})` });
@@ -153,6 +164,16 @@ export async function collectInfo(): Promise<SystemInfo> {
     );
   }
   items.push(...blockers);
+
+  // isolation: what a build here would choose, and why
+  if (helper) {
+    try {
+      items.push({ key: 'isolation', ok: true, value: (await detectIsolation('auto')).reason });
+    } catch (err) {
+      const e = err as SandboxError;
+      items.push({ key: 'isolation', ok: false, value: e.message, ...(e.hint ? { fix: e.hint } : {}) });
+    }
+  }
 
   // subuid / subgid
   for (const file of ['/etc/subuid', '/etc/subgid']) {

@@ -38,12 +38,40 @@ export function helperPath(env: NodeJS.ProcessEnv = process.env): string {
   return join(packageRoot(), 'native/build/Release/rbuild-helper');
 }
 
-/** What the helper reports about itself. */
-export interface HelperInfo {
-  path: string;
-  protocol: number;
+/** Whether the helper could create a namespace here, and the errno when not. */
+export interface NamespaceProbe {
+  ok: boolean;
+  errno?: string;
+}
+
+/** What `rbuild-helper features` said (pure data; older helpers print fewer lines). */
+export interface HelperFeatures {
   /** Whether the seccomp profile was compiled in (libseccomp-dev at build time). */
   seccomp: boolean;
+  /** Whether the helper has the `run-chroot` mode. */
+  chroot: boolean;
+  /** unshare(CLONE_NEWUSER) in a child. */
+  userns?: NamespaceProbe;
+  /** What rbuild's own namespace needs: a mount namespace with / made private (plus a user namespace when not root). */
+  mountns?: NamespaceProbe;
+}
+
+/** What the helper reports about itself. */
+export interface HelperInfo extends HelperFeatures {
+  path: string;
+  protocol: number;
+}
+
+/** Parses the output of `rbuild-helper features` (unknown lines ignored so newer helpers can add some). */
+export function parseFeatures(text: string): HelperFeatures {
+  const out: HelperFeatures = { seccomp: false, chroot: false };
+  for (const line of text.split('\n')) {
+    const [key, value, errno] = line.trim().split(/\s+/);
+    if (key === 'seccomp') out.seccomp = value === '1';
+    else if (key === 'chroot') out.chroot = value === '1';
+    else if (key === 'userns' || key === 'mountns') out[key] = value === '1' ? { ok: true } : { ok: false, ...(errno ? { errno } : {}) };
+  }
+  return out;
 }
 
 const checked = new Map<string, Promise<HelperInfo>>();
@@ -82,5 +110,5 @@ async function probe(path: string): Promise<HelperInfo> {
       { hint: 'rebuild the helper with this version of rbuild: npm rebuild' },
     );
   }
-  return { path, protocol, seccomp: /^seccomp 1$/m.test(features) };
+  return { path, protocol, ...parseFeatures(features) };
 }

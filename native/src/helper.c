@@ -1,10 +1,12 @@
 /* rbuild-helper: creates namespaces and runs build steps for rbuild. The protocol is in native/README.md.
  *
  *   rbuild-helper version                      prints "rbuild-helper <protocol>"
- *   rbuild-helper features                     prints "seccomp 0|1" lines for `rbuild info`
+ *   rbuild-helper features                     prints "seccomp 0|1", "chroot 1", "userns|mountns 1|0 ERRNO" lines
  *   rbuild-helper userns [--mount-only] -- CMD runs CMD as root of a new user + mount namespace
  *   rbuild-helper run --spec-fd N [--status-fd N] [--control-fd N]
  *                                              runs one step isolated (see README.md)
+ *   rbuild-helper run-chroot --spec-fd N [...]  the same spec, chroot(2) only: no namespaces, no mounts
+ *   rbuild-helper deny-ns -- CMD               (tests) runs CMD as a locked-down container would
  *
  * Node cannot unshare(CLONE_NEWUSER) because it is multi-threaded; this single-threaded program does it.
  */
@@ -32,6 +34,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -610,9 +613,14 @@ static const int default_caps[] = { CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FSETID, CAP
                                     CAP_SETGID, CAP_SETUID, CAP_SETFCAP, CAP_SETPCAP, CAP_NET_BIND_SERVICE,
                                     CAP_SYS_CHROOT, CAP_KILL, CAP_AUDIT_WRITE };
 
-static void drop_bounding(void) {
+static uint64_t cap_mask(const int *caps, size_t n) {
   uint64_t keep = 0;
-  for (size_t i = 0; i < sizeof default_caps / sizeof default_caps[0]; i++) keep |= 1ULL << default_caps[i];
+  for (size_t i = 0; i < n; i++) keep |= 1ULL << caps[i];
+  return keep;
+}
+
+/* Drops every capability not in keep from the bounding set: nothing exec'd later can regain it. */
+static void drop_bounding_to(uint64_t keep) {
   for (int c = 0; c <= 63; c++) {
     if (keep & (1ULL << c)) continue;
     if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) {
@@ -622,9 +630,9 @@ static void drop_bounding(void) {
   }
 }
 
-static void set_caps(void) {
-  uint64_t keep = 0;
-  for (size_t i = 0; i < sizeof default_caps / sizeof default_caps[0]; i++) keep |= 1ULL << default_caps[i];
+static void drop_bounding(void) { drop_bounding_to(cap_mask(default_caps, sizeof default_caps / sizeof default_caps[0])); }
+
+static void set_caps_to(uint64_t keep) {
   struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
   struct __user_cap_data_struct d[2];
   memset(d, 0, sizeof d);
@@ -634,6 +642,8 @@ static void set_caps(void) {
   if (syscall(SYS_capset, &h, d) < 0) fail("capset", errno, "cannot set the step's capabilities");
   prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 }
+
+static void set_caps(void) { set_caps_to(cap_mask(default_caps, sizeof default_caps / sizeof default_caps[0])); }
 
 #ifdef RBUILD_HAVE_SECCOMP
 /* Docker's default profile (seccomp-profile.h): everything not allowed fails with EPERM. */
@@ -943,6 +953,442 @@ static int cmd_run(int argc, char **argv) {
   return exit_code;
 }
 
+/* ---------- run-chroot: steps where namespaces and mounts are forbidden ---------- */
+
+/* Inside a locked-down CI container (Docker's default seccomp profile, no CAP_SYS_ADMIN) rbuild is root but can
+   create neither namespaces nor mounts. Each step then runs chroot(2)ed into its copy-driver snapshot. The
+   capabilities are Docker's default set minus MKNOD (the helper makes /dev's nodes itself), NET_RAW (there is no
+   network namespace: raw sockets would be on the job's own network) and SYS_CHROOT: root holding it leaves a
+   chroot(2) jail at will (mkdir x; chroot x; cd ../..; chroot .), and without a mount namespace there is no
+   pivot_root to stop that. */
+static const int chroot_caps[] = { CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FSETID, CAP_FOWNER, CAP_SETGID, CAP_SETUID,
+                                   CAP_SETFCAP, CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_KILL, CAP_AUDIT_WRITE };
+
+struct chroot_dev { const char *name; unsigned maj, min; int created; };
+static struct chroot_dev chroot_devs[] = { { "null", 1, 3, 0 }, { "zero", 1, 5, 0 }, { "full", 1, 7, 0 },
+                                           { "random", 1, 8, 0 }, { "urandom", 1, 9, 0 }, { "tty", 5, 0, 0 } };
+
+/* A directory whose times the helper restores when the step did not change it itself (the copy driver's diff
+   compares directory mtimes: creating and removing /dev/null must not put /dev into the layer). */
+struct dir_guard { int fd; struct timespec atime, mtime, after_setup; int touched; };
+
+static void guard_begin(struct dir_guard *g, int fd) {
+  struct stat st;
+  g->fd = fd;
+  g->touched = 0;
+  if (fd < 0 || fstat(fd, &st) < 0) { g->fd = -1; return; }
+  g->atime = st.st_atim;
+  g->mtime = st.st_mtim;
+}
+static void guard_mark(struct dir_guard *g, int after_step) {
+  struct stat st;
+  if (g->fd < 0 || fstat(g->fd, &st) < 0) return;
+  if (!after_step) g->after_setup = st.st_mtim;
+  else g->touched = st.st_mtim.tv_sec != g->after_setup.tv_sec || st.st_mtim.tv_nsec != g->after_setup.tv_nsec;
+}
+static void guard_restore(struct dir_guard *g) {
+  if (g->fd < 0) return;
+  if (!g->touched) {
+    struct timespec ts[2] = { g->atime, g->mtime };
+    futimens(g->fd, ts);
+  }
+  close(g->fd);
+  g->fd = -1;
+}
+
+/* /etc/hosts and /etc/resolv.conf: rbuild's content during the step, the image's own afterwards. */
+struct etc_file { const char *name, *source; int state; /* 0 untouched, 1 created, 2 replaced */ char *orig; size_t len; struct stat st; };
+
+static char *read_path(const char *path, size_t *len) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail("open", errno, "%s", path);
+  char *b = read_fd_all(fd, len);
+  close(fd);
+  return b;
+}
+
+static void write_whole(int fd, const char *buf, size_t len, const char *what) {
+  while (len > 0) {
+    ssize_t n = write(fd, buf, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail("write", errno, "%s", what);
+    buf += n;
+    len -= (size_t)n;
+  }
+}
+
+static void etc_install(int etcfd, struct etc_file *f) {
+  size_t len;
+  char *content = read_path(f->source, &len);
+  struct stat st;
+  if (fstatat(etcfd, f->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+    if (errno != ENOENT) fail("stat", errno, "/etc/%s in the root", f->name);
+    int fd = openat(etcfd, f->name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) fail("create", errno, "/etc/%s in the root", f->name);
+    fchmod(fd, 0644);
+    write_whole(fd, content, len, f->name);
+    close(fd);
+    f->state = 1;
+  } else if (S_ISREG(st.st_mode)) {
+    /* The image's file: keep it (content and metadata) and write ours into the same inode. */
+    int fd = openat(etcfd, f->name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) fail("open", errno, "/etc/%s in the root", f->name);
+    f->orig = read_fd_all(fd, &f->len);
+    f->st = st;
+    if (ftruncate(fd, 0) < 0 || lseek(fd, 0, SEEK_SET) < 0) fail("truncate", errno, "/etc/%s", f->name);
+    write_whole(fd, content, len, f->name);
+    close(fd);
+    f->state = 2;
+  }
+  /* Anything else (a symlink such as systemd's resolv.conf): left as the image has it. */
+  free(content);
+}
+
+static void etc_restore(int etcfd, struct etc_file *f) {
+  struct stat st;
+  int have = fstatat(etcfd, f->name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+  if (f->state == 1) {
+    if (have && !S_ISDIR(st.st_mode)) unlinkat(etcfd, f->name, 0);
+    return;
+  }
+  if (f->state != 2) return;
+  int fd = -1;
+  if (have && S_ISREG(st.st_mode) && st.st_ino == f->st.st_ino) fd = openat(etcfd, f->name, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    /* The step replaced or removed it: a bind mount would not have let it, so the image's file comes back. */
+    if (have && !S_ISDIR(st.st_mode)) unlinkat(etcfd, f->name, 0);
+    fd = openat(etcfd, f->name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) return;
+  }
+  write_whole(fd, f->orig, f->len, f->name);
+  if (fchown(fd, f->st.st_uid, f->st.st_gid) < 0) { /* best effort */ }
+  fchmod(fd, f->st.st_mode & 07777);
+  struct timespec ts[2] = { f->st.st_atim, f->st.st_mtim };
+  futimens(fd, ts);
+  close(fd);
+}
+
+static int has_effective_cap(int cap) {
+  struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+  struct __user_cap_data_struct d[2];
+  if (syscall(SYS_capget, &h, d) < 0) return 0;
+  return (d[cap / 32].effective >> (cap % 32)) & 1;
+}
+
+/* The step: chroot, identity, reduced privileges, exec. Errors go to msgfd. */
+static void __attribute__((noreturn)) exec_chroot_step(struct spec *s, int rootfd, int gofd, int msgfd) {
+  error_fd = msgfd;
+  sigset_t all;
+  sigemptyset(&all);
+  sigprocmask(SIG_SETMASK, &all, NULL);
+  for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  setsid();
+  char line[64];
+  if (!read_line(gofd, line, sizeof line) || strcmp(line, "go") != 0) _exit(RBUILD_HELPER_EXIT_ERROR);
+  close(gofd);
+  if (fchdir(rootfd) < 0) fail("fchdir", errno, "%s", s->rootfs);
+  if (chroot(".") < 0) fail("chroot", errno, "chroot isolation needs CAP_SYS_CHROOT (Docker's default set has it)");
+  if (chdir("/") < 0) fail("chdir", errno, "/");
+  uint64_t keep = cap_mask(chroot_caps, sizeof chroot_caps / sizeof chroot_caps[0]);
+  int admin = has_effective_cap(CAP_SYS_ADMIN);
+  drop_bounding_to(keep);
+  /* no_new_privs: for root steps it costs nothing (nothing to gain); for other users it would break su/sudo,
+     so only when loading the seccomp filter needs it (no CAP_SYS_ADMIN, the usual CI container). */
+  if ((s->uid == 0 || !admin) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("prctl", errno, "PR_SET_NO_NEW_PRIVS");
+#ifdef RBUILD_HAVE_SECCOMP
+  apply_seccomp();
+#endif
+  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail("prctl", errno, "PR_SET_KEEPCAPS");
+  if (setgroups((size_t)s->ngroups, s->groups) < 0) fail("setgroups", errno, "cannot set supplementary groups");
+  if (setresgid(s->gid, s->gid, s->gid) < 0) fail("setgid", errno, "gid %u", s->gid);
+  if (setresuid(s->uid, s->uid, s->uid) < 0) fail("setuid", errno, "uid %u", s->uid);
+  set_caps_to(keep);
+  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) fail("prctl", errno, "PR_SET_KEEPCAPS");
+  if (chdir(s->cwd) < 0) fail("chdir", errno, "working directory %s", s->cwd);
+  /* Every descriptor but stdio closes on exec, the root's above all: an open directory outside is a way out. */
+  syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
+  environ = s->env;
+  execvp(s->args[0], (char *const *)s->args);
+  int e = errno;
+  fail("exec", e, "%s: %s", s->args[0],
+       e == ENOENT ? "not found in the root file system (PATH of the step's environment)" : "cannot execute");
+}
+
+static int cmd_run_chroot(int argc, char **argv) {
+  int status_fd = -1, control_fd = -1, spec_fd = -1;
+  for (int i = 2; i < argc; i++) {
+    if (strcmp(argv[i], "--spec-fd") == 0 && i + 1 < argc) spec_fd = atoi(argv[++i]);
+    else if (strcmp(argv[i], "--status-fd") == 0 && i + 1 < argc) status_fd = atoi(argv[++i]);
+    else if (strcmp(argv[i], "--control-fd") == 0 && i + 1 < argc) control_fd = atoi(argv[++i]);
+    else fail("usage", 0, "unknown run-chroot option %s", argv[i]);
+  }
+  if (status_fd >= 0) error_fd = status_fd;
+  if (spec_fd < 0) fail("usage", 0, "run-chroot needs --spec-fd");
+  if (geteuid() != 0) fail("run-chroot", EPERM, "chroot isolation needs rbuild to run as root (uid 0)");
+  size_t len;
+  char *buf = read_fd_all(spec_fd, &len);
+  close(spec_fd);
+  static struct spec s;
+  parse_spec(buf, len, &s);
+  /* Without mount(2) only read-only single files (secrets, file binds) can be given: copied in for the step. */
+  /* anc: the deepest directory of the target that existed; what the helper makes below it goes afterwards. */
+  static struct file_mount { int dirfd; struct etc_file f; struct stat src; char anc[PATH_MAX]; struct dir_guard g; } fmounts[MAX_MOUNTS];
+  for (int i = 0; i < s.nmounts; i++) {
+    struct step_mount *m = &s.mounts[i];
+    if (m->kind != M_BIND_RO || stat(m->source, &fmounts[i].src) < 0 || !S_ISREG(fmounts[i].src.st_mode))
+      fail("mount", EPERM, "RUN --mount on %s needs mount(2), which is not allowed here (chroot isolation); "
+           "only read-only files (secrets) can be given", m->target);
+  }
+
+  int rootfd = open(s.rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0) fail("open", errno, "root file system %s", s.rootfs);
+  /* Setup: /dev nodes and /etc files, each directory guarded so the layer records only what the step did. */
+  struct dir_guard groot, gdev = { -1, { 0, 0 }, { 0, 0 }, { 0, 0 }, 0 }, getc_ = gdev;
+  guard_begin(&groot, dup(rootfd));
+  int dev_created = ensure_in_root(rootfd, "/dev", 1);
+  if (dev_created < 0) fail("mkdir", errno, "/dev in the root file system");
+  int devfd = open_in_root(rootfd, "/dev", O_RDONLY | O_DIRECTORY);
+  if (devfd < 0) fail("open", errno, "/dev in the root file system");
+  if (!dev_created) guard_begin(&gdev, dup(devfd));
+  for (size_t i = 0; i < sizeof chroot_devs / sizeof chroot_devs[0]; i++) {
+    struct chroot_dev *d = &chroot_devs[i];
+    struct stat st;
+    if (fstatat(devfd, d->name, &st, AT_SYMLINK_NOFOLLOW) == 0) continue; /* the image has one: use it */
+    if (mknodat(devfd, d->name, S_IFCHR | 0666, makedev(d->maj, d->min)) < 0)
+      fail("mknod", errno, "/dev/%s in the root: chroot isolation needs CAP_MKNOD (Docker's default set has it)", d->name);
+    fchmodat(devfd, d->name, 0666, 0);
+    d->created = 1;
+  }
+  struct etc_file etc[2] = { { "hosts", s.hosts, 0, NULL, 0, { 0 } }, { "resolv.conf", s.resolv, 0, NULL, 0, { 0 } } };
+  int etcfd = -1, etc_created = 0;
+  if (s.hosts || s.resolv) {
+    etc_created = ensure_in_root(rootfd, "/etc", 1);
+    if (etc_created < 0) fail("mkdir", errno, "/etc in the root file system");
+    etcfd = open_in_root(rootfd, "/etc", O_RDONLY | O_DIRECTORY);
+    if (etcfd < 0) fail("open", errno, "/etc in the root file system");
+    if (!etc_created) guard_begin(&getc_, dup(etcfd));
+    for (int i = 0; i < 2; i++) if (etc[i].source) etc_install(etcfd, &etc[i]);
+  }
+  for (int i = 0; i < s.nmounts; i++) {
+    struct file_mount *fm = &fmounts[i];
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", s.mounts[i].target);
+    char *slash = strrchr(dir, '/');
+    *slash = 0;
+    /* Missing parents are made as for mount points (rbuild removes them after the step, as it does those);
+       the parent is opened inside the root and the name is never followed. */
+    fm->g.fd = -1;
+    snprintf(fm->anc, sizeof fm->anc, "%s", dir);
+    for (;;) {
+      int afd = open_in_root(rootfd, fm->anc[0] ? fm->anc : "/", O_RDONLY | O_DIRECTORY);
+      if (afd >= 0) { guard_begin(&fm->g, afd); break; }
+      if (!fm->anc[0]) fail("open", errno, "the root file system");
+      *strrchr(fm->anc, '/') = 0;
+    }
+    if (dir[0] && ensure_in_root(rootfd, dir, 1) < 0) fail("mkdir", errno, "directory of %s in the root", s.mounts[i].target);
+    fm->dirfd = open_in_root(rootfd, dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY);
+    if (fm->dirfd < 0) fail("open", errno, "directory of %s in the root", s.mounts[i].target);
+    /* The name points into the spec (it outlives this loop; dir does not). */
+    fm->f = (struct etc_file){ strrchr(s.mounts[i].target, '/') + 1, s.mounts[i].source, 0, NULL, 0, { 0 } };
+    etc_install(fm->dirfd, &fm->f);
+    if (fm->f.state == 0) fail("mount", EEXIST, "%s in the root is not a regular file", s.mounts[i].target);
+    /* The owner and mode the source has, as a bind mount would show them (a secret's 0400 root...). */
+    if (fchownat(fm->dirfd, fm->f.name, fm->src.st_uid, fm->src.st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+        fchmodat(fm->dirfd, fm->f.name, fm->src.st_mode & 07777, 0) < 0)
+      fail("chown", errno, "%s in the root", s.mounts[i].target);
+  }
+  guard_mark(&groot, 0);
+  guard_mark(&gdev, 0);
+  guard_mark(&getc_, 0);
+  for (int i = 0; i < s.nmounts; i++) guard_mark(&fmounts[i].g, 0);
+
+  int go[2], msg[2];
+  if (pipe2(go, O_CLOEXEC) < 0 || pipe2(msg, O_CLOEXEC) < 0) fail("pipe", errno, "out of file descriptors?");
+  sigset_t set;
+  sigemptyset(&set);
+  int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGPIPE, SIGQUIT, SIGUSR1, SIGUSR2 };
+  for (size_t i = 0; i < sizeof fwd / sizeof fwd[0]; i++) sigaddset(&set, fwd[i]);
+  sigprocmask(SIG_BLOCK, &set, NULL);
+  /* A PID namespace when the container allows one (the step then cannot signal rbuild, and nothing it starts
+     outlives it); Docker's default profile does not. */
+  int pidns = unshare(CLONE_NEWPID) == 0;
+  pid_t child = fork();
+  if (child < 0) fail("fork", errno, "cannot start the step");
+  if (child == 0) {
+    close(go[1]);
+    close(msg[0]);
+    if (status_fd >= 0) close(status_fd);
+    if (control_fd >= 0) close(control_fd);
+    exec_chroot_step(&s, rootfd, go[0], msg[1]);
+  }
+  close(go[0]);
+  close(msg[1]);
+  int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+  if (sfd < 0) fail("signalfd", errno, "cannot watch signals");
+  writef(status_fd, "pid\t%d\n", child);
+  if (control_fd < 0) write_all(go[1], "go\n", 3);
+
+  int done = 0, killed = 0, st = 0;
+  char errline[2100] = "";
+  size_t elen = 0;
+  int msgfd = msg[0], ctlfd = control_fd;
+  char cbuf[256];
+  size_t clen = 0;
+  while (!done || msgfd >= 0) {
+    struct pollfd pfd[3] = { { sfd, POLLIN, 0 }, { msgfd, POLLIN, 0 }, { ctlfd, POLLIN, 0 } };
+    if (poll(pfd, 3, -1) < 0) { if (errno == EINTR) continue; break; }
+    if (pfd[0].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      if (read(sfd, &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGCHLD) {
+          if (!done && waitpid(child, &st, WNOHANG) == child) done = 1;
+        } else if (si.ssi_signo != SIGPIPE && !done) {
+          if (pidns) kill(child, (int)si.ssi_signo);
+          else if (kill(-child, (int)si.ssi_signo) < 0) kill(child, (int)si.ssi_signo);
+        }
+      }
+    }
+    if (msgfd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP))) {
+      ssize_t n = read(msgfd, errline + elen, sizeof errline - 1 - elen);
+      if (n <= 0) { close(msgfd); msgfd = -1; }
+      else elen += (size_t)n;
+    }
+    if (ctlfd >= 0 && (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+      ssize_t n = read(ctlfd, cbuf + clen, sizeof cbuf - 1 - clen);
+      int kill_now = 0;
+      if (n <= 0) { close(ctlfd); ctlfd = -1; kill_now = 1; /* rbuild went away */ }
+      else {
+        clen += (size_t)n;
+        char *nl;
+        while ((nl = memchr(cbuf, '\n', clen))) {
+          *nl = 0;
+          if (strcmp(cbuf, "go") == 0) write_all(go[1], "go\n", 3);
+          else if (strcmp(cbuf, "kill") == 0) kill_now = 1;
+          size_t used = (size_t)(nl - cbuf) + 1;
+          memmove(cbuf, nl + 1, clen - used);
+          clen -= used;
+        }
+        if (clen == sizeof cbuf - 1) clen = 0;
+      }
+      if (kill_now && !done && !killed) {
+        if (pidns) kill(child, SIGKILL);
+        else { kill(-child, SIGKILL); kill(child, SIGKILL); }
+        killed = 1;
+      }
+    }
+  }
+  /* What the step left running in its process group goes with it (with a PID namespace, the kernel did it). */
+  if (!pidns) kill(-child, SIGKILL);
+  close(go[1]);
+
+  guard_mark(&groot, 1);
+  guard_mark(&gdev, 1);
+  guard_mark(&getc_, 1);
+  for (int i = 0; i < s.nmounts; i++) guard_mark(&fmounts[i].g, 1);
+  for (size_t i = 0; i < sizeof chroot_devs / sizeof chroot_devs[0]; i++) {
+    struct stat dst;
+    if (chroot_devs[i].created && fstatat(devfd, chroot_devs[i].name, &dst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISCHR(dst.st_mode))
+      unlinkat(devfd, chroot_devs[i].name, 0);
+  }
+  close(devfd);
+  if (dev_created) unlinkat(rootfd, "dev", AT_REMOVEDIR); /* only if the step left it empty */
+  for (int i = s.nmounts - 1; i >= 0; i--) {
+    struct file_mount *fm = &fmounts[i];
+    etc_restore(fm->dirfd, &fm->f);
+    close(fm->dirfd);
+    /* The directories made for it, deepest first, each only if the step left it empty. */
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s", s.mounts[i].target);
+    *strrchr(p, '/') = 0;
+    while (strlen(p) > strlen(fm->anc)) {
+      char *sl = strrchr(p, '/');
+      *sl = 0;
+      int pfd = open_in_root(rootfd, p[0] ? p : "/", O_PATH | O_DIRECTORY);
+      if (pfd >= 0) { unlinkat(pfd, sl + 1, AT_REMOVEDIR); close(pfd); }
+    }
+    guard_restore(&fm->g);
+  }
+  if (etcfd >= 0) {
+    for (int i = 0; i < 2; i++) etc_restore(etcfd, &etc[i]);
+    close(etcfd);
+    if (etc_created) unlinkat(rootfd, "etc", AT_REMOVEDIR);
+  }
+  guard_restore(&gdev);
+  guard_restore(&getc_);
+  guard_restore(&groot);
+  close(rootfd);
+
+  errline[elen] = 0;
+  if (strncmp(errline, "error\t", 6) == 0) {
+    char *nl = strchr(errline, '\n');
+    if (nl) *nl = 0;
+    if (status_fd >= 0) writef(status_fd, "%s\n", errline);
+    else writef(2, "rbuild-helper: %s\n", errline + 6);
+    return RBUILD_HELPER_EXIT_ERROR;
+  }
+  reap_status_line(status_fd, st);
+  if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
+  return WEXITSTATUS(st);
+}
+
+/* ---------- features: what this helper can do here ---------- */
+
+/* Tries unshare(flags) (and making / private when a mount namespace is asked for) in a child; 0 or the errno. */
+static int probe_unshare(int flags) {
+  pid_t c = fork();
+  if (c < 0) return errno;
+  if (c == 0) {
+    if (unshare(flags) < 0) _exit(errno & 0xff);
+    if ((flags & CLONE_NEWNS) && mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) _exit(errno & 0xff);
+    _exit(0);
+  }
+  int st;
+  while (waitpid(c, &st, 0) < 0 && errno == EINTR) {}
+  return WIFEXITED(st) ? WEXITSTATUS(st) : EINVAL;
+}
+
+static void print_probe(const char *name, int err) {
+  if (!err) printf("%s 1\n", name);
+  else {
+    const char *en = strerrorname_np(err);
+    printf("%s 0 %s\n", name, en ? en : "EUNKNOWN");
+  }
+}
+
+/* ---------- deny-ns: a test harness that forbids what locked-down CI containers forbid ---------- */
+
+/* Runs CMD the way Docker's default profile confines a container: bounding set cut to Docker's default
+   capabilities (no CAP_SYS_ADMIN) and a seccomp filter failing unshare, namespace-creating clone, setns and the
+   mount family with EPERM (clone3 with ENOSYS, so libc falls back to clone). Used by rbuild's e2e tests. */
+static int cmd_deny_ns(int argc, char **argv) {
+  int i = 2;
+  if (i < argc && strcmp(argv[i], "--") == 0) i++;
+  if (i >= argc) fail("usage", 0, "deny-ns needs -- CMD");
+#ifndef RBUILD_HAVE_SECCOMP
+  fail("deny-ns", ENOSYS, "built without libseccomp (apt-get install libseccomp-dev && npm rebuild)");
+#else
+  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+  if (!ctx) fail("seccomp_init", ENOMEM, "libseccomp");
+  const char *denied[] = { "unshare", "setns", "mount", "umount2", "pivot_root", "fsopen", "fsmount", "fsconfig",
+                           "fspick", "move_mount", "open_tree", "mount_setattr" };
+  for (size_t k = 0; k < sizeof denied / sizeof denied[0]; k++) add_rule(ctx, SCMP_ACT_ERRNO(EPERM), denied[k], 0, NULL);
+  const unsigned long nsflags[] = { CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWCGROUP };
+  for (size_t k = 0; k < sizeof nsflags / sizeof nsflags[0]; k++) {
+    struct scmp_arg_cmp a = { .arg = 0, .op = SCMP_CMP_MASKED_EQ, .datum_a = nsflags[k], .datum_b = nsflags[k] };
+    add_rule(ctx, SCMP_ACT_ERRNO(EPERM), "clone", 1, &a);
+  }
+  add_rule(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NULL);
+  if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0) < 0) fail("seccomp_attr_set", EINVAL, "SCMP_FLTATR_CTL_NNP");
+  int rc = seccomp_load(ctx);
+  seccomp_release(ctx);
+  if (rc < 0) fail("seccomp_load", -rc, "deny-ns needs CAP_SYS_ADMIN to load its filter");
+  drop_bounding();
+  execvp(argv[i], argv + i);
+  fail("execvp", errno, "cannot run %s", argv[i]);
+#endif
+}
+
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "version") == 0) {
     printf("rbuild-helper %d\n", RBUILD_HELPER_PROTOCOL);
@@ -954,10 +1400,16 @@ int main(int argc, char **argv) {
 #else
     printf("seccomp 0\n");
 #endif
+    printf("chroot 1\n");
+    print_probe("userns", probe_unshare(CLONE_NEWUSER));
+    /* What `userns` needs for rbuild's own namespace: root a mount namespace only, others both. */
+    print_probe("mountns", probe_unshare(geteuid() == 0 ? CLONE_NEWNS : CLONE_NEWUSER | CLONE_NEWNS));
     return 0;
   }
   if (argc > 1 && strcmp(argv[1], "userns") == 0) return cmd_userns(argc, argv);
   if (argc > 1 && strcmp(argv[1], "run") == 0) return cmd_run(argc, argv);
-  fprintf(stderr, "rbuild-helper: usage: rbuild-helper version|features|userns|run\n");
+  if (argc > 1 && strcmp(argv[1], "run-chroot") == 0) return cmd_run_chroot(argc, argv);
+  if (argc > 1 && strcmp(argv[1], "deny-ns") == 0) return cmd_deny_ns(argc, argv);
+  fprintf(stderr, "rbuild-helper: usage: rbuild-helper version|features|userns|run|run-chroot|deny-ns\n");
   return 2;
 }

@@ -4,6 +4,8 @@
  * parsing, pulls and cache lookups need none, so a fully cached rebuild is a
  * few file reads. Only when a step must run does rbuild re-execute itself in
  * the build namespace (rootless user namespace, private mounts) and build there.
+ * Where no namespace can be made (root in a locked-down CI container), it builds
+ * on in this process with chroot isolation instead (--isolation, isolation.ts).
  */
 import { Command, Option } from 'commander';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -18,6 +20,8 @@ import { parseSecretFlags, parseSshFlags } from '../secret-flags.js';
 import { parseOutput } from '../../build/output.js';
 import { defaultRoot } from '../root.js';
 import { parseCacheSpec } from '../../build/remote-cache.js';
+import { detectIsolation, type IsolationRequest } from '../../sandbox/isolation.js';
+import { currentNamespace } from '../../sandbox/userns.js';
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -65,6 +69,12 @@ export function register(program: Command, hooks: { enterNamespace(): Promise<vo
     .addOption(new Option('--format <format>', 'manifest and config media types').choices(['oci', 'docker']).default('oci'))
     .option('--compression-level <n>', 'gzip level of new layers')
     .option('--root <dir>', 'store directory (default: $XDG_DATA_HOME/rbuild)')
+    .addOption(
+      new Option('--isolation <mode>', 'how RUN steps are isolated: rootless (namespaces), chroot (root in a container that forbids namespaces), auto')
+        .choices(['auto', 'rootless', 'chroot'])
+        .default('auto'),
+    )
+    .addOption(new Option('--storage-driver <driver>', 'snapshot driver (default: the fastest that works here)').choices(['overlay', 'fuse-overlayfs', 'copy']))
     .option('--check', 'check the built image for rootless compliance (--check=warn fails on warnings too)')
     .addOption(new Option('--check-level <level>').choices(['error', 'warn']).default('error').hideHelp())
     .option('--debug', 'print stacks with errors')
@@ -78,10 +88,21 @@ export function register(program: Command, hooks: { enterNamespace(): Promise<vo
       // Outside the namespace, step events wait: when the build must re-run
       // inside, the inner process reports everything once.
       const held: BuildEvent[] = [];
+      // chroot isolation builds in this process: nothing is re-run, so nothing waits.
+      let direct = hooks.inNamespace();
       const emit = (e: BuildEvent): void => {
-        if (hooks.inNamespace() || e.type === 'pull' || e.type === 'warning') progress.event(e);
+        if (direct || e.type === 'pull' || e.type === 'warning') progress.event(e);
         else held.push(e);
       };
+      const isolation = o.isolation as IsolationRequest;
+      const announce = (reason: string): void => progress.event({ type: 'info', message: `isolation: ${reason}` });
+      const ns = currentNamespace();
+      if (ns) announce(`rootless (${ns.mode === 'root' ? 'real root: private mount namespace' : `user namespace, ${ns.mode} id mapping`}; namespaces per step)`);
+      else if (isolation === 'chroot') {
+        announce((await detectIsolation('chroot')).reason);
+        req.isolation = 'chroot';
+        direct = true;
+      }
       // Ctrl-C / SIGTERM abort the build: running steps are killed, snapshots removed, finished steps stay cached.
       const abort = new AbortController();
       const onSignal = (sig: NodeJS.Signals): void => {
@@ -91,13 +112,26 @@ export function register(program: Command, hooks: { enterNamespace(): Promise<vo
       for (const s of sigs) process.on(s, onSignal);
       let result;
       try {
-        result = await runBuild(req, emit, abort.signal);
+        try {
+          result = await runBuild(req, emit, abort.signal);
+        } catch (err) {
+          if (!(err instanceof NeedsNamespaceError) || hooks.inNamespace() || abort.signal.aborted) throw err;
+          // A step must run: only now is it worth probing what isolation this machine allows.
+          const choice = await detectIsolation(isolation);
+          if (choice.mode === 'rootless') {
+            for (const s of sigs) process.off(s, onSignal);
+            await hooks.enterNamespace();
+            return;
+          }
+          // chroot: no namespace to enter; build again here (parsing and cache lookups are cheap, pulls are done).
+          held.length = 0;
+          direct = true;
+          req.isolation = 'chroot';
+          announce(choice.reason);
+          result = await runBuild(req, emit, abort.signal);
+        }
       } catch (err) {
         for (const s of sigs) process.off(s, onSignal);
-        if (err instanceof NeedsNamespaceError && !hooks.inNamespace() && !abort.signal.aborted) {
-          await hooks.enterNamespace();
-          return;
-        }
         const e = abort.signal.aborted ? abort.signal.reason : err;
         progress.finish({ tags: req.tags, error: String(e) });
         throw e;
@@ -190,6 +224,7 @@ function toRequest(context: string, o: Record<string, unknown>): BuildRequest {
     ...(o.platform ? { platform: o.platform as string } : {}),
     cacheTo: (o.cacheTo as string[]).map((v) => parseCacheSpec(v).ref),
     cacheFrom: (o.cacheFrom as string[]).map((v) => parseCacheSpec(v).ref),
+    ...(o.storageDriver ? { storageDriver: o.storageDriver as string } : {}),
   };
 }
 
