@@ -26,7 +26,7 @@
       "sources": ["src/gzip.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11"],
       "variables": {
-        "rbuild_have_libdeflate": "<!(test -f /usr/include/libdeflate.h && echo 1 || echo 0)"
+        "rbuild_have_libdeflate%": "<!(test -f /usr/include/libdeflate.h && echo 1 || echo 0)"
       },
       "conditions": [
         ["rbuild_have_libdeflate==1", {
