@@ -2,7 +2,7 @@
  * Compression and digests of a layer in one streaming pass: the tar's sha256
  * (diff ID), the compressed bytes' sha256 and size, written straight into a
  * BlobSink. gzip uses every core: the tar is cut into fixed blocks, each
- * compressed on libuv's thread pool as an independent gzip member and emitted
+ * compressed by libdeflate on libuv's thread pool as an independent gzip member and emitted
  * in order (a multi-member gzip is one valid gzip stream for Go, containerd,
  * skopeo and GNU gzip). At most `parallel` blocks are in flight, so memory is
  * bounded whatever the layer size. zstd goes through the `zstd` program.
@@ -63,7 +63,12 @@ async function* blocks(src: AsyncIterable<Uint8Array>, size: number): AsyncGener
   if (have > 0) yield Buffer.concat(parts);
 }
 
-/** Default gzip block: see parallelGzip's comment for the measurements. */
+/**
+ * Default gzip block. Measured on a 128 MiB tar of /usr/lib (level 6): 2 and 4 MiB
+ * blocks are only 0.1% smaller and the CPU time is the same, while 4 MiB blocks with
+ * 4 in flight raised peak RSS from ~85 to ~125 MiB; 1 MiB also keeps both cores fed
+ * on small layers (a 3 MiB layer is still 3 parallel jobs).
+ */
 const DEFAULT_BLOCK = 1 << 20;
 
 /** gzip levels `--compression-level` accepts (zlib's and docker's range; libdeflate's 10-12 are not offered). */
@@ -83,8 +88,9 @@ export type GzipMember = (input: Uint8Array, level: number) => Promise<Buffer>;
 
 /**
  * gzip of a byte stream as independent members compressed concurrently, in order.
- * Each block goes whole to libdeflate (native/src/gzip.c), which compresses 2-3x
- * faster than zlib at the same level; `member` is injectable for tests.
+ * Each block goes whole to libdeflate (native/src/gzip.c), which takes 1.5-1.8x less
+ * CPU than zlib at the same level, with output 0.1% (random, base64) to 3.5% (binaries
+ * and text) smaller; `member` is injectable for tests.
  */
 export async function* parallelGzip(
   src: AsyncIterable<Uint8Array>,
