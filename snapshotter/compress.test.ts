@@ -156,3 +156,38 @@ describe('layerFromDirectory', () => {
     expect(await layerFromDirectory(join(dir, 'nothing'), sink, { compression: 'gzip' })).toBeNull();
   });
 });
+
+describe('multi-member layers read by Go (umoci: compress/gzip via pgzip)', () => {
+  it('umoci unpacks a layer of several libdeflate members to the same bytes', async () => {
+    const { layerFromDirectory } = await import('./diff.js');
+    const src = join(dir, 'go-src');
+    fs.mkdirSync(src);
+    const content = Buffer.concat([randomBytes(1_200_000), Buffer.from('layer text '.repeat(250_000))]);
+    fs.writeFileSync(join(src, 'big'), content);
+    const layout = join(dir, 'go-layout');
+    const blobs = join(layout, 'blobs/sha256');
+    const layer = (await layerFromDirectory(src, fileSink(blobs), { compression: 'gzip' }))!; // 1 MiB blocks
+    const members = [...fs.readFileSync(join(blobs, layer.digest.slice(7))).toString('latin1').matchAll(/\x1f\x8b\x08/g)].length;
+    expect(members).toBeGreaterThanOrEqual(4);
+    const put = (b: Buffer) => {
+      const digest = sha(b);
+      fs.writeFileSync(join(blobs, digest.slice(7)), b);
+      return { digest, size: b.length };
+    };
+    const config = put(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [layer.diffId] } })));
+    const manifest = put(Buffer.from(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+      layers: [{ mediaType: layer.mediaType, digest: layer.digest, size: layer.size }],
+    })));
+    fs.writeFileSync(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+    fs.writeFileSync(join(layout, 'index.json'), JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'latest' } }],
+    }));
+    const bundle = join(dir, 'go-bundle');
+    execFileSync('umoci', ['unpack', '--image', `${layout}:latest`, bundle], { stdio: 'pipe' });
+    expect(fs.readFileSync(join(bundle, 'rootfs/big')).equals(content)).toBe(true);
+  });
+});
