@@ -2,7 +2,7 @@
  * Compression and digests of a layer in one streaming pass: the tar's sha256
  * (diff ID), the compressed bytes' sha256 and size, written straight into a
  * BlobSink. gzip uses every core: the tar is cut into fixed blocks, each
- * compressed on libuv's thread pool as an independent gzip member and emitted
+ * compressed by libdeflate on libuv's thread pool as an independent gzip member and emitted
  * in order (a multi-member gzip is one valid gzip stream for Go, containerd,
  * skopeo and GNU gzip). At most `parallel` blocks are in flight, so memory is
  * bounded whatever the layer size. zstd goes through the `zstd` program.
@@ -11,12 +11,9 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Readable } from 'node:stream';
-import { promisify } from 'node:util';
-import { constants as zc, gzip } from 'node:zlib';
 import { UnsupportedMediaTypeError } from './errors.js';
+import { nativeGzip } from './native-fs.js';
 import type { BlobSink, Digest } from './snapshotter.js';
-
-const gzipAsync = promisify(gzip);
 
 /** Media types of OCI layers by compression. */
 export const LAYER_MEDIA_TYPES = {
@@ -66,21 +63,57 @@ async function* blocks(src: AsyncIterable<Uint8Array>, size: number): AsyncGener
   if (have > 0) yield Buffer.concat(parts);
 }
 
-/** gzip of a byte stream as independent members compressed concurrently, in order. */
-export async function* parallelGzip(src: AsyncIterable<Uint8Array>, level: number, blockSize: number, parallel: number): AsyncGenerator<Buffer> {
+/**
+ * Default gzip block. Measured on a 128 MiB tar of /usr/lib (level 6): 2 and 4 MiB
+ * blocks are only 0.1% smaller and the CPU time is the same, while 4 MiB blocks with
+ * 4 in flight raised peak RSS from ~85 to ~125 MiB; 1 MiB also keeps both cores fed
+ * on small layers (a 3 MiB layer is still 3 parallel jobs).
+ */
+const DEFAULT_BLOCK = 1 << 20;
+
+/** gzip levels `--compression-level` accepts (zlib's and docker's range; libdeflate's 10-12 are not offered). */
+export const GZIP_LEVELS = { min: 0, max: 9, default: 6 } as const;
+
+/** A compression level outside the supported range. */
+export class CompressionLevelError extends RangeError {
+  readonly code = 'BAD_COMPRESSION_LEVEL';
+  constructor(level: unknown) {
+    super(`gzip compression level must be an integer from ${GZIP_LEVELS.min} to ${GZIP_LEVELS.max}, got ${String(level)}`);
+    this.name = 'CompressionLevelError';
+  }
+}
+
+/** Compresses one whole buffer into one complete gzip member (on a pool thread). */
+export type GzipMember = (input: Uint8Array, level: number) => Promise<Buffer>;
+
+/**
+ * gzip of a byte stream as independent members compressed concurrently, in order.
+ * Each block goes whole to libdeflate (native/src/gzip.c), which takes 1.5-1.8x less
+ * CPU than zlib at the same level, with output 0.1% (random, base64) to 3.5% (binaries
+ * and text) smaller; `member` is injectable for tests.
+ */
+export async function* parallelGzip(
+  src: AsyncIterable<Uint8Array>,
+  level: number,
+  blockSize: number,
+  parallel: number,
+  signal?: AbortSignal,
+  member: GzipMember = (b, l) => nativeGzip().gzipMember(b, l),
+): AsyncGenerator<Buffer> {
+  if (!Number.isInteger(level) || level < GZIP_LEVELS.min || level > GZIP_LEVELS.max) throw new CompressionLevelError(level);
   const inflight: Promise<Buffer>[] = [];
+  // A rejected job that is not awaited yet must not become an unhandled rejection.
+  const track = (p: Promise<Buffer>) => (p.catch(() => {}), inflight.push(p));
+  // On an error or abort, jobs already queued finish on the pool and their results are dropped.
   let any = false;
   for await (const b of blocks(src, blockSize)) {
+    signal?.throwIfAborted();
     any = true;
-    // One output buffer big enough for the whole member (deflate's worst case is a
-    // little over the input): with zlib's default 16 KiB chunks each block takes ~50
-    // round trips between its pool thread and a main thread busy making tar, and the
-    // pool idles in between (20,000 small files: 1.75 -> 1.42 s).
-    const chunkSize = Math.max(zc.Z_MIN_CHUNK, b.length + (b.length >> 3) + 1024);
-    inflight.push(gzipAsync(b, { level, memLevel: 9, strategy: zc.Z_DEFAULT_STRATEGY, chunkSize }));
+    track(member(b, level));
     if (inflight.length >= parallel) yield await inflight.shift()!;
   }
-  if (!any) inflight.push(gzipAsync(Buffer.alloc(0), { level }));
+  // An empty layer is still one (empty) gzip member, as gzip and docker write it.
+  if (!any) track(member(Buffer.alloc(0), level));
   while (inflight.length > 0) yield await inflight.shift()!;
 }
 
@@ -134,7 +167,7 @@ export async function compressAndDigest(
   let out: AsyncIterable<Uint8Array>;
   if (opts.compression === 'gzip') {
     const parallel = opts.parallel ?? Math.min(4, availableParallelism() + 1);
-    out = parallelGzip(raw, opts.level ?? 6, opts.blockSize ?? 1 << 20, parallel);
+    out = parallelGzip(raw, opts.level ?? GZIP_LEVELS.default, opts.blockSize ?? DEFAULT_BLOCK, parallel, signal);
   } else if (opts.compression === 'zstd') {
     out = zstdCompress(raw, opts.level ?? 3, signal);
   } else {

@@ -2,6 +2,7 @@
  * Typed loader of the `rbuild_fs` N-API addon (native/src/fsops.c): xattrs,
  * mknod, mount and umount2, which Node's fs lacks. Calls are synchronous and
  * throw Node-style errors (`code` = errno name, `errno`, `syscall`, `path`).
+ * Also loads `rbuild_gzip` (native/src/gzip.c), the libdeflate compressor.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -80,3 +81,44 @@ export const MS_RDONLY = 1;
 export const MNT_DETACH = 2;
 /** lsetxattr flag: fail if the attribute exists. */
 export const XATTR_CREATE = 1;
+
+/** The `rbuild_gzip` addon (native/src/gzip.c): libdeflate on libuv's thread pool. */
+export interface NativeGzip {
+  /** One complete gzip member of `input` at `level` (0-12), compressed on a pool thread. */
+  gzipMember(input: Uint8Array, level: number): Promise<Buffer>;
+  /** The libdeflate version the addon was built against. */
+  readonly libdeflateVersion: string;
+  /** The addon's interface version. */
+  readonly abiVersion: number;
+}
+
+/** The gzip addon version this code was written for. */
+const GZIP_ABI_VERSION = 1;
+
+let cachedGzip: NativeGzip | undefined;
+
+/**
+ * Loads the gzip addon once; throws NativeAddonError with a fix when it is not
+ * built or was built without libdeflate. There is deliberately no zlib fallback:
+ * a silently 2-3x slower commit is worse than a clear error at the first layer.
+ */
+export function nativeGzip(): NativeGzip {
+  if (cachedGzip) return cachedGzip;
+  const root = packageRoot();
+  const file = join(root, 'native/build/Release/rbuild_gzip.node');
+  const fix = `install libdeflate-dev (\`sudo bash .ci/setup\` or \`apt-get install libdeflate-dev\`), then \`npm run install\` in ${root}`;
+  if (!existsSync(file)) throw new NativeAddonError(`${file} is missing: ${fix}`);
+  let mod: NativeGzip & { missing?: string };
+  try {
+    mod = createRequire(import.meta.url)(file) as NativeGzip & { missing?: string };
+  } catch (cause) {
+    // Typically `libdeflate.so.0: cannot open shared object file` (libdeflate0 removed after the build).
+    throw new NativeAddonError(`cannot load ${file}: ${(cause as Error).message}; ${fix}`, { cause });
+  }
+  if (mod.abiVersion !== GZIP_ABI_VERSION) {
+    throw new NativeAddonError(`${file} has interface version ${mod.abiVersion}, expected ${GZIP_ABI_VERSION}: rebuild it with \`npm run install\``);
+  }
+  if (mod.missing !== undefined) throw new NativeAddonError(`${file}: ${mod.missing}; ${fix}`);
+  cachedGzip = mod;
+  return mod;
+}
