@@ -72,9 +72,8 @@ await build({
     sourcefile: 'bundle-main.ts',
     loader: 'ts',
     contents: [
-      "import { fileURLToPath } from 'node:url';",
       "import { runBundle } from './builder/cli/bundle-loader.ts';",
-      'const here = (f: string): string => fileURLToPath(new URL(f, import.meta.url));',
+      "const here = (f: string): string => decodeURIComponent(new URL(f, import.meta.url).pathname);",
       'const record = process.env.RBUILD_RECORD_CODE_CACHE;',
       "runBundle(here('./rbuild.cjs'), here('./rbuild.v8cache'), record ? { recordCacheTo: record } : {});",
     ].join('\n'),

@@ -8,10 +8,17 @@
  * The cache is only an accelerator: a missing, foreign (other bundle) or
  * rejected (other Node/V8 version or flags) cache means an ordinary compile.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { createRequire, Module } from 'node:module';
-import { dirname } from 'node:path';
-import { Script } from 'node:vm';
+import { createRequire } from 'node:module';
+
+// Built-ins through require(), not import: an ES import of a built-in makes Node
+// build its ES facade, which reads every export, getters included, and node:fs's
+// getters load fs/promises and the whole stream stack (~30 internal modules) that
+// a cached build never needs.
+const require = createRequire(import.meta.url);
+const { readFileSync, writeFileSync } = require('node:fs') as typeof import('node:fs');
+const { Module } = require('node:module') as typeof import('node:module');
+const { dirname } = require('node:path') as typeof import('node:path');
+const { Script } = require('node:vm') as typeof import('node:vm');
 
 /** The comment .ci/bundle.mjs ends the bundle with: `//# rbuildBundleId=<sha256 of the bundle before it>`. */
 export const BUNDLE_ID_MARK = '//# rbuildBundleId=';
@@ -64,12 +71,12 @@ export function runBundle(bundleFile: string, cacheFile: string, opts: { recordC
   }
   const script = new Script(Module.wrap(source), { filename: bundleFile, ...(cachedData ? { cachedData } : {}) });
   const dir = dirname(bundleFile);
-  const mod = new Module(bundleFile);
+  const mod: InstanceType<typeof Module> = new Module(bundleFile);
   mod.filename = bundleFile;
-  (mod as Module & { paths: string[] }).paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(dir);
+  (mod as InstanceType<typeof Module> & { paths: string[] }).paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(dir);
   const record = opts.recordCacheTo;
   if (record && id) process.once('exit', () => writeFileSync(record, cacheFileBytes(script.createCachedData(), id)));
-  const wrapper = script.runInThisContext() as (exports: unknown, require: NodeRequire, module: Module, filename: string, dirname: string) => void;
+  const wrapper = script.runInThisContext() as (exports: unknown, require: NodeRequire, module: InstanceType<typeof Module>, filename: string, dirname: string) => void;
   wrapper.call(mod.exports, mod.exports, createRequire(bundleFile), mod, bundleFile, dir);
   return { cacheUsed: cachedData !== undefined && !script.cachedDataRejected };
 }
