@@ -6,12 +6,10 @@
  * `type=tar,dest=FILE` (the final file system as a tar, owners as in the image).
  * `dest=-` writes to stdout.
  */
-import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import * as tar from 'tar';
 import { BuildError } from './errors.js';
 
 /** One parsed --output. */
@@ -54,6 +52,8 @@ export function destStream(dest: string): Writable {
 /** Copies a root file system into dir without owners (so the user can read and delete it), modes and times kept. */
 export async function copyRootfsTo(root: string, dir: string, signal?: AbortSignal): Promise<void> {
   await mkdir(dir, { recursive: true });
+  // Loaded here, not at the top: every build imports this module (parseOutput), few export a file system.
+  const { spawn } = await import('node:child_process');
   await new Promise<void>((resolve, reject) => {
     const child = spawn('cp', ['-a', '--no-preserve=ownership', '--', `${root}/.`, dir], { stdio: ['ignore', 'ignore', 'pipe'], ...(signal ? { signal } : {}) });
     let err = '';
@@ -65,6 +65,7 @@ export async function copyRootfsTo(root: string, dir: string, signal?: AbortSign
 
 /** Writes a root file system as a tar (numeric owners, sorted as node-tar walks). */
 export async function tarRootfs(root: string, dest: string, signal?: AbortSignal): Promise<void> {
+  const tar = await import('tar');
   const stream = tar.c({ cwd: root, portable: false, follow: false, noDirRecurse: false }, ['.']) as unknown as NodeJS.ReadableStream;
   await pipeline(stream, destStream(dest), { ...(signal ? { signal } : {}), ...(dest === '-' ? { end: false } : {}) });
 }

@@ -17,7 +17,6 @@ import { hostPlatform } from '../../registry/store/platform.js';
 import { normalizeName } from '../../registry/store/normalize-name.js';
 import { join } from 'node:path';
 import { buildServices } from './services.js';
-import { exportArchive, exportRootfs } from './export-output.js';
 import { needsRootfs, type OutputSpec } from '../build/output.js';
 
 /** Everything the build command was asked to do. */
@@ -69,6 +68,11 @@ export interface BuildOutcome extends BuildResult {
   imageId: string;
   tags: string[];
   size: number;
+}
+
+/** The --output writers (node-tar, zlib, the archive writer): loaded only when a build has such an output. */
+function exporters(): Promise<typeof import('./export-output.js')> {
+  return import('./export-output.js');
 }
 
 function readDockerfile(path: string): string {
@@ -149,7 +153,7 @@ async function buildWith(
       ...(req.noCacheFilter?.length ? { noCacheFilter: req.noCacheFilter } : {}),
       ...(req.secrets ? { secrets: req.secrets } : {}),
       ...(req.squash ? { squash: true } : {}),
-      ...(rootOutputs.length ? { exportRoot: (root: string) => exportRootfs(root, rootOutputs, signal) } : {}),
+      ...(rootOutputs.length ? { exportRoot: async (root: string) => (await exporters()).exportRootfs(root, rootOutputs, signal) } : {}),
       ...(req.ssh ? { ssh: req.ssh } : {}),
       ...(cacheFallback ? { cacheFallback } : {}),
     },
@@ -161,7 +165,7 @@ async function buildWith(
   const size = result.manifest.layers.reduce((a, l) => a + l.size, 0) + result.manifest.config.size;
   emit({ type: 'export', digest: result.descriptor.digest, size, tags });
   for (const o of req.outputs ?? []) {
-    if (o.type === 'oci' || o.type === 'docker') await exportArchive(store, tags.length ? tags : [result.descriptor.digest], o, signal);
+    if (o.type === 'oci' || o.type === 'docker') await (await exporters()).exportArchive(store, tags.length ? tags : [result.descriptor.digest], o, signal);
   }
   if (req.push) {
     for (const t of tags) {

@@ -5,14 +5,10 @@
  * `--help` and unknown commands load them all. Errors: one clear line.
  */
 import { Command } from 'commander';
-import { setFlagsFromString } from 'node:v8';
 import { currentNamespace, ensureBuildNamespace, mappingWarning } from '../sandbox/userns.js';
 import { exitCodeFor, formatError } from './errors.js';
+import { useBaselineWasmCompiler } from './wasm-tiering.js';
 
-// undici parses HTTP with a WebAssembly llhttp; V8 optimises it with TurboFan on
-// background threads and exit waits for those jobs: ~150 ms after a pull or push
-// had finished. The baseline compiler is plenty for parsing response headers.
-setFlagsFromString('--liftoff-only');
 
 type Loader = (program: Command) => Promise<void>;
 
@@ -53,28 +49,38 @@ const commands: Record<string, Loader> = {
   },
 };
 
+/** Commands whose module loads the registry client at once and then talks to a registry. */
+const networkCommands = new Set(['pull', 'push', 'login']);
+
 /** The command argv names: the first non-option word, or build (the default command). */
 function commandsToLoad(argv: string[]): string[] {
   const first = argv.slice(2).find((a) => !a.startsWith('-'));
+  // `rbuild --version` needs no command at all.
+  if (first === undefined && argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')) return [];
   if (first === 'help' || argv.length <= 2 || (argv.slice(2).some((a) => a === '-h' || a === '--help') && !first)) return Object.keys(commands);
   if (first && first in commands) return [first];
   if (first === undefined || !(first in commands)) return ['build'];
   return Object.keys(commands);
 }
 
-const program = new Command();
-program.name('rbuild').description('Rootless, daemonless OCI image builder').version('0.1.0');
-
-try {
-  const toLoad = commandsToLoad(process.argv);
-  // The other namespace commands print this themselves (builder/cli/commands/build-namespace.ts).
-  const ns = currentNamespace();
-  const warning = ns && toLoad.length === 1 && toLoad[0] === 'build' ? mappingWarning(ns) : undefined;
-  if (warning) process.stderr.write(`${warning}\n`);
-  for (const name of toLoad) await commands[name]!(program);
-  const argv = toLoad.includes('build') ? (await import('./commands/build.js')).normalizeBuildArgv(process.argv) : process.argv;
-  await program.parseAsync(argv);
-} catch (err) {
-  process.stderr.write(`${formatError(err, process.argv.includes('--debug'))}\n`);
-  process.exitCode = exitCodeFor(err);
+/** Runs one rbuild command line; errors become one line on stderr and the exit code. */
+async function main(argv: string[]): Promise<void> {
+  const program = new Command();
+  program.name('rbuild').description('Rootless, daemonless OCI image builder').version('0.1.0');
+  try {
+    const toLoad = commandsToLoad(argv);
+    // The other namespace commands print this themselves (builder/cli/commands/build-namespace.ts).
+    const ns = currentNamespace();
+    const warning = ns && toLoad.length === 1 && toLoad[0] === 'build' ? mappingWarning(ns) : undefined;
+    if (warning) process.stderr.write(`${warning}\n`);
+    for (const name of toLoad) await commands[name]!(program);
+    if (toLoad.length === 1 && networkCommands.has(toLoad[0]!)) await useBaselineWasmCompiler();
+    await program.parseAsync(toLoad.includes('build') ? (await import('./commands/build.js')).normalizeBuildArgv(argv) : argv);
+  } catch (err) {
+    process.stderr.write(`${formatError(err, argv.includes('--debug'))}\n`);
+    process.exitCode = exitCodeFor(err);
+  }
 }
+
+// Not a top-level await: the bundle (.ci/bundle.mjs) is CommonJS, which has none.
+void main(process.argv);

@@ -23,6 +23,7 @@ import type { IsolationMode } from '../sandbox/isolation.js';
 import type { RemoteCacheIo } from '../build/remote-cache.js';
 import { parseReference } from '../../registry/reference.js';
 import { validateManifest } from '../../registry/oci/validate.js';
+import { useBaselineWasmCompiler } from './wasm-tiering.js';
 
 /** What a build gets from the outside world. */
 export interface BuildServices {
@@ -50,7 +51,10 @@ export function buildServices(opts: {
   let client: Promise<RegistryClient> | undefined;
   const registry = (): Promise<RegistryClient> =>
     (client ??= Promise.all([import('../../registry/remote/default-client.js'), import('../../registry/auth/ci-env.js')]).then(
-      async ([m, ci]) => (await m.createDefaultClient({ onCiCredential: (s) => opts.emit({ type: 'info', message: ci.describeCiCredential(s) }) })).client,
+      async ([m, ci]) => {
+        await useBaselineWasmCompiler();
+        return (await m.createDefaultClient({ onCiCredential: (s) => opts.emit({ type: 'info', message: ci.describeCiCredential(s) }) })).client;
+      },
     ));
   let snap: Promise<Snapshotter> | undefined;
   let sandbox: Sandbox | undefined;

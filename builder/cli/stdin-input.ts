@@ -7,7 +7,6 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import * as tar from 'tar';
 import { UsageError } from './errors.js';
 
 const CONTEXT_ENV = 'RBUILD_STDIN_CONTEXT';
@@ -33,6 +32,8 @@ export async function resolveStdinInputs(context: string, dockerfile: string | u
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   if (wantsContext) {
     // node-tar refuses absolute paths and `..` (it strips them): nothing lands outside dir.
+    // node-tar is loaded only for a context on stdin: every build imports this module.
+    const tar = await import('tar');
     await pipeline(stdin, tar.x({ cwd: dir, strict: true }));
     process.env[CONTEXT_ENV] = dir;
     return { context: dir };
