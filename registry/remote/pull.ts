@@ -11,7 +11,7 @@ import { formatReference, parseReference, withTarget, type Reference } from '../
 import { createRegistryClient, type BlobProgress, type RegistryClient, type Repo } from './client.js';
 import { RegistryError, shortDigest } from './errors.js';
 import { OciValidationError, parseManifestOrIndex as parseManifest, validateImageConfig } from '../oci/validate.js';
-import { formatPlatform, hostPlatform, selectManifest } from './platform.js';
+import { formatPlatform, hostPlatform, selectManifest } from '../oci/platform.js';
 
 /** Progress of a pull, for the CLI to display. */
 export type PullEvent =

@@ -8,7 +8,7 @@ import type { Descriptor, Digest, ImageConfig, Index, Manifest, Platform } from 
 import { isIndexMediaType, isManifestMediaType, parseManifestOrIndex, validateImageConfig, parseJson, MAX_MANIFEST_BYTES } from '../oci/validate.js';
 import type { BlobEntry } from './oci-layout-store.js';
 import { normalizeName } from './normalize-name.js';
-import { formatPlatform, hostPlatform, selectPlatform } from './platform.js';
+import { formatPlatform, hostPlatform, selectManifest } from '../oci/platform.js';
 import { StoreError } from './store-error.js';
 
 /** What image operations need from a store (OciLayoutStore has it all). */
@@ -60,7 +60,7 @@ export async function loadImage(store: ContentStore, descriptor: Descriptor, opt
     const doc = parseManifestOrIndex(bytes, isIndexMediaType(desc.mediaType) || isManifestMediaType(desc.mediaType) ? desc.mediaType : undefined);
     if (doc.kind === 'index') {
       top ??= doc.index;
-      const next = selectPlatform(doc.index, platform);
+      const next = selectManifest(doc.index.manifests, platform);
       if (!next) {
         const have = doc.index.manifests.map((m) => (m.platform ? formatPlatform(m.platform) : '?')).join(', ');
         throw new StoreError('PLATFORM_UNKNOWN', `${descriptor.digest} has no manifest for ${formatPlatform(platform)} (it has: ${have})`);

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { parseReference } from '../../../registry/reference.js';
 import { describeCiCredential } from '../../../registry/auth/ci-env.js';
 import { createDefaultClient } from '../../../registry/remote/default-client.js';
-import { parsePlatform } from '../../../registry/remote/platform.js';
+import { parsePlatform } from '../../../registry/oci/platform.js';
 import { pullImage, type PullEvent } from '../../../registry/remote/pull.js';
 import { openStore } from '../../../registry/store/oci-layout-store.js';
 import { defaultRoot } from '../root.js';
