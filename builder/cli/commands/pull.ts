@@ -41,8 +41,8 @@ export function register(program: Command): void {
       };
       try {
         const res = await pullImage(ref, store, { client, ...(platform && { platform }), onProgress });
-        say(`Digest: ${res.descriptor.digest}`);
-        if (o.quiet) process.stdout.write(`${res.descriptor.digest}\n`);
+        say(`Digest: ${res.tagged.digest}`);
+        if (o.quiet) process.stdout.write(`${res.tagged.digest}\n`);
         else process.stdout.write(`${res.name}\n`);
       } finally {
         await client.close();
