@@ -14,6 +14,7 @@ import { createRegistryClient, type BlobProgress, type RegistryClient, type Repo
 import { RegistryError, shortDigest } from './errors.js';
 import { OciValidationError, parseManifestOrIndex as parseManifest, validateImageConfig } from '../oci/validate.js';
 import { formatPlatform, hostPlatform, selectManifest } from '../oci/platform.js';
+import { bySizeDescending } from './schedule.js';
 
 /** Progress of a pull, for the CLI to display. */
 export type PullEvent =
@@ -119,7 +120,8 @@ async function pullWith(client: RegistryClient, ref: Reference, store: PullStore
   // Download config and layers the store lacks, in parallel; the same digest only once.
   const limit = pLimit(opts.jobs ?? 4);
   const seen = new Set<string>();
-  const blobs = [manifest.config, ...manifest.layers].filter((d) => !seen.has(d.digest) && seen.add(d.digest));
+  // Largest first, as push does: a big layer queued last would download alone at the end.
+  const blobs = bySizeDescending([manifest.config, ...manifest.layers].filter((d) => !seen.has(d.digest) && seen.add(d.digest)));
   await Promise.all(
     blobs.map((desc) =>
       limit(async () => {

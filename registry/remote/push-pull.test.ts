@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -144,6 +144,16 @@ describe('push and pull against the real registry', () => {
     // Push reads file ranges from the store (chunked upload).
     const back = await pushImage(store, got.descriptor, `${registry}/test/layout-copy:1`, { client, monolithicMax: 100_000, chunkSize: 500_000 });
     expect(back.digest).toBe(desc.digest);
+    // Push does not hash local blobs again; the registry does, so a blob damaged on disk since it
+    // was stored is refused (never published under the wrong digest) with a hint at the local store.
+    const layer = got.manifest.layers[0]!;
+    const bytes = readFileSync(store.blobPath(layer.digest));
+    bytes[100] = bytes[100]! ^ 0xff;
+    chmodSync(store.blobPath(layer.digest), 0o644);
+    writeFileSync(store.blobPath(layer.digest), bytes);
+    await expect(pushImage(store, got.descriptor, `${registry}/test/layout-damaged:1`, { client })).rejects.toMatchObject({
+      code: 'DIGEST_INVALID', hint: expect.stringContaining('local copy is damaged'),
+    });
     rmSync(root, { recursive: true, force: true });
   });
 

@@ -15,6 +15,7 @@ import { formatPlatform, hostPlatform, selectManifest } from '../oci/platform.js
 import { formatReference, parseReference, withTarget, type Reference } from '../reference.js';
 import { createRegistryClient, type BlobProgress, type RegistryClient, type Repo } from './client.js';
 import { RegistryError } from './errors.js';
+import { bySizeDescending } from './schedule.js';
 import { parseManifestOrIndex as parseManifest } from '../oci/validate.js';
 
 /** Progress of a push, for the CLI to display. */
@@ -164,7 +165,9 @@ class Pusher {
       await Promise.all(here.filter((c): c is Descriptor => c !== undefined).map((child) => this.pushManifest(child, withTarget(target, { digest: child.digest }))));
     } else {
       const m = parsed.manifest;
-      await Promise.all([m.config, ...m.layers].map((b) => this.pushBlob(b)));
+      // Largest first: the pool's queue is FIFO, and a big layer queued last would run alone at the end
+      // (8 x 64 MiB + 512 MiB: the 512 MiB blob is the critical path, so it should start at once).
+      await Promise.all(bySizeDescending([m.config, ...m.layers]).map((b) => this.pushBlob(b)));
     }
     const mediaType = (parsed.kind === 'index' ? parsed.index.mediaType : parsed.manifest.mediaType) ?? desc.mediaType;
     const digest = await this.client.putManifest(target, bytes, mediaType, signal);
