@@ -3,9 +3,14 @@
  * against `skopeo copy` between the same places (an OCI layout store and a
  * fresh local registry): 8 layers x 64 MiB plus one of 512 MiB (--quick: a
  * tenth). Runs alternate which tool goes first; each run gets fresh
- * registries so nothing is skipped as already there. Prints medians and ratios.
+ * registries so nothing is skipped as already there. Prints medians and ratios,
+ * and the floor: the same blobs uploaded by `curl -T` (one POST + one PUT each,
+ * 4 at a time, largest first) to a third fresh registry, which is what the
+ * registry itself costs (it hashes, writes and fsyncs every blob).
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import pLimit from 'p-limit';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +18,8 @@ import { createRegistryClient } from '../registry/remote/client.js';
 import { pullImage } from '../registry/remote/pull.js';
 import { pushImage } from '../registry/remote/push.js';
 import { makeTestImage } from '../registry/remote/test-image.js';
+import { bySizeDescending } from '../registry/remote/schedule.js';
+import type { Descriptor, Manifest } from '../registry/oci/types.js';
 import { openStore } from '../registry/store/oci-layout-store.js';
 import { startRegistry } from './lib/registry.js';
 
@@ -27,6 +34,23 @@ async function timed(fn: () => Promise<unknown> | unknown): Promise<number> {
   const t0 = process.hrtime.bigint();
   await fn();
   return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+const execFileAsync = promisify(execFile);
+
+/** Uploads each blob with curl (POST for a session, then `curl -T` PUT), `jobs` at a time: the registry's own cost. */
+async function curlUpload(host: string, blobs: Descriptor[], pathOf: (d: Descriptor) => string, jobs = 4): Promise<void> {
+  const limit = pLimit(jobs);
+  await Promise.all(
+    bySizeDescending(blobs).map((d) =>
+      limit(async () => {
+        const res = await fetch(`http://${host}/v2/bench/floor/blobs/uploads/`, { method: 'POST' });
+        const loc = new URL(res.headers.get('location')!, `http://${host}`);
+        loc.searchParams.set('digest', d.digest);
+        await execFileAsync('curl', ['-sSf', '-o', '/dev/null', '-T', pathOf(d), '-H', 'content-type: application/octet-stream', '-X', 'PUT', loc.href]);
+      }),
+    ),
+  );
 }
 
 async function main(): Promise<void> {
@@ -44,7 +68,9 @@ async function main(): Promise<void> {
     log(`making an image of ${layers.length} layers, ${Math.round(layers.reduce((a, b) => a + b, 0) / MiB)} MiB`);
     const desc = await makeTestImage(src, { layers });
     await src.tag('bench/pp:1', desc);
-    const t = { rbuildPush: [] as number[], skopeoPush: [] as number[], rbuildPull: [] as number[], skopeoPull: [] as number[] };
+    const t = { rbuildPush: [] as number[], skopeoPush: [] as number[], rbuildPull: [] as number[], skopeoPull: [] as number[], curlPush: [] as number[] };
+    const manifest = JSON.parse((await src.readBytes(desc.digest)).toString('utf8')) as Manifest;
+    const blobs = [manifest.config, ...manifest.layers];
     for (let run = 0; run < runs; run++) {
       const regA = await startRegistry();
       const regB = await startRegistry();
@@ -68,7 +94,13 @@ async function main(): Promise<void> {
           }
           rmSync(dest, { recursive: true, force: true });
         }
-        log(`run ${run + 1}: push rbuild ${t.rbuildPush.at(-1)!.toFixed(2)}s skopeo ${t.skopeoPush.at(-1)!.toFixed(2)}s; pull rbuild ${t.rbuildPull.at(-1)!.toFixed(2)}s skopeo ${t.skopeoPull.at(-1)!.toFixed(2)}s`);
+        const regC = await startRegistry();
+        try {
+          t.curlPush.push(await timed(() => curlUpload(regC.host, blobs, (d) => src.blobPath(d.digest))));
+        } finally {
+          await regC.stop();
+        }
+        log(`run ${run + 1}: floor (curl -T) ${t.curlPush.at(-1)!.toFixed(2)}s; push rbuild ${t.rbuildPush.at(-1)!.toFixed(2)}s skopeo ${t.skopeoPush.at(-1)!.toFixed(2)}s; pull rbuild ${t.rbuildPull.at(-1)!.toFixed(2)}s skopeo ${t.skopeoPull.at(-1)!.toFixed(2)}s`);
       } finally {
         await client.close();
         await regA.stop();
@@ -80,6 +112,7 @@ async function main(): Promise<void> {
       return `${name.padEnd(6)} rbuild ${median(r).toFixed(2)}s  skopeo ${median(s).toFixed(2)}s  ratio ${ratio.toFixed(2)} (target <= 0.60: ${ratio <= 0.6 ? 'met' : 'missed'})`;
     };
     process.stdout.write(`${row('push', t.rbuildPush, t.skopeoPush)}\n${row('pull', t.rbuildPull, t.skopeoPull)}\n`);
+    process.stdout.write(`floor  curl -T of the same blobs (4 at a time): ${median(t.curlPush).toFixed(2)}s; rbuild push / floor ${(median(t.rbuildPush) / median(t.curlPush)).toFixed(2)}\n`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

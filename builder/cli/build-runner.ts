@@ -13,7 +13,7 @@ import { planGraph, platformArgs } from '../build/graph.js';
 import { BuildContext, HashCache } from '../build/context.js';
 import { BuildError } from '../build/errors.js';
 import { openStore } from '../../registry/store/oci-layout-store.js';
-import { hostPlatform } from '../../registry/store/platform.js';
+import { hostPlatform } from '../../registry/oci/platform.js';
 import { normalizeName } from '../../registry/store/normalize-name.js';
 import { join } from 'node:path';
 import { buildServices } from './services.js';

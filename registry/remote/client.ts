@@ -207,7 +207,11 @@ class Client implements RegistryClient {
     }
     if (res.status === 401) code = 'UNAUTHORIZED';
     if (res.status === 429) code = 'TOOMANYREQUESTS';
-    const hint = hintForStatus(res.status, repo.registry);
+    // Push reads blobs from the local store without hashing them again (the store verified them on
+    // write); the registry hashes what it receives, so a blob damaged on disk since comes back as this.
+    const hint = code === 'DIGEST_INVALID'
+      ? 'the blob sent does not hash to its digest: the local copy is damaged; remove the image, run rbuild prune, then pull or build it again'
+      : hintForStatus(res.status, repo.registry);
     return new RegistryError({
       code,
       action,

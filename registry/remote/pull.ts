@@ -2,7 +2,9 @@
  * Pull: resolve a reference to one image manifest (choosing a platform from
  * an index), download what the store lacks in parallel, each blob verified
  * while streaming, and name the image in the store. Manifest last, so a
- * name never points at an image with missing blobs.
+ * name never points at an image with missing blobs. An index is stored too
+ * (as docker and containerd do) with only the chosen platform's content below
+ * it: the name points at the index, its digest is the one the registry shows.
  */
 import pLimit from 'p-limit';
 import type { ContentStore, ImageIndex } from '../content-store.js';
@@ -11,7 +13,8 @@ import { formatReference, parseReference, withTarget, type Reference } from '../
 import { createRegistryClient, type BlobProgress, type RegistryClient, type Repo } from './client.js';
 import { RegistryError, shortDigest } from './errors.js';
 import { OciValidationError, parseManifestOrIndex as parseManifest, validateImageConfig } from '../oci/validate.js';
-import { formatPlatform, hostPlatform, selectManifest } from './platform.js';
+import { formatPlatform, hostPlatform, selectManifest } from '../oci/platform.js';
+import { bySizeDescending } from './schedule.js';
 
 /** Progress of a pull, for the CLI to display. */
 export type PullEvent =
@@ -39,8 +42,10 @@ export interface PullOptions {
 export interface PullResult {
   /** Name the image is stored under. */
   name: string;
-  /** The image manifest's descriptor (as tagged in the store). */
+  /** The chosen platform's image manifest (the image a build uses). */
   descriptor: Descriptor;
+  /** What the name points at: the index when the reference named one, else the manifest. */
+  tagged: Descriptor;
   manifest: Manifest;
   config: ImageConfig;
 }
@@ -77,7 +82,9 @@ async function pullWith(client: RegistryClient, ref: Reference, store: PullStore
     }
   })();
   let platform: Descriptor['platform'];
+  let index: { bytes: Buffer; mediaType: string } | undefined;
   if (parsed.kind === 'index') {
+    index = { bytes: fetched.bytes, mediaType: parsed.index.mediaType ?? fetched.mediaType };
     const want = opts.platform ?? hostPlatform();
     const chosen = selectManifest(parsed.index.manifests, want);
     if (!chosen) {
@@ -113,7 +120,8 @@ async function pullWith(client: RegistryClient, ref: Reference, store: PullStore
   // Download config and layers the store lacks, in parallel; the same digest only once.
   const limit = pLimit(opts.jobs ?? 4);
   const seen = new Set<string>();
-  const blobs = [manifest.config, ...manifest.layers].filter((d) => !seen.has(d.digest) && seen.add(d.digest));
+  // Largest first, as push does: a big layer queued last would download alone at the end.
+  const blobs = bySizeDescending([manifest.config, ...manifest.layers].filter((d) => !seen.has(d.digest) && seen.add(d.digest)));
   await Promise.all(
     blobs.map((desc) =>
       limit(async () => {
@@ -163,8 +171,10 @@ async function pullWith(client: RegistryClient, ref: Reference, store: PullStore
       },
     }),
   };
+  // The index after its child, so the store never holds an index whose chosen child is missing.
+  const tagged = index ? await store.writeBytes(index.bytes, index.mediaType, signal) : descriptor;
   const name = opts.name ?? formatReference(ref);
-  await store.tag(name, descriptor);
-  opts.onProgress?.({ type: 'tagged', name, digest: descriptor.digest });
-  return { name, descriptor, manifest, config };
+  await store.tag(name, tagged);
+  opts.onProgress?.({ type: 'tagged', name, digest: tagged.digest });
+  return { name, descriptor, tagged, manifest, config };
 }

@@ -1,8 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { openStore } from '../store/oci-layout-store.js';
+import { listImages, resolveImage } from '../store/images.js';
 import { parseReference } from '../reference.js';
 import { createRegistryClient } from './client.js';
 import { MemoryStore } from './memory-store.js';
@@ -70,6 +71,50 @@ describe('push and pull against the real registry', () => {
     ).rejects.toMatchObject({ code: 'PLATFORM_NOT_FOUND', message: expect.stringContaining('offered: linux/amd64, linux/arm64/v8') });
   });
 
+  it('stores a pulled index with only the chosen platform below it, and pushes it whole or as that platform', async () => {
+    const src = new MemoryStore();
+    const amd = await makeTestImage(src, { layers: [1500], platform: { os: 'linux', architecture: 'amd64' } });
+    const arm = await makeTestImage(src, { layers: [1600], platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } });
+    const idx = await makeTestIndex(src, [amd, arm]);
+    await pushImage(src, idx, `${registry}/test/idx:1`, { client });
+    const root = mkdtempSync(join(tmpdir(), 'rbuild-index-store-'));
+    try {
+      const store = await openStore(root);
+      const got = await pullImage(`${registry}/test/idx:1`, store, { client, platform: { os: 'linux', architecture: 'arm64' } });
+      // The name points at the index (the digest the registry shows); the image is arm64's.
+      expect(got.tagged).toMatchObject({ digest: idx.digest, mediaType: 'application/vnd.oci.image.index.v1+json' });
+      expect(got.descriptor.digest).toBe(arm.digest);
+      expect(await store.resolve(got.name)).toMatchObject({ digest: idx.digest });
+      expect(await store.stat(arm.digest)).toBeDefined();
+      expect(await store.stat(amd.digest)).toBeUndefined();
+      // images and inspect follow the index to what is stored, even on a host of another platform.
+      const img = await resolveImage(store, got.name);
+      expect(img.manifestDescriptor.digest).toBe(arm.digest);
+      expect(img.index?.manifests).toHaveLength(2);
+      expect((await listImages(store)).find((i) => i.name === got.name)).toMatchObject({ platform: 'linux/arm64/v8', id: got.manifest.config.digest });
+      await expect(resolveImage(store, got.name, { platform: { os: 'linux', architecture: 'amd64' } })).rejects.toMatchObject({
+        code: 'PLATFORM_UNKNOWN', message: expect.stringContaining('not stored here'),
+      });
+
+      // Back to its own repository: the other platform is there already, so the whole index goes.
+      const same = await pushImage(store, got.tagged, `${registry}/test/idx:again`, { client });
+      expect(same).toMatchObject({ digest: idx.digest, mediaType: 'application/vnd.oci.image.index.v1+json' });
+      // To a new repository: only arm64 is here, so its manifest is pushed under the tag, and said so.
+      const events: PushEvent[] = [];
+      const other = await pushImage(store, got.tagged, `${registry}/test/idx-copy:1`, { client, onProgress: (e) => events.push(e) });
+      expect(other).toMatchObject({ digest: arm.digest, size: arm.size });
+      expect(events).toContainEqual({ type: 'partial-index', digest: idx.digest, platform: 'linux/arm64/v8', missing: ['linux/amd64'] });
+      expect((await client.getManifest(parseReference(`${registry}/test/idx-copy:1`))).digest).toBe(arm.digest);
+      // --platform asks for one platform's manifest explicitly; a platform not stored is a clear error.
+      const one = await pushImage(store, got.tagged, `${registry}/test/idx:arm`, { client, platform: { os: 'linux', architecture: 'arm64' } });
+      expect(one.digest).toBe(arm.digest);
+      await expect(pushImage(store, got.tagged, `${registry}/test/idx:amd`, { client, platform: { os: 'linux', architecture: 'amd64' } }))
+        .rejects.toMatchObject({ code: 'PLATFORM_NOT_FOUND' });
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('mounts blobs from another repository instead of uploading them', async () => {
     const src = new MemoryStore();
     const desc = await makeTestImage(src, { layers: [50_000, 60_000] });
@@ -99,6 +144,16 @@ describe('push and pull against the real registry', () => {
     // Push reads file ranges from the store (chunked upload).
     const back = await pushImage(store, got.descriptor, `${registry}/test/layout-copy:1`, { client, monolithicMax: 100_000, chunkSize: 500_000 });
     expect(back.digest).toBe(desc.digest);
+    // Push does not hash local blobs again; the registry does, so a blob damaged on disk since it
+    // was stored is refused (never published under the wrong digest) with a hint at the local store.
+    const layer = got.manifest.layers[0]!;
+    const bytes = readFileSync(store.blobPath(layer.digest));
+    bytes[100] = bytes[100]! ^ 0xff;
+    chmodSync(store.blobPath(layer.digest), 0o644);
+    writeFileSync(store.blobPath(layer.digest), bytes);
+    await expect(pushImage(store, got.descriptor, `${registry}/test/layout-damaged:1`, { client })).rejects.toMatchObject({
+      code: 'DIGEST_INVALID', hint: expect.stringContaining('local copy is damaged'),
+    });
     rmSync(root, { recursive: true, force: true });
   });
 

@@ -2,16 +2,20 @@
  * Push: upload what the registry lacks (HEAD first, cross-repository mount
  * when possible), in parallel with a bounded pool and a once-per-digest
  * guard; config with the layers; manifests last (children of an index
- * before the index) so a tag never names an incomplete image.
+ * before the index) so a tag never names an incomplete image. An index whose
+ * children are not all here nor at the destination (a pull keeps only one
+ * platform's) is pushed as the one platform manifest it has, as podman does.
  */
 import { createReadStream } from 'node:fs';
 import { Readable, Transform, pipeline } from 'node:stream';
 import pLimit from 'p-limit';
 import type { ContentStore } from '../content-store.js';
-import type { Descriptor, Digest } from '../oci/types.js';
+import type { Descriptor, Digest, Platform } from '../oci/types.js';
+import { formatPlatform, hostPlatform, selectManifest } from '../oci/platform.js';
 import { formatReference, parseReference, withTarget, type Reference } from '../reference.js';
 import { createRegistryClient, type BlobProgress, type RegistryClient, type Repo } from './client.js';
 import { RegistryError } from './errors.js';
+import { bySizeDescending } from './schedule.js';
 import { parseManifestOrIndex as parseManifest } from '../oci/validate.js';
 
 /** Progress of a push, for the CLI to display. */
@@ -20,7 +24,9 @@ export type PushEvent =
   | { type: 'blob-mounted'; digest: Digest; size: number; from: string }
   | ({ type: 'blob-progress' } & BlobProgress)
   | { type: 'blob-done'; digest: Digest; size: number }
-  | { type: 'manifest'; digest: Digest; reference: string };
+  | { type: 'manifest'; digest: Digest; reference: string }
+  /** An index lacked some platforms' manifests, so only `platform`'s manifest was pushed. */
+  | { type: 'partial-index'; digest: Digest; platform: string; missing: string[] };
 
 /** Options for pushImage. */
 export interface PushOptions {
@@ -36,6 +42,11 @@ export interface PushOptions {
   monolithicMax?: number;
   /** Chunk size of chunked uploads (default: the client's CHUNK_SIZE). */
   chunkSize?: number;
+  /**
+   * Push only this platform's manifest of an index (under the tag). Also the platform chosen when
+   * an index cannot be pushed whole (default: the host's).
+   */
+  platform?: Platform;
 }
 
 /** What pushImage returns. */
@@ -44,7 +55,10 @@ export interface PushResult {
   digest: Digest;
   /** The reference pushed to. */
   reference: string;
+  /** Size of the top manifest. */
   size: number;
+  /** Media type of the top manifest (an index, or one platform's manifest). */
+  mediaType: string;
 }
 
 /** Pushes the image (manifest or index) stored under `descriptor` to `ref`. */
@@ -58,8 +72,8 @@ export async function pushImage(
   const client = opts.client ?? createRegistryClient();
   try {
     const pusher = new Pusher(client, store, ref, opts);
-    const digest = await pusher.pushManifest(descriptor, ref);
-    return { digest, reference: formatReference(ref), size: descriptor.size };
+    const pushed = await pusher.pushTop(descriptor, ref);
+    return { digest: pushed.digest, reference: formatReference(ref), size: pushed.size, mediaType: pushed.mediaType };
   } finally {
     if (!opts.client) await client.close();
   }
@@ -81,13 +95,56 @@ class Pusher {
     this.repo = { registry: ref.registry, repository: ref.repository };
   }
 
-  /** Pushes a manifest or index (children first) and returns its digest. */
-  async pushManifest(desc: Descriptor, target: Reference): Promise<Digest> {
+  /**
+   * Pushes the image under the tag: the whole index when every child is here or already
+   * at the destination, else (or with opts.platform) the one platform's manifest.
+   */
+  async pushTop(desc: Descriptor, target: Reference): Promise<Descriptor> {
     const signal = this.opts.signal;
-    const bytes = await this.store.readBytes(desc.digest, signal);
-    let parsed;
+    const parsed = this.parse(await this.store.readBytes(desc.digest, signal), desc, target);
+    if (parsed.kind !== 'index') {
+      await this.pushManifest(desc, target);
+      return desc;
+    }
+    const children = parsed.index.manifests;
+    let missing: Descriptor[] = [];
+    if (!this.opts.platform) {
+      const absent = await Promise.all(children.map(async (c) => ((await this.store.stat(c.digest)) ? undefined : c)));
+      missing = absent.filter((c): c is Descriptor => c !== undefined);
+      // Children the destination already has (pushing back where it came from) need not be here.
+      const atDest = await Promise.all(missing.map((c) => this.client.headManifest(withTarget(target, { digest: c.digest }), signal)));
+      missing = missing.filter((_, i) => atDest[i] === undefined);
+      if (missing.length === 0) {
+        await this.pushManifest(desc, target);
+        return desc;
+      }
+    }
+    const present = [];
+    for (const c of children) if (await this.store.stat(c.digest)) present.push(c);
+    const want = this.opts.platform ?? hostPlatform();
+    const chosen = selectManifest(present, want) ?? (this.opts.platform ? undefined : present.find((c) => c.platform && c.platform.os !== 'unknown'));
+    if (!chosen) {
+      const have = present.filter((c) => c.platform).map((c) => formatPlatform(c.platform!));
+      throw new RegistryError({
+        code: 'PLATFORM_NOT_FOUND', action: `pushing ${formatReference(target)}`, registry: target.registry,
+        repository: target.repository, digest: desc.digest,
+        detail: `the local image has no manifest for ${formatPlatform(want)} (it has: ${have.join(', ') || 'none'})`,
+        hint: 'choose one of the platforms it has with --platform',
+      });
+    }
+    if (missing.length > 0) {
+      this.opts.onProgress?.({
+        type: 'partial-index', digest: desc.digest, platform: formatPlatform(chosen.platform!),
+        missing: missing.map((m) => (m.platform ? formatPlatform(m.platform) : m.digest)),
+      });
+    }
+    await this.pushManifest(chosen, target);
+    return chosen;
+  }
+
+  private parse(bytes: Buffer, desc: Descriptor, target: Reference): ReturnType<typeof parseManifest> {
     try {
-      parsed = parseManifest(bytes, desc.mediaType);
+      return parseManifest(bytes, desc.mediaType);
     } catch (err) {
       throw new RegistryError({
         code: 'MANIFEST_INVALID', action: `pushing ${formatReference(target)}`, registry: target.registry,
@@ -95,12 +152,22 @@ class Pusher {
         hint: 'the local image is damaged; rebuild or pull it again', cause: err,
       });
     }
+  }
+
+  /** Pushes a manifest or index (children first) and returns its digest. */
+  async pushManifest(desc: Descriptor, target: Reference): Promise<Digest> {
+    const signal = this.opts.signal;
+    const bytes = await this.store.readBytes(desc.digest, signal);
+    const parsed = this.parse(bytes, desc, target);
     if (parsed.kind === 'index') {
-      // Children by digest, then the index under the tag.
-      await Promise.all(parsed.index.manifests.map((child) => this.pushManifest(child, withTarget(target, { digest: child.digest }))));
+      // Children by digest (those not here are at the destination already: pushTop checked), then the index under the tag.
+      const here = await Promise.all(parsed.index.manifests.map(async (c) => ((await this.store.stat(c.digest)) ? c : undefined)));
+      await Promise.all(here.filter((c): c is Descriptor => c !== undefined).map((child) => this.pushManifest(child, withTarget(target, { digest: child.digest }))));
     } else {
       const m = parsed.manifest;
-      await Promise.all([m.config, ...m.layers].map((b) => this.pushBlob(b)));
+      // Largest first: the pool's queue is FIFO, and a big layer queued last would run alone at the end
+      // (8 x 64 MiB + 512 MiB: the 512 MiB blob is the critical path, so it should start at once).
+      await Promise.all(bySizeDescending([m.config, ...m.layers]).map((b) => this.pushBlob(b)));
     }
     const mediaType = (parsed.kind === 'index' ? parsed.index.mediaType : parsed.manifest.mediaType) ?? desc.mediaType;
     const digest = await this.client.putManifest(target, bytes, mediaType, signal);

@@ -10,7 +10,7 @@ import type { Index } from '../oci/types.js';
 import { canonicalJson } from '../oci/validate.js';
 import { listImages, prune, removeImage, resolveImage } from './images.js';
 import { openStore, type OciLayoutStore } from './oci-layout-store.js';
-import { hostPlatform, parsePlatform, selectPlatform } from './platform.js';
+import { hostPlatform, parsePlatform, selectManifest } from '../oci/platform.js';
 import { makeTestImage } from './test-image.js';
 
 let root: string;
@@ -61,7 +61,7 @@ describe('resolveImage', () => {
     const a = await resolveImage(store, 'localhost/multi:1', { platform: parsePlatform('linux/arm64') });
     expect(a.config.architecture).toBe('arm64');
     await expect(resolveImage(store, 'localhost/multi:1', { platform: parsePlatform('linux/s390x') })).rejects.toMatchObject({ code: 'PLATFORM_UNKNOWN' });
-    expect(selectPlatform(index, { os: 'linux', architecture: 'arm', variant: 'v7' })).toBeUndefined();
+    expect(selectManifest(index.manifests, { os: 'linux', architecture: 'arm', variant: 'v7' })).toBeUndefined();
   });
 });
 

@@ -8,7 +8,7 @@ import type { Descriptor, Digest, ImageConfig, Index, Manifest, Platform } from 
 import { isIndexMediaType, isManifestMediaType, parseManifestOrIndex, validateImageConfig, parseJson, MAX_MANIFEST_BYTES } from '../oci/validate.js';
 import type { BlobEntry } from './oci-layout-store.js';
 import { normalizeName } from './normalize-name.js';
-import { formatPlatform, hostPlatform, selectPlatform } from './platform.js';
+import { formatPlatform, hostPlatform, selectManifest } from '../oci/platform.js';
 import { StoreError } from './store-error.js';
 
 /** What image operations need from a store (OciLayoutStore has it all). */
@@ -60,10 +60,16 @@ export async function loadImage(store: ContentStore, descriptor: Descriptor, opt
     const doc = parseManifestOrIndex(bytes, isIndexMediaType(desc.mediaType) || isManifestMediaType(desc.mediaType) ? desc.mediaType : undefined);
     if (doc.kind === 'index') {
       top ??= doc.index;
-      const next = selectPlatform(doc.index, platform);
+      // A pulled index keeps only the pulled platform's manifest: choose among the stored children,
+      // and without an explicit platform fall back to what is stored (the image the user pulled).
+      const stored: Descriptor[] = [];
+      for (const m of doc.index.manifests) if (await store.stat(m.digest)) stored.push(m);
+      const next = selectManifest(stored, platform) ?? (opts.platform ? undefined : stored.find((m) => m.platform?.os !== 'unknown'));
       if (!next) {
-        const have = doc.index.manifests.map((m) => (m.platform ? formatPlatform(m.platform) : '?')).join(', ');
-        throw new StoreError('PLATFORM_UNKNOWN', `${descriptor.digest} has no manifest for ${formatPlatform(platform)} (it has: ${have})`);
+        const listed = selectManifest(doc.index.manifests, platform);
+        const have = stored.map((m) => (m.platform ? formatPlatform(m.platform) : '?')).join(', ');
+        const why = listed ? 'is listed but not stored here (pull it with --platform)' : 'is not in it';
+        throw new StoreError('PLATFORM_UNKNOWN', `${descriptor.digest}: the manifest for ${formatPlatform(platform)} ${why} (stored: ${have || 'none'})`);
       }
       desc = next;
       continue;

@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import type { Descriptor } from '../../../registry/oci/types.js';
 import { resolveImage } from '../../../registry/store/images.js';
 import { openStore, type OciLayoutStore } from '../../../registry/store/oci-layout-store.js';
-import { parsePlatform } from '../../../registry/store/platform.js';
+import { parsePlatform } from '../../../registry/oci/platform.js';
 import { checkDockerfile, checkImage, configResolver } from '../../check/check-image.js';
 import { formatJson, formatTable, reportFails, type FailOn } from '../../check/format.js';
 import { formatSarif } from '../../check/sarif.js';

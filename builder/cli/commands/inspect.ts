@@ -1,7 +1,7 @@
 /** `rbuild inspect IMAGE...`: an image's manifest and config as JSON. */
 import type { Command } from 'commander';
 import { resolveImage } from '../../../registry/store/images.js';
-import { parsePlatform } from '../../../registry/store/platform.js';
+import { parsePlatform } from '../../../registry/oci/platform.js';
 import { action, reportError, storeFrom, withRoot } from './store-options.js';
 
 /** Registers `rbuild inspect`. */

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { parseReference } from '../../../registry/reference.js';
 import { describeCiCredential } from '../../../registry/auth/ci-env.js';
 import { createDefaultClient } from '../../../registry/remote/default-client.js';
-import { parsePlatform } from '../../../registry/remote/platform.js';
+import { parsePlatform } from '../../../registry/oci/platform.js';
 import { pullImage, type PullEvent } from '../../../registry/remote/pull.js';
 import { openStore } from '../../../registry/store/oci-layout-store.js';
 import { defaultRoot } from '../root.js';
@@ -41,8 +41,8 @@ export function register(program: Command): void {
       };
       try {
         const res = await pullImage(ref, store, { client, ...(platform && { platform }), onProgress });
-        say(`Digest: ${res.descriptor.digest}`);
-        if (o.quiet) process.stdout.write(`${res.descriptor.digest}\n`);
+        say(`Digest: ${res.tagged.digest}`);
+        if (o.quiet) process.stdout.write(`${res.tagged.digest}\n`);
         else process.stdout.write(`${res.name}\n`);
       } finally {
         await client.close();

@@ -5,6 +5,7 @@ import { describeCiCredential } from '../../../registry/auth/ci-env.js';
 import { createDefaultClient } from '../../../registry/remote/default-client.js';
 import { pushImage, type PushEvent } from '../../../registry/remote/push.js';
 import { resolveImage } from '../../../registry/store/images.js';
+import { parsePlatform } from '../../../registry/oci/platform.js';
 import { openStore } from '../../../registry/store/oci-layout-store.js';
 import { UsageError } from '../errors.js';
 import { defaultRoot } from '../root.js';
@@ -22,11 +23,12 @@ export function register(program: Command): void {
       .argument('[destination]', 'where to push (default: the image name)')
       .option('--jobs <n>', 'parallel blob uploads', '4')
       .option('--mount-from <repository>', 'try mounting blobs from this repository of the same registry (repeatable)', (v: string, p: string[]) => [...p, v], [])
+      .option('--platform <os/arch[/variant]>', 'push only this platform\'s manifest of a multi-platform image')
       .option('--digestfile <file>', 'write the pushed manifest digest to the file')
       .option('-q, --quiet', 'print only the digest')
       .option('--root <dir>', 'store directory (default: $XDG_DATA_HOME/rbuild)'),
   ).action(
-    action(async (image: string, destination: string | undefined, o: RegistryFlags & { jobs: string; mountFrom: string[]; digestfile?: string; quiet?: boolean; root?: string }) => {
+    action(async (image: string, destination: string | undefined, o: RegistryFlags & { platform?: string; jobs: string; mountFrom: string[]; digestfile?: string; quiet?: boolean; root?: string }) => {
       const store = await openStore(o.root ?? defaultRoot());
       const found = await resolveImage(store, image);
       const target = destination ?? found.name;
@@ -44,11 +46,13 @@ export function register(program: Command): void {
         if (e.type === 'blob-exists') say(`${short(e.digest)}: Layer already exists`);
         else if (e.type === 'blob-mounted') say(`${short(e.digest)}: Mounted from ${e.from}`);
         else if (e.type === 'blob-done') say(`${short(e.digest)}: Pushed`);
+        else if (e.type === 'partial-index') say(`Only ${e.platform} of this multi-platform image is stored here (missing: ${e.missing.join(', ')}); pushing that platform's manifest`);
       };
       try {
         // The index.json entry: a multi-platform image pushes as its whole index.
         const res = await pushImage(store, found.descriptor, dest, {
           client, onProgress, jobs: Math.max(1, Number(o.jobs) || 4), mountFrom: o.mountFrom,
+          ...(o.platform && { platform: parsePlatform(o.platform) }),
         });
         say(`${dest.tag ?? 'latest'}: digest: ${res.digest} size: ${res.size}`);
         if (o.digestfile) {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { saveImage } from '../../../registry/archive/save-image.js';
-import { parsePlatform } from '../../../registry/store/platform.js';
+import { parsePlatform } from '../../../registry/oci/platform.js';
 import { StoreError } from '../../../registry/store/store-error.js';
 import { action, storeFrom, withRoot } from './store-options.js';
 

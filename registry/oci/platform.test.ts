@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Descriptor } from '../oci/types.js';
+import type { Descriptor } from './types.js';
 import { formatPlatform, hostPlatform, parsePlatform, PlatformError, selectManifest } from './platform.js';
 
 const d = (architecture: string, variant?: string, os = 'linux'): Descriptor => ({
@@ -14,6 +14,8 @@ describe('platform', () => {
     expect(parsePlatform('linux/arm/v7')).toEqual({ os: 'linux', architecture: 'arm', variant: 'v7' });
     expect(parsePlatform('linux/x86_64')).toEqual({ os: 'linux', architecture: 'amd64' });
     expect(() => parsePlatform('linux')).toThrow(PlatformError);
+    expect(() => parsePlatform('linux/arm/v7/x')).toThrow(PlatformError);
+    expect(parsePlatform('aarch64')).toEqual({ os: 'linux', architecture: 'arm64' });
     expect(formatPlatform({ os: 'linux', architecture: 'arm64', variant: 'v8' })).toBe('linux/arm64/v8');
     expect(hostPlatform().os).toBe('linux');
   });
@@ -24,5 +26,7 @@ describe('platform', () => {
     expect(selectManifest(list, { os: 'linux', architecture: 'arm', variant: 'v7' })).toBe(list[3]);
     expect(selectManifest(list, { os: 'linux', architecture: 'arm', variant: 'v5' })).toBeUndefined();
     expect(selectManifest(list, { os: 'windows', architecture: 'amd64' })).toBeUndefined();
+    const att = { ...d('amd64'), annotations: { 'vnd.docker.reference.type': 'attestation-manifest' } };
+    expect(selectManifest([att], { os: 'linux', architecture: 'amd64' })).toBeUndefined();
   });
 });
