@@ -89,6 +89,9 @@ export function baseSend(agent: Agent): Send {
       headers: req.headers ?? {},
       body: body ?? null,
       signal: req.signal ?? null,
+      // undici closes the connection after every HEAD (for servers that wrongly send a body);
+      // registries answer HEAD correctly, and a push is mostly HEADs: keep the socket.
+      ...(req.method === 'HEAD' && { reset: false }),
     });
     return {
       status: res.statusCode,
