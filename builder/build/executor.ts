@@ -12,7 +12,7 @@ import pLimit from 'p-limit';
 import type { ContentStore, ImageIndex } from '../../registry/content-store.js';
 import type { Descriptor, HealthConfig, ImageConfig, Manifest } from '../../registry/oci/types.js';
 import type { Snapshotter } from '../../snapshotter/snapshotter.js';
-import { UpperWriter } from '../../snapshotter/upper-writer.js';
+import type { UpperWriter } from '../../snapshotter/upper-writer.js';
 import type { Sandbox, StepMount } from '../sandbox/sandbox.js';
 import { BuildCache, cacheKey, type CacheFallback, type CacheRecord, type LayerRef } from './cache.js';
 import { BuildContext } from './context.js';
@@ -286,6 +286,8 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
     try {
       const parent = await ensureSnapshots(layers, snap);
       const active = await snap.prepareUnmounted!(key, parent, signal);
+      // Loaded on first use: a fully cached rebuild does not pay for it.
+      const { UpperWriter } = await import('../../snapshotter/upper-writer.js');
       const writer = new UpperWriter(active.upper, active.lower);
       const target: WriteTarget = {
         root: active.upper,
