@@ -72,7 +72,7 @@ export class UpperWriter {
   }
 
   /** The components of `p` resolved in the merged root (as resolve-in-root does on a mounted one). */
-  private components(p: string, followLast: boolean): string[] {
+  private components(p: string, followLast: boolean, inUpper?: boolean[]): string[] {
     let pending = p.split('/').filter((s) => s !== '' && s !== '.');
     const done: string[] = [];
     let hops = 0;
@@ -80,19 +80,24 @@ export class UpperWriter {
       const part = pending.shift()!;
       if (part === '..') {
         done.pop();
+        inUpper?.pop();
         continue;
       }
       const e = this.entry([...done, part].join('/'));
       if (e?.st.isSymbolicLink() && (followLast || pending.length > 0)) {
         if (++hops > MAX_HOPS) throw new SnapshotError('UNMOUNTED_FALLBACK', `too many levels of symbolic links resolving ${p}`);
         const target = fs.readlinkSync(e.abs);
-        if (target.startsWith('/')) done.length = 0;
+        if (target.startsWith('/')) {
+          done.length = 0;
+          if (inUpper) inUpper.length = 0;
+        }
         pending = [...target.split('/').filter((s) => s !== '' && s !== '.'), ...pending];
         continue;
       }
       // A path through a non-directory fails on a mounted root; let that path report it.
       if (e && pending.length > 0 && !e.st.isDirectory()) throw new SnapshotError('UNMOUNTED_FALLBACK', `${p}: not a directory`);
       done.push(part);
+      inUpper?.push(e?.inUpper ?? false);
     }
     return done;
   }
@@ -106,10 +111,12 @@ export class UpperWriter {
    * UNMOUNTED_FALLBACK for paths it does not emulate (use a mounted snapshot).
    */
   resolve(p: string, followLast = true): string {
-    const parts = this.components(p, followLast);
+    const inUpper: boolean[] = [];
+    const parts = this.components(p, followLast, inUpper);
     let rel = '';
     for (let i = 0; i < parts.length; i++) {
       rel = rel === '' ? parts[i]! : `${rel}/${parts[i]}`;
+      if (inUpper[i]) continue;
       const up = join(this.upper, rel);
       if (this.copied.has(rel) || lstatOrUndefined(up)) continue;
       const l = this.lower.lookup(rel);
