@@ -2,8 +2,10 @@
  * `rbuild build [flags] CONTEXT` (also the default command: `rbuild -t TAG .`),
  * with docker build's flag names. The first pass runs outside any namespace:
  * parsing, pulls and cache lookups need none, so a fully cached rebuild is a
- * few file reads. Only when a step must run does rbuild re-execute itself in
- * the build namespace (rootless user namespace, private mounts) and build there.
+ * few file reads, and COPY/ADD/WORKDIR steps writing root-owned files are
+ * done right here without a mount. Only when a step needs more (RUN, other
+ * owners, a mount) does rbuild re-execute itself in the build namespace
+ * (rootless user namespace, private mounts) and build there.
  */
 import { Command, Option } from 'commander';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
