@@ -279,7 +279,9 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
   }
 
   /** withWritable's unmounted half; FALLBACK when a mounted snapshot must redo the step. */
-  async function withUnmounted(direct: UnmountedSnapshots, layers: LayerRef[], work: (t: WriteTarget) => Promise<void>, commit: boolean): Promise<LayerRef | undefined | typeof FALLBACK> {
+  async function withUnmounted(
+    direct: UnmountedSnapshots, layers: LayerRef[], work: (t: WriteTarget) => Promise<void>, commit: boolean, usersFrom?: LayerRef[],
+  ): Promise<LayerRef | undefined | typeof FALLBACK> {
     const snap = direct.snapshotter;
     const key = `build-${randomBytes(8).toString('hex')}`;
     let users: string | undefined;
@@ -293,7 +295,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
         root: active.upper,
         resolve: (p, followLast) => writer.resolve(p, followLast),
         ...(direct.hostRoot ? { hostRoot: direct.hostRoot } : {}),
-        userRoot: async () => (users ??= await usersDir(writer)),
+        userRoot: async () => (users ??= usersFrom ? await usersDirOf(snap, usersFrom) : await usersDir(writer)),
       };
       await work(target);
       writer.finish();
@@ -311,6 +313,31 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
     } finally {
       await snap.remove(key);
       if (users) await rm(users, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * COPY --link without a mount: the files go into an empty unmounted snapshot (not committed:
+   * its chain is not a full root); names resolve against the stage's own /etc/passwd.
+   */
+  async function withLinkUnmounted(state: StageState, work: (t: WriteTarget) => Promise<void>): Promise<LayerRef | undefined | typeof FALLBACK> {
+    const direct = deps.unmountedSnapshotter ? await deps.unmountedSnapshotter() : undefined;
+    if (!direct?.snapshotter.prepareUnmounted) return FALLBACK;
+    const r = await withUnmounted(direct, [], work, false, state.layers);
+    if (r === FALLBACK && direct.hostRoot) throw new NeedsNamespaceError();
+    return r;
+  }
+
+  /** usersDir for a chain read through an unmounted snapshot of it (nothing written there). */
+  async function usersDirOf(snap: Snapshotter, layers: LayerRef[]): Promise<string> {
+    const parent = await ensureSnapshots(layers, snap);
+    const key = `users-${randomBytes(8).toString('hex')}`;
+    const active = await snap.prepareUnmounted!(key, parent, signal);
+    try {
+      const { UpperWriter } = await import('../../snapshotter/upper-writer.js');
+      return await usersDir(new UpperWriter(active.upper, active.lower));
+    } finally {
+      await snap.remove(key);
     }
   }
 
@@ -528,6 +555,8 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
         if (step.link) {
           // --link: the files go into an empty snapshot, so the layer does not depend on what is below
           // (names in --chown and the workdir owner still come from the stage's /etc/passwd).
+          const direct = await withLinkUnmounted(state, (t) => copyStep(t, state, step));
+          if (direct !== FALLBACK) return withLayer(direct, `${step.original} # rbuild`);
           const layer = await withView(state.layers, async (below) => withEmptySnapshot(async (root) => copyStep(mountedTarget(root, below), state, step)));
           return withLayer(layer, `${step.original} # rbuild`);
         }

@@ -21,6 +21,22 @@ import { parseOutput } from '../../build/output.js';
 import { defaultRoot } from '../root.js';
 import { parseCacheSpec } from '../../build/remote-cache.js';
 
+/** How the first pass tells the re-executed one which steps it ran (step-done events, JSON). */
+const FIRST_PASS_ENV = 'RBUILD_FIRST_PASS_STEPS';
+
+/** The step-done events of the first pass, by step id (empty in the first pass itself). */
+function firstPassSteps(): Map<string, Extract<BuildEvent, { type: 'step-done' }>> {
+  const raw = process.env[FIRST_PASS_ENV];
+  const out = new Map<string, Extract<BuildEvent, { type: 'step-done' }>>();
+  if (!raw) return out;
+  try {
+    for (const e of JSON.parse(raw) as Array<Extract<BuildEvent, { type: 'step-done' }>>) if (e.type === 'step-done') out.set(e.step, e);
+  } catch {
+    // not ours: ignore
+  }
+  return out;
+}
+
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
 }
@@ -80,7 +96,15 @@ export function register(program: Command, hooks: { enterNamespace(): Promise<vo
       // Outside the namespace, step events wait: when the build must re-run
       // inside, the inner process reports everything once.
       const held: BuildEvent[] = [];
+      // Steps the first pass ran (COPY without a mount) are cache hits for the second: report them as run.
+      const ranBefore = firstPassSteps();
       const emit = (e: BuildEvent): void => {
+        const before = e.type === 'step-cached' ? ranBefore.get(e.step) : undefined;
+        if (e.type === 'step-cached' && before) {
+          progress.event({ ...e, type: 'step-start' });
+          progress.event(before);
+          return;
+        }
         if (hooks.inNamespace() || e.type === 'pull' || e.type === 'warning') progress.event(e);
         else held.push(e);
       };
@@ -97,6 +121,8 @@ export function register(program: Command, hooks: { enterNamespace(): Promise<vo
       } catch (err) {
         for (const s of sigs) process.off(s, onSignal);
         if (err instanceof NeedsNamespaceError && !hooks.inNamespace() && !abort.signal.aborted) {
+          const done = held.filter((e) => e.type === 'step-done');
+          if (done.length > 0) process.env[FIRST_PASS_ENV] = JSON.stringify(done);
           await hooks.enterNamespace();
           return;
         }
