@@ -7,7 +7,7 @@ import type { MountDriver } from './drivers/driver.js';
 import { fuseOverlayfsDriver, fuseProblem } from './drivers/fuse-overlayfs.js';
 import { overlayDriver } from './drivers/overlay.js';
 import { SnapshotError } from './errors.js';
-import { SnapshotStore, type SnapshotterOptions } from './store.js';
+import { SnapshotStore, type HostRoot, type SnapshotterOptions } from './store.js';
 import type { DriverName, Snapshotter } from './snapshotter.js';
 
 const DRIVERS: Record<DriverName, MountDriver> = {
@@ -73,4 +73,23 @@ export async function createSnapshotter(options: SnapshotterOptions): Promise<Sn
   }
   const name = want === 'auto' ? await detectDriver(options.root) : want;
   return new SnapshotStore(options.root, DRIVERS[name]);
+}
+
+/** A driver for stores that must not mount (outside the build namespace): every mount is refused. */
+const noMounts: MountDriver = {
+  name: 'copy',
+  recordsUpper: true,
+  async mount() {
+    throw new SnapshotError('NEEDS_NAMESPACE', 'mounting a snapshot needs the build namespace');
+  },
+  async unmount() {},
+};
+
+/**
+ * Opens the store for unmounted work only (prepareUnmounted, diff, commit,
+ * exists) without probing a driver: for a process outside the build
+ * namespace, where `hostRoot` ids are 0:0 inside (undefined for real root).
+ */
+export function openUnmountedSnapshotter(options: { root: string; hostRoot?: HostRoot }): Snapshotter & SnapshotStore {
+  return new SnapshotStore(options.root, noMounts, options.hostRoot);
 }

@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import type { Readable } from 'node:stream';
 
 /** A sha256 digest string (`sha256:<hex>`); snapshotter does not import registry's types. */
@@ -55,6 +56,32 @@ export interface ActiveSnapshot {
   readonly: boolean;
 }
 
+/** A merged path of a lower chain: the layer file that provides it and its lstat. */
+export interface LowerEntry {
+  abs: string;
+  st: Stats;
+}
+
+/** Read access to a committed chain without a mount (whiteouts and opaque directories honoured). */
+export interface LowerLookup {
+  /** The merged entry at `rel` (relative, no leading `/`; not `''`), or undefined when absent. */
+  lookup(rel: string): LowerEntry | undefined;
+}
+
+/**
+ * A writable snapshot that is not mounted: the caller writes the new layer's
+ * content straight into `upper` in overlay form (directories it writes into
+ * copied up from `lower` first, as overlayfs would), then diffs and commits
+ * it by key like a mounted one. Needs no namespace when only the caller's own
+ * ids are written.
+ */
+export interface UnmountedSnapshot {
+  key: string;
+  /** The empty upper directory (its root has the lower root's owner and mode). */
+  upper: string;
+  lower: LowerLookup;
+}
+
 /** Something worth telling the user about an extraction (skipped device nodes, ...). */
 export interface UnpackReport {
   warnings: string[];
@@ -74,6 +101,11 @@ export interface Snapshotter {
   unpack(layer: UnpackLayer, signal?: AbortSignal): Promise<UnpackReport>;
   /** A writable snapshot on top of `parent` (empty when undefined), mounted at the returned root. */
   prepare(key: string, parent: Digest | undefined, signal?: AbortSignal): Promise<ActiveSnapshot>;
+  /**
+   * Like prepare, without mounting (see UnmountedSnapshot); usable outside the build
+   * namespace. Optional: a snapshotter without it makes callers use prepare.
+   */
+  prepareUnmounted?(key: string, parent: Digest | undefined, signal?: AbortSignal): Promise<UnmountedSnapshot>;
   /** A read-only mounted view of a committed chain. */
   view(key: string, parent: Digest | undefined, signal?: AbortSignal): Promise<ActiveSnapshot>;
   /** Writes an active snapshot's changes as one layer into `sink`; null when nothing changed. */

@@ -3,7 +3,7 @@
  *   by-chain/<hex>/fs         a committed layer in overlay form, by chain ID
  *   by-chain/<hex>/meta.json  { chainId, parent }
  *   flat/<hex>/fs             a folded (flattened) chain, for over-long overlay stacks
- *   active/<id>/{upper,work,merged,meta.json}  active snapshots by key
+ *   active/<id>/{upper,work,merged,meta.json}  active snapshots by key (unmounted ones: upper only)
  *   tmp/                      staging; everything appears by rename(2), so atomically
  * Committed snapshots are identical whatever the driver, so stores can be shared
  * by drivers; only how an active snapshot is presented differs.
@@ -23,7 +23,7 @@ import { extractLayer } from './extract.js';
 import { LowerView } from './lower-view.js';
 import { nativeFs } from './native-fs.js';
 import { OPAQUE_MARKER, OPAQUE_XATTR, S_IFCHR, WHITEOUT_PREFIX, isOverlayXattr } from './overlay-form.js';
-import type { ActiveSnapshot, BlobSink, Digest, DiffOptions, DriverName, LayerInfo, Snapshotter, UnpackLayer, UnpackReport } from './snapshotter.js';
+import type { ActiveSnapshot, BlobSink, Digest, DiffOptions, DriverName, LayerInfo, Snapshotter, UnmountedSnapshot, UnpackLayer, UnpackReport } from './snapshotter.js';
 
 /** The kernel's overlay stack limit is 500 lowers; stay below it with room to spare. */
 const MAX_LOWERS = 450;
@@ -43,6 +43,8 @@ interface ActiveMeta {
   since?: string;
   /** The lower directories used (top first), for the copy driver's diff. */
   lowers: string[];
+  /** Prepared without a mount (prepareUnmounted): the caller wrote `upper` itself. */
+  unmounted?: boolean;
 }
 
 const hex = (d: Digest): string => {
@@ -58,14 +60,26 @@ export interface SnapshotterOptions {
   driver?: DriverName | 'auto';
 }
 
+/** Host ids that are 0:0 in the build namespace, for a store used outside it (see openUnmountedSnapshotter). */
+export interface HostRoot {
+  uid: number;
+  gid: number;
+}
+
 /** The store, with one mount driver. */
 export class SnapshotStore implements Snapshotter {
   readonly dir: string;
   private readonly parents = new Map<string, Digest | undefined>();
 
+  /**
+   * `hostRoot`: this process runs outside the build namespace, where files it
+   * owns are root's; unmounted snapshots' changes are written with 0:0 for
+   * them, and unpacking (which must write other owners) is refused.
+   */
   constructor(
     root: string,
     private readonly mountDriver: MountDriver,
+    private readonly hostRoot?: HostRoot,
   ) {
     this.dir = join(root, 'snapshots');
     for (const d of ['by-chain', 'flat', 'active', 'tmp', 'empty']) fs.mkdirSync(join(this.dir, d), { recursive: true });
@@ -130,6 +144,7 @@ export class SnapshotStore implements Snapshotter {
 
   async unpack(layer: UnpackLayer, signal?: AbortSignal): Promise<UnpackReport> {
     if (await this.exists(layer.chainId)) return { warnings: [] };
+    if (this.hostRoot) throw new SnapshotError('NEEDS_NAMESPACE', `cannot unpack ${layer.chainId} outside the build namespace`);
     if (layer.parent !== undefined && !(await this.exists(layer.parent))) {
       throw new SnapshotError('PARENT_MISSING', `cannot unpack ${layer.chainId}: parent snapshot ${layer.parent} is missing`);
     }
@@ -224,6 +239,32 @@ export class SnapshotStore implements Snapshotter {
     return this.activate(key, parent, false, signal);
   }
 
+  async prepareUnmounted(key: string, parent: Digest | undefined, signal?: AbortSignal): Promise<UnmountedSnapshot> {
+    signal?.throwIfAborted();
+    const dir = this.activeDir(key);
+    if (fs.existsSync(join(dir, 'meta.json'))) throw new SnapshotError('KEY_EXISTS', `snapshot key ${JSON.stringify(key)} is in use`);
+    if (fs.existsSync(join(dir, 'merged'))) await this.mountDriver.unmount(join(dir, 'merged'));
+    fs.rmSync(dir, { recursive: true, force: true });
+    // Every layer, unfolded: lookups have no stack limit, and folding would copy.
+    const layers = this.chainLayers(parent);
+    const upper = join(dir, 'upper');
+    fs.mkdirSync(upper, { recursive: true });
+    try {
+      // The new layer's root looks like the lower root (the root is never part of a layer).
+      const top = fs.lstatSync(layers[0] ?? join(this.dir, 'empty'));
+      fs.chownSync(upper, top.uid, top.gid);
+      fs.chmodSync(upper, top.mode & 0o7777);
+    } catch (e) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      if ((e as NodeJS.ErrnoException).code === 'EPERM') throw new SnapshotError('NEEDS_NAMESPACE', 'the root of the snapshot is owned by another user', { cause: e });
+      throw e;
+    }
+    const meta: ActiveMeta = { key, driver: this.driver, readonly: false, lowers: layers, unmounted: true };
+    if (parent !== undefined) meta.parent = parent;
+    fs.writeFileSync(join(dir, 'meta.json'), JSON.stringify(meta));
+    return { key, upper, lower: new LowerView(layers) };
+  }
+
   async view(key: string, parent: Digest | undefined, signal?: AbortSignal): Promise<ActiveSnapshot> {
     return this.activate(key, parent, true, signal);
   }
@@ -241,6 +282,7 @@ export class SnapshotStore implements Snapshotter {
     const meta = this.readMeta(key);
     const dir = this.activeDir(key);
     if (meta.readonly) return [];
+    if (meta.unmounted) return this.hostRoot ? changesFromUpper(join(dir, 'upper'), signal).map((c) => inNamespaceIds(c, this.hostRoot!)) : changesFromUpper(join(dir, 'upper'), signal);
     if (meta.driver === 'copy') return changesFromCopy(join(dir, 'merged'), new LowerView(meta.lowers), BigInt(meta.since ?? '0'), signal);
     return changesFromUpper(join(dir, 'upper'), signal);
   }
@@ -259,7 +301,10 @@ export class SnapshotStore implements Snapshotter {
     }
     const stage = this.staging();
     try {
-      if (meta.driver === 'copy') {
+      if (meta.unmounted) {
+        // Written in overlay form by the caller: nothing to unmount or normalize.
+        fs.renameSync(join(dir, 'upper'), join(stage, 'fs'));
+      } else if (meta.driver === 'copy') {
         fs.mkdirSync(join(stage, 'fs'));
         materialize(this.changes(key, signal), join(stage, 'fs'));
       } else {
@@ -278,9 +323,24 @@ export class SnapshotStore implements Snapshotter {
   async remove(key: string): Promise<void> {
     const dir = this.activeDir(key);
     if (!fs.existsSync(dir)) return;
-    await this.mountDriver.unmount(join(dir, 'merged'));
+    if (fs.existsSync(join(dir, 'merged'))) await this.mountDriver.unmount(join(dir, 'merged'));
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A change as the build namespace sees it: `hostRoot`'s ids are 0 there. An
+ * unmounted snapshot written outside the namespace can hold no other owner
+ * (this process could not have created it), so any other id is refused.
+ */
+function inNamespaceIds(c: Change, hostRoot: HostRoot): Change {
+  if (c.kind !== 'entry') return c;
+  const { uid, gid } = c.st;
+  if (uid !== hostRoot.uid || gid !== hostRoot.gid) {
+    throw new SnapshotError('FOREIGN_OWNER', `${c.path} is owned by ${uid}:${gid}, which has no id in the build namespace here`);
+  }
+  const st = Object.assign(Object.create(Object.getPrototypeOf(c.st) as object) as fs.Stats, c.st, { uid: 0, gid: 0 });
+  return { ...c, st };
 }
 
 /**

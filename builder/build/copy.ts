@@ -34,7 +34,15 @@ export interface CopyOptions {
   keepOwner?: boolean;
   /** --exclude: true for a path (relative to the source, or to the context) that must not be copied. */
   exclude?: (rel: string) => boolean;
+  /**
+   * Host path under `root` for an image path (default: resolveInRoot(root, ...)); an unmounted
+   * snapshot's resolver copies up what the path needs from the layers below.
+   */
+  resolve?: PathResolver;
 }
+
+/** Maps an image path to the host path to read or write, symlinks resolved inside the root (the last one when `followLast`). */
+export type PathResolver = (imagePath: string, followLast: boolean) => string;
 
 /** A COPY whose destination cannot take its sources. */
 export class CopyError extends Error {
@@ -49,11 +57,12 @@ export async function copyInto<S extends { rel: string; abs: string; stat: Stats
   sources: S[],
   opts: CopyOptions,
 ): Promise<number> {
+  const resolve = opts.resolve ?? ((p: string, followLast: boolean) => resolveInRoot(opts.root, p, followLast));
   const destAbs = normalizeAbs(opts.dest.startsWith('/') ? opts.dest : `${opts.workdir}/${opts.dest}`);
   const wildcard = sources.some((s) => /[*?[]/.test(s.pattern));
   let destIsDir = opts.dest.endsWith('/') || opts.dest.endsWith('/.') || opts.dest === '.';
   if (!destIsDir) {
-    const st = await lstat(resolveInRoot(opts.root, destAbs)).catch(() => undefined);
+    const st = await lstat(resolve(destAbs, true)).catch(() => undefined);
     if (st?.isDirectory()) destIsDir = true;
   }
   if ((sources.length > 1 || wildcard) && !destIsDir && !(sources.length === 1 && sources[0]!.stat.isDirectory())) {
@@ -71,7 +80,7 @@ export async function copyInto<S extends { rel: string; abs: string; stat: Stats
     const skipped: string[] = [];
     const base = src.stat.isDirectory() ? destAbs : destIsDir ? `${destAbs}/${basename(src.rel || src.pattern)}` : destAbs;
     const parent = src.stat.isDirectory() ? base : dirname(base);
-    await ensureDir(opts.root, parent, opts.chown);
+    await ensureDir(opts.root, parent, opts.chown, opts.resolve);
     const dirTimes: Array<[string, Stats]> = [];
     for await (const e of tree.walk(src)) {
       if (e.rel !== '' && (skipped.some((d) => e.rel.startsWith(`${d}/`)) || excluded(src, e.rel))) {
@@ -83,7 +92,7 @@ export async function copyInto<S extends { rel: string; abs: string; stat: Stats
         // The source directory itself: its contents go into the destination, which keeps its own metadata when it exists.
         continue;
       }
-      const host = resolveInRoot(opts.root, target, false);
+      const host = resolve(target, false);
       await writeEntry(e.abs, e.stat, host, opts);
       if (e.stat.isDirectory()) dirTimes.push([host, e.stat]);
       count++;
@@ -132,14 +141,14 @@ async function writeEntry(srcAbs: string, st: Stats, host: string, opts: CopyOpt
 }
 
 /** Creates an image directory and its missing parents (0755, owned by `owner` or root). */
-export async function ensureDir(root: string, imagePath: string, owner?: { uid: number; gid: number }): Promise<void> {
-  const host = resolveInRoot(root, imagePath);
+export async function ensureDir(root: string, imagePath: string, owner?: { uid: number; gid: number }, resolve?: PathResolver): Promise<void> {
+  const host = resolve ? resolve(imagePath, true) : resolveInRoot(root, imagePath);
   const st = await lstat(host).catch(() => undefined);
   if (st?.isDirectory()) return;
   if (st) throw new CopyError('DEST_NOT_DIR', `${imagePath} exists in the image and is not a directory`);
   // The resolved path has no symlinks left among its existing components: create what is missing, parents first.
   const rel = relative(root, host);
-  if (rel !== '' && dirname(rel) !== '.') await ensureDir(root, `/${dirname(rel)}`, owner);
+  if (rel !== '' && dirname(rel) !== '.') await ensureDir(root, `/${dirname(rel)}`, owner, resolve);
   await mkdir(host, { mode: 0o755 });
   await chmod(host, 0o755);
   await lchown(host, owner?.uid ?? 0, owner?.gid ?? 0);

@@ -6,20 +6,21 @@
  * one; changes become layers in the content store.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import type { ContentStore, ImageIndex } from '../../registry/content-store.js';
 import type { Descriptor, HealthConfig, ImageConfig, Manifest } from '../../registry/oci/types.js';
 import type { Snapshotter } from '../../snapshotter/snapshotter.js';
+import type { UpperWriter } from '../../snapshotter/upper-writer.js';
 import type { Sandbox, StepMount } from '../sandbox/sandbox.js';
 import { BuildCache, cacheKey, type CacheFallback, type CacheRecord, type LayerRef } from './cache.js';
 import { BuildContext } from './context.js';
-import { copyInto, ensureDir, parentsDestination, RootTree, type CopyOptions, type SourceTree } from './copy.js';
+import { copyInto, ensureDir, parentsDestination, RootTree, type CopyOptions, type PathResolver, type SourceTree } from './copy.js';
 import { createIgnoreMatcher } from '../dockerfile/dockerignore.js';
 import { detectArchive, downloadUrl, extractArchive, gitClone, gitRemoteCommit, isGitUrl, isHttpUrl, type ArchiveKind } from './add-sources.js';
 import { resolveInRoot } from './resolve-in-root.js';
-import { BuildError, RunFailedError } from './errors.js';
+import { BuildError, NeedsNamespaceError, RunFailedError } from './errors.js';
 import type { EventSink } from './events.js';
 import { planRunHeredoc, PIPES_DIR } from './run-heredoc.js';
 import { parseTriggers } from './onbuild.js';
@@ -54,11 +55,23 @@ export interface ResolvedUser {
   additionalGids: number[];
 }
 
+/** A snapshotter usable in this very process for work without mounts (see BuildDeps.unmountedSnapshotter). */
+export interface UnmountedSnapshots {
+  snapshotter: Snapshotter;
+  /** Outside the build namespace: the host ids that are 0:0 in it (files this process writes get them). */
+  hostRoot?: { uid: number; gid: number };
+}
+
 /** Effects the executor needs; snapshotter and sandbox may throw NeedsNamespaceError. */
 export interface BuildDeps {
   store: ContentStore & ImageIndex;
   images: ImageSource;
   snapshotter(): Promise<Snapshotter>;
+  /**
+   * A snapshotter for COPY, ADD and WORKDIR written without a mount (prepareUnmounted), usable
+   * outside the build namespace too; absent: those steps use snapshotter() and a mount.
+   */
+  unmountedSnapshotter?(): Promise<UnmountedSnapshots>;
   sandbox(): Promise<Sandbox>;
   resolveUser(rootfs: string, user: string): Promise<ResolvedUser>;
 }
@@ -141,6 +154,30 @@ interface StageState {
   onBuild?: string[];
 }
 
+/** Where a COPY, ADD or WORKDIR step writes. */
+interface WriteTarget {
+  /** Host directory: a mounted root, or an unmounted snapshot's upper. */
+  root: string;
+  /** An unmounted snapshot's path resolver (copies up from the layers below); undefined on a mounted root. */
+  resolve?: PathResolver;
+  /** Outside the build namespace: the host ids that are 0:0 inside; undefined when ids are the build's own. */
+  hostRoot?: { uid: number; gid: number };
+  /** A directory whose etc/passwd and etc/group are the step's (USER and --chown names). */
+  userRoot(): Promise<string>;
+}
+
+/** An unmounted write that a mounted snapshot must redo (an archive to unpack, a path it does not emulate). */
+class UnmountedFallback extends Error {}
+
+/** Whether an error from an unmounted step means "do it with a mount" rather than "the step fails". */
+function needsMount(e: unknown): boolean {
+  if (e instanceof UnmountedFallback) return true;
+  const code = (e as { code?: unknown } | null)?.code;
+  if ((e as Error | null)?.name === 'SnapshotError') return code === 'NEEDS_NAMESPACE' || code === 'UNMOUNTED_FALLBACK' || code === 'FOREIGN_OWNER';
+  // Owners this process cannot give (outside the namespace): the namespace can.
+  return code === 'EPERM' || code === 'EACCES';
+}
+
 /** Builds the graph and writes the image (config + manifest) into the store; tags are the caller's. */
 export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: BuildDeps, emit: EventSink, signal?: AbortSignal): Promise<BuildResult> {
   const cache = new BuildCache(opts.root, opts.noCache, async (d) => (await deps.store.stat(d)) !== undefined);
@@ -195,9 +232,9 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
   }
 
   /** Makes sure every layer of a state is unpacked; returns the top chain ID. */
-  async function ensureSnapshots(layers: LayerRef[]): Promise<`sha256:${string}` | undefined> {
+  async function ensureSnapshots(layers: LayerRef[], using?: Snapshotter): Promise<`sha256:${string}` | undefined> {
     if (layers.length === 0) return undefined;
-    const snap = await deps.snapshotter();
+    const snap = using ?? (await deps.snapshotter());
     const chains = chainIds(layers.map((l) => l.diffId));
     for (let i = 0; i < layers.length; i++) {
       if (await snap.exists(chains[i]!)) continue;
@@ -224,6 +261,95 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
     } finally {
       await snap.remove(key);
     }
+  }
+
+  /**
+   * Runs a COPY/ADD/WORKDIR `work` on a writable snapshot of `state` and turns its changes into a
+   * layer: unmounted when the snapshotter can (no mount, no namespace for root-owned writes), else
+   * mounted as withSnapshot does. Outside the namespace, what needs it throws NeedsNamespaceError.
+   */
+  async function withWritable(state: StageState, work: (t: WriteTarget) => Promise<void>): Promise<LayerRef | undefined> {
+    const direct = deps.unmountedSnapshotter ? await deps.unmountedSnapshotter() : undefined;
+    if (direct?.snapshotter.prepareUnmounted) {
+      const r = await withUnmounted(direct, state.layers, work, true);
+      if (r !== FALLBACK) return r;
+      if (direct.hostRoot) throw new NeedsNamespaceError();
+    }
+    return withSnapshot(state, (root) => work(mountedTarget(root)));
+  }
+
+  /** withWritable's unmounted half; FALLBACK when a mounted snapshot must redo the step. */
+  async function withUnmounted(
+    direct: UnmountedSnapshots, layers: LayerRef[], work: (t: WriteTarget) => Promise<void>, commit: boolean, usersFrom?: LayerRef[],
+  ): Promise<LayerRef | undefined | typeof FALLBACK> {
+    const snap = direct.snapshotter;
+    const key = `build-${randomBytes(8).toString('hex')}`;
+    let users: string | undefined;
+    try {
+      const parent = await ensureSnapshots(layers, snap);
+      const active = await snap.prepareUnmounted!(key, parent, signal);
+      // Loaded on first use: a fully cached rebuild does not pay for it.
+      const { UpperWriter } = await import('../../snapshotter/upper-writer.js');
+      const writer = new UpperWriter(active.upper, active.lower);
+      const target: WriteTarget = {
+        root: active.upper,
+        resolve: (p, followLast) => writer.resolve(p, followLast),
+        ...(direct.hostRoot ? { hostRoot: direct.hostRoot } : {}),
+        userRoot: async () => (users ??= usersFrom ? await usersDirOf(snap, usersFrom) : await usersDir(writer)),
+      };
+      await work(target);
+      writer.finish();
+      const info = await snap.diff(key, deps.store, { compression: 'gzip', level: opts.compressionLevel, sourceDateEpoch: opts.sourceDateEpoch }, signal);
+      if (!info) return undefined;
+      const layer: LayerRef = { mediaType: info.mediaType, digest: info.digest as `sha256:${string}`, size: info.size, diffId: info.diffId };
+      if (commit) {
+        const chain = chainIds([...layers.map((l) => l.diffId), layer.diffId]);
+        await snap.commit(key, chain[chain.length - 1]!, signal);
+      }
+      return layer;
+    } catch (e) {
+      if (needsMount(e) && !signal?.aborted) return FALLBACK;
+      throw e;
+    } finally {
+      await snap.remove(key);
+      if (users) await rm(users, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * COPY --link without a mount: the files go into an empty unmounted snapshot (not committed:
+   * its chain is not a full root); names resolve against the stage's own /etc/passwd.
+   */
+  async function withLinkUnmounted(state: StageState, work: (t: WriteTarget) => Promise<void>): Promise<LayerRef | undefined | typeof FALLBACK> {
+    const direct = deps.unmountedSnapshotter ? await deps.unmountedSnapshotter() : undefined;
+    if (!direct?.snapshotter.prepareUnmounted) return FALLBACK;
+    const r = await withUnmounted(direct, [], work, false, state.layers);
+    if (r === FALLBACK && direct.hostRoot) throw new NeedsNamespaceError();
+    return r;
+  }
+
+  /** usersDir for a chain read through an unmounted snapshot of it (nothing written there). */
+  async function usersDirOf(snap: Snapshotter, layers: LayerRef[]): Promise<string> {
+    const parent = await ensureSnapshots(layers, snap);
+    const key = `users-${randomBytes(8).toString('hex')}`;
+    const active = await snap.prepareUnmounted!(key, parent, signal);
+    try {
+      const { UpperWriter } = await import('../../snapshotter/upper-writer.js');
+      return await usersDir(new UpperWriter(active.upper, active.lower));
+    } finally {
+      await snap.remove(key);
+    }
+  }
+
+  /** A directory holding the merged root's /etc/passwd and /etc/group (regular files only, as passwd.ts reads them). */
+  async function usersDir(writer: UpperWriter): Promise<string> {
+    const dir = join(opts.root, 'tmp', `users-${randomBytes(6).toString('hex')}`);
+    await mkdir(join(dir, 'etc'), { recursive: true });
+    for (const f of ['passwd', 'group']) {
+      const src = writer.locate(`/etc/${f}`, false);
+      if (src && (await lstat(src)).isFile()) await copyFile(src, join(dir, 'etc', f));
+    }
+    return dir;
   }
 
   /** Runs `work` on an empty writable snapshot and returns its content as a layer; not committed (its chain is not a full root). */
@@ -390,8 +516,8 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
         // As BuildKit: the directory is created (owned by USER) when missing, in a layer of its own,
         // so an image whose WORKDIR nothing writes into still has it.
         const next: StageState = { ...state, config: cfg.withWorkdir(c, step.path) };
-        const layer = await withSnapshot(next, async (root) => {
-          await prepareWorkdir(root, next);
+        const layer = await withWritable(next, async (t) => {
+          await prepareWorkdir(t, next);
         });
         return {
           ...next,
@@ -429,24 +555,32 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
         if (step.link) {
           // --link: the files go into an empty snapshot, so the layer does not depend on what is below
           // (names in --chown and the workdir owner still come from the stage's /etc/passwd).
-          const layer = await withView(state.layers, async (below) => withEmptySnapshot(async (root) => copyStep(root, state, step, below)));
+          const direct = await withLinkUnmounted(state, (t) => copyStep(t, state, step));
+          if (direct !== FALLBACK) return withLayer(direct, `${step.original} # rbuild`);
+          const layer = await withView(state.layers, async (below) => withEmptySnapshot(async (root) => copyStep(mountedTarget(root, below), state, step)));
           return withLayer(layer, `${step.original} # rbuild`);
         }
-        const layer = await withSnapshot(state, async (root) => copyStep(root, state, step, root));
+        const layer = await withWritable(state, async (t) => copyStep(t, state, step));
         return withLayer(layer, `${step.original} # rbuild`);
       }
     }
   }
 
-  async function prepareWorkdir(root: string, state: StageState, userRoot = root): Promise<string> {
+  async function prepareWorkdir(t: WriteTarget, state: StageState): Promise<string> {
     const wd = state.config.config?.WorkingDir || '/';
-    const owner = await workdirOwner(userRoot, state.config);
-    await ensureDir(root, wd, owner ? { uid: owner.uid, gid: owner.gid } : undefined);
+    const owner = state.config.config?.User ? await workdirOwner(await t.userRoot(), state.config) : undefined;
+    if (t.hostRoot && owner && (owner.uid !== 0 || owner.gid !== 0)) {
+      // Only root's files can be written outside the namespace: fine while the directory exists.
+      const st = await lstat(t.resolve ? t.resolve(wd, true) : resolveInRoot(t.root, wd)).catch(() => undefined);
+      if (st?.isDirectory()) return wd;
+      throw new NeedsNamespaceError();
+    }
+    await ensureDir(t.root, wd, hostOwner(t, owner ? { uid: owner.uid, gid: owner.gid } : undefined), t.resolve);
     return wd;
   }
 
   async function runInSandbox(root: string, state: StageState, args: string[], step: Extract<Step, { kind: 'RUN' }>, id: string, script?: { name: string; data: string }): Promise<void> {
-    const cwd = await prepareWorkdir(root, state);
+    const cwd = await prepareWorkdir(mountedTarget(root), state);
     const user = await deps.resolveUser(root, state.config.config?.User ?? '');
     const env = new Map<string, string>();
     for (const [k, v] of state.args) env.set(k, v);
@@ -515,14 +649,17 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
     if (res.exitCode !== 0) throw new RunFailedError(step.prependShell ? step.cmd.join(' ') : JSON.stringify(step.cmd), res.exitCode, tail.slice(-5));
   }
 
-  async function copyStep(root: string, state: StageState, step: Extract<Step, { kind: 'COPY' | 'ADD' }>, userRoot: string): Promise<void> {
-    const wd = await prepareWorkdir(root, state, userRoot);
-    const chown = step.chown ? await deps.resolveUser(userRoot, step.chown) : undefined;
+  async function copyStep(t: WriteTarget, state: StageState, step: Extract<Step, { kind: 'COPY' | 'ADD' }>): Promise<void> {
+    const wd = await prepareWorkdir(t, state);
+    const chown = step.chown ? await deps.resolveUser(await t.userRoot(), step.chown) : undefined;
+    if (t.hostRoot && chown && (chown.uid !== 0 || chown.gid !== 0)) throw new NeedsNamespaceError();
+    const owner = hostOwner(t, chown ? { uid: chown.uid, gid: chown.gid } : undefined);
     const chmod = step.chmod ? parseChmod(step.chmod) : undefined;
     const excluder = step.exclude.length > 0 ? createIgnoreMatcher(step.exclude) : undefined;
     const base: CopyOptions = {
-      root, dest: step.dest, workdir: wd,
-      ...(chown ? { chown: { uid: chown.uid, gid: chown.gid } } : {}),
+      root: t.root, dest: step.dest, workdir: wd,
+      ...(t.resolve ? { resolve: t.resolve } : {}),
+      ...(owner ? { chown: owner } : {}),
       ...(chmod ? { chmod } : {}),
       ...(excluder ? { exclude: (rel: string) => excluder.matches(rel) } : {}),
     };
@@ -558,7 +695,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
       return;
     }
     if (step.kind === 'ADD') {
-      await addStep(root, step, base);
+      await addStep(t, step, base);
       return;
     }
     const sources = await opts.context.resolve(step.sources);
@@ -566,11 +703,13 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
   }
 
   /** ADD from the context or the network: archives unpacked, URLs downloaded, git repositories cloned. */
-  async function addStep(root: string, step: Extract<Step, { kind: 'ADD' }>, base: CopyOptions): Promise<void> {
+  async function addStep(t: WriteTarget, step: Extract<Step, { kind: 'ADD' }>, base: CopyOptions): Promise<void> {
     const destAbs = step.dest.startsWith('/') ? step.dest : `${base.workdir}/${step.dest}`;
     const unpackInto = async (path: string, kind: ArchiveKind): Promise<void> => {
-      await ensureDir(root, destAbs, base.chown);
-      await extractArchive(path, kind, resolveInRoot(root, destAbs), base.chown, signal);
+      // An archive's entries would meet the layers below unseen: unpack on a mounted root.
+      if (t.resolve) throw new UnmountedFallback();
+      await ensureDir(t.root, destAbs, base.chown);
+      await extractArchive(path, kind, resolveInRoot(t.root, destAbs), base.chown, signal);
     };
     const plain: string[] = [];
     for (const src of step.sources) {
@@ -656,6 +795,21 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
     await Promise.allSettled([...downloads.values()]);
     for (const d of tempDirs) await rm(d, { recursive: true, force: true });
   }
+}
+
+/** withUnmounted's "redo it mounted". */
+const FALLBACK = Symbol('fallback');
+
+/** A mounted root as a write target (ids are the build's own: this process is in the namespace). */
+function mountedTarget(root: string, userRoot = root): WriteTarget {
+  return { root, userRoot: async () => userRoot };
+}
+
+/** An owner as this process must write it: root's (or none given) is `hostRoot` outside the namespace. */
+function hostOwner(t: WriteTarget, owner: { uid: number; gid: number } | undefined): { uid: number; gid: number } | undefined {
+  if (!t.hostRoot) return owner;
+  if (!owner || (owner.uid === 0 && owner.gid === 0)) return t.hostRoot;
+  throw new NeedsNamespaceError();
 }
 
 /** The layers of an image as the build state tracks them. */

@@ -2,7 +2,8 @@
  * The real services behind a build: the local store, pulls and pushes
  * through the registry client, and — only inside the build namespace — the
  * snapshotter and the helper sandbox. Outside it, asking for either throws
- * NeedsNamespaceError so the CLI can re-execute itself there.
+ * NeedsNamespaceError so the CLI can re-execute itself there; only the
+ * unmounted snapshotter (COPY/WORKDIR without a mount) works on both sides.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -58,6 +59,7 @@ export function buildServices(opts: {
     ));
   let snap: Promise<Snapshotter> | undefined;
   let sandbox: Sandbox | undefined;
+  let unmounted: Snapshotter | undefined;
   const chroot = opts.isolation === 'chroot';
   // chroot isolation runs where no namespace can be made: snapshots are plain copies, steps chroot(2)ed into them.
   const inNamespace = (): boolean => chroot || currentNamespace() !== undefined;
@@ -90,6 +92,16 @@ export function buildServices(opts: {
       if (!inNamespace()) throw new NeedsNamespaceError();
       snap ??= import('../../snapshotter/create.js').then(({ createSnapshotter }) => createSnapshotter({ root, driver }));
       return snap;
+    },
+    async unmountedSnapshotter() {
+      // In the namespace it is the snapshotter itself; outside, a store that never mounts, where the
+      // files this process writes are root's (real root: ids are the same on both sides).
+      if (inNamespace()) return { snapshotter: await deps.snapshotter() };
+      const { openUnmountedSnapshotter } = await import('../../snapshotter/create.js');
+      const uid = process.getuid?.() ?? 0;
+      const hostRoot = uid === 0 ? undefined : { uid, gid: process.getgid?.() ?? 0 };
+      unmounted ??= openUnmountedSnapshotter({ root, ...(hostRoot ? { hostRoot } : {}) });
+      return { snapshotter: unmounted, ...(hostRoot ? { hostRoot } : {}) };
     },
     async sandbox() {
       if (!inNamespace()) throw new NeedsNamespaceError();

@@ -2,8 +2,10 @@
  * `rbuild build [flags] CONTEXT` (also the default command: `rbuild -t TAG .`),
  * with docker build's flag names. The first pass runs outside any namespace:
  * parsing, pulls and cache lookups need none, so a fully cached rebuild is a
- * few file reads. Only when a step must run does rbuild re-execute itself in
- * the build namespace (rootless user namespace, private mounts) and build there.
+ * few file reads, and COPY/ADD/WORKDIR steps writing root-owned files are
+ * done right here without a mount. Only when a step needs more (RUN, other
+ * owners, a mount) does rbuild re-execute itself in the build namespace
+ * (rootless user namespace, private mounts) and build there.
  * Where no namespace can be made (root in a locked-down CI container), it builds
  * on in this process with chroot isolation instead (--isolation, isolation.ts).
  */
@@ -22,6 +24,22 @@ import { defaultRoot } from '../root.js';
 import { parseCacheSpec } from '../../build/remote-cache.js';
 import { detectIsolation, type IsolationRequest } from '../../sandbox/isolation.js';
 import { currentNamespace } from '../../sandbox/userns.js';
+
+/** How the first pass tells the re-executed one which steps it ran (step-done events, JSON). */
+const FIRST_PASS_ENV = 'RBUILD_FIRST_PASS_STEPS';
+
+/** The step-done events of the first pass, by step id (empty in the first pass itself). */
+function firstPassSteps(): Map<string, Extract<BuildEvent, { type: 'step-done' }>> {
+  const raw = process.env[FIRST_PASS_ENV];
+  const out = new Map<string, Extract<BuildEvent, { type: 'step-done' }>>();
+  if (!raw) return out;
+  try {
+    for (const e of JSON.parse(raw) as Array<Extract<BuildEvent, { type: 'step-done' }>>) if (e.type === 'step-done') out.set(e.step, e);
+  } catch {
+    // not ours: ignore
+  }
+  return out;
+}
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -90,7 +108,15 @@ export function register(program: Command, hooks: { enterNamespace(): Promise<vo
       const held: BuildEvent[] = [];
       // chroot isolation builds in this process: nothing is re-run, so nothing waits.
       let direct = hooks.inNamespace();
+      // Steps the first pass ran (COPY without a mount) are cache hits for the second: report them as run.
+      const ranBefore = firstPassSteps();
       const emit = (e: BuildEvent): void => {
+        const before = e.type === 'step-cached' ? ranBefore.get(e.step) : undefined;
+        if (e.type === 'step-cached' && before) {
+          progress.event({ ...e, type: 'step-start' });
+          progress.event(before);
+          return;
+        }
         if (direct || e.type === 'pull' || e.type === 'warning') progress.event(e);
         else held.push(e);
       };
@@ -118,12 +144,15 @@ export function register(program: Command, hooks: { enterNamespace(): Promise<vo
           if (!(err instanceof NeedsNamespaceError) || hooks.inNamespace() || abort.signal.aborted) throw err;
           // A step must run: only now is it worth probing what isolation this machine allows.
           const choice = await detectIsolation(isolation);
+          const done = held.filter((e): e is Extract<BuildEvent, { type: 'step-done' }> => e.type === 'step-done');
           if (choice.mode === 'rootless') {
             for (const s of sigs) process.off(s, onSignal);
+            if (done.length > 0) process.env[FIRST_PASS_ENV] = JSON.stringify(done);
             await hooks.enterNamespace();
             return;
           }
           // chroot: no namespace to enter; build again here (parsing and cache lookups are cheap, pulls are done).
+          for (const e of done) ranBefore.set(e.step, e);
           held.length = 0;
           direct = true;
           req.isolation = 'chroot';
