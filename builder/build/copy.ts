@@ -5,8 +5,11 @@
  * created 0755 (owned by --chown's user); every destination path is resolved
  * inside the root (resolve-in-root.ts), never through a symlink out of it.
  */
-import { chmod, copyFile, lchown, lstat, lutimes, mkdir, readdir, readlink, rm, symlink, utimes } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+import { chmod, copyFile, lchown, lstat, mkdir, utimes } from 'node:fs/promises';
+import {
+  chmodSync, closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, lstatSync, lutimesSync, mkdirSync,
+  openSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeSync, type Stats,
+} from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { resolveInRoot } from './resolve-in-root.js';
 import { normalizeAbs } from '../image/config.js';
@@ -16,6 +19,8 @@ import { ContextError } from './context.js';
 export interface SourceTree<S extends { rel: string; abs: string; stat: Stats; pattern: string }> {
   resolve(patterns: string[]): Promise<S[]>;
   walk(src: S): AsyncGenerator<{ rel: string; abs: string; stat: Stats }>;
+  /** walk() without a promise per entry; used instead of walk() when the tree has it. */
+  walkSync?(src: S): Iterable<{ rel: string; abs: string; stat: Stats }>;
 }
 
 /** Options of one COPY. */
@@ -34,6 +39,8 @@ export interface CopyOptions {
   keepOwner?: boolean;
   /** --exclude: true for a path (relative to the source, or to the context) that must not be copied. */
   exclude?: (rel: string) => boolean;
+  /** Stops the copy between entries. */
+  signal?: AbortSignal;
 }
 
 /** A COPY whose destination cannot take its sources. */
@@ -42,6 +49,18 @@ export class CopyError extends Error {
     super(message);
   }
 }
+
+/** Files up to this size are copied with synchronous calls; bigger ones on the threadpool. */
+const SMALL_FILE = 1024 * 1024;
+/** Entries copied between two turns of the event loop (signals, progress, other stages). */
+const BATCH = 512;
+
+/**
+ * A directory written (or merged into) by this copy: its resolved host path, whether
+ * this copy created it (then its children cannot exist yet and need no lstat), and
+ * the group a new file in it gets from the kernel (to skip a chown that changes nothing).
+ */
+interface DirState { host: string; fresh: boolean; newGid: number }
 
 /** Copies the resolved sources into the root; returns how many entries were written. */
 export async function copyInto<S extends { rel: string; abs: string; stat: Stats; pattern: string }>(
@@ -68,30 +87,82 @@ export async function copyInto<S extends { rel: string; abs: string; stat: Stats
   };
   for (const src of sources) {
     if (excluded(src, '')) continue;
-    const skipped: string[] = [];
-    const base = src.stat.isDirectory() ? destAbs : destIsDir ? `${destAbs}/${basename(src.rel || src.pattern)}` : destAbs;
-    const parent = src.stat.isDirectory() ? base : dirname(base);
+    const isDir = src.stat.isDirectory();
+    const base = isDir ? destAbs : destIsDir ? `${destAbs}/${basename(src.rel || src.pattern)}` : destAbs;
+    const parent = isDir ? base : dirname(base);
     await ensureDir(opts.root, parent, opts.chown);
+    // Directories by source-relative path; each child's host path is its parent's plus
+    // its name, so the destination is resolved once per directory, not once per file.
+    const dirs = new Map<string, DirState>();
+    const skipped = new Set<string>();
+    if (isDir) {
+      const host = resolveInRoot(opts.root, base);
+      dirs.set('', { host, fresh: false, newGid: newFileGid(lstatSync(host)) });
+    }
     const dirTimes: Array<[string, Stats]> = [];
-    for await (const e of tree.walk(src)) {
-      if (e.rel !== '' && (skipped.some((d) => e.rel.startsWith(`${d}/`)) || excluded(src, e.rel))) {
-        if (e.stat.isDirectory()) skipped.push(e.rel);
-        continue;
+    /**
+     * The written directory that holds `rel`. A parent the walk did not show (ignored by
+     * .dockerignore, a path inside it re-included) is written from the source's metadata,
+     * as BuildKit's context transfer keeps the parents of re-included paths.
+     */
+    const parentDir = (rel: string): DirState | 'skipped' => {
+      const slash = rel.lastIndexOf('/');
+      const p = slash < 0 ? '' : rel.slice(0, slash);
+      if (skipped.has(p)) return 'skipped';
+      const known = dirs.get(p);
+      if (known) return known;
+      if (p === '') throw new Error(`internal: ${rel} walked outside a directory source`);
+      const above = parentDir(p);
+      if (above === 'skipped' || excluded(src, p)) {
+        skipped.add(p);
+        return 'skipped';
       }
-      const target = e.rel === '' ? base : `${base}/${e.rel}`;
-      if (src.stat.isDirectory() && e.rel === '') {
+      const st = lstatSync(join(src.abs, p));
+      const host = `${above.host}/${p.slice(p.lastIndexOf('/') + 1)}`;
+      const made = writeEntry(join(src.abs, p), st, host, opts, above)!;
+      dirs.set(p, made);
+      dirTimes.push([host, st]);
+      count++;
+      return made;
+    };
+    for await (const e of tree.walkSync ? tree.walkSync(src) : tree.walk(src)) {
+      if (e.rel === '' && isDir) {
         // The source directory itself: its contents go into the destination, which keeps its own metadata when it exists.
         continue;
       }
-      const host = resolveInRoot(opts.root, target, false);
-      await writeEntry(e.abs, e.stat, host, opts);
+      let host: string;
+      let into: DirState | undefined;
+      if (e.rel === '') {
+        host = resolveInRoot(opts.root, base, false);
+      } else {
+        const found = parentDir(e.rel);
+        if (found === 'skipped' || excluded(src, e.rel)) {
+          if (e.stat.isDirectory()) skipped.add(e.rel);
+          continue;
+        }
+        into = found;
+        host = `${into.host}/${e.rel.slice(e.rel.lastIndexOf('/') + 1)}`;
+      }
+      if (e.stat.isFile() && e.stat.size > SMALL_FILE) await writeBigFile(e.abs, e.stat, host, opts, into);
+      else {
+        const made = writeEntry(e.abs, e.stat, host, opts, into);
+        if (made) dirs.set(e.rel, made);
+      }
       if (e.stat.isDirectory()) dirTimes.push([host, e.stat]);
-      count++;
+      if (++count % BATCH === 0) {
+        await new Promise((r) => setImmediate(r));
+        opts.signal?.throwIfAborted();
+      }
     }
     // Directory mtimes last: writing their contents changed them.
-    for (const [host, st] of dirTimes.reverse()) await utimes(host, st.atime, st.mtime);
+    for (const [host, st] of dirTimes.reverse()) utimesSync(host, st.atime, st.mtime);
   }
   return count;
+}
+
+/** The group the kernel gives a new file in a directory: the directory's own with setgid, else ours. */
+function newFileGid(dir: { mode: number; gid: number }): number {
+  return dir.mode & 0o2000 ? dir.gid : process.getegid?.() ?? -1;
 }
 
 function ownerOf(st: Stats, opts: CopyOptions): { uid: number; gid: number } {
@@ -100,35 +171,72 @@ function ownerOf(st: Stats, opts: CopyOptions): { uid: number; gid: number } {
   return { uid: 0, gid: 0 };
 }
 
-async function writeEntry(srcAbs: string, st: Stats, host: string, opts: CopyOptions): Promise<void> {
-  const existing = await lstat(host).catch(() => undefined);
-  const { uid, gid } = ownerOf(st, opts);
-  const mode = opts.chmod ? opts.chmod(st.mode & 0o7777, st.isDirectory()) : st.mode & 0o7777;
-  if (st.isDirectory()) {
-    if (existing && !existing.isDirectory()) await rm(host, { force: true });
-    if (!existing || !existing.isDirectory()) await mkdir(host);
-    await lchown(host, uid, gid);
-    await chmod(host, mode);
-    return;
-  }
+function modeOf(st: Stats, opts: CopyOptions): number {
+  return opts.chmod ? opts.chmod(st.mode & 0o7777, st.isDirectory()) : st.mode & 0o7777;
+}
+
+/** Clears the way for a non-directory at `host`; throws when a directory is there. */
+function clearForFile(host: string, root: string, into: DirState | undefined): void {
+  if (into?.fresh) return;
+  const existing = lstatSync(host, { throwIfNoEntry: false });
   if (existing?.isDirectory()) {
-    throw new CopyError('DEST_IS_DIR', `cannot copy file over directory ${JSON.stringify(relative(opts.root, host))}`);
+    throw new CopyError('DEST_IS_DIR', `cannot copy file over directory ${JSON.stringify(relative(root, host))}`);
   }
-  if (existing) await rm(host, { force: true });
+  if (existing) rmSync(host, { force: true });
+}
+
+/**
+ * Writes one directory, symlink or small file with synchronous calls; returns the
+ * state of a directory it wrote. A file is written through one descriptor:
+ * created exclusively (never through a link), then owner, mode and times set on the fd.
+ */
+function writeEntry(srcAbs: string, st: Stats, host: string, opts: CopyOptions, into: DirState | undefined): DirState | undefined {
+  const { uid, gid } = ownerOf(st, opts);
+  const mode = modeOf(st, opts);
+  if (st.isDirectory()) {
+    const existing = into?.fresh ? undefined : lstatSync(host, { throwIfNoEntry: false });
+    if (existing && !existing.isDirectory()) rmSync(host, { force: true });
+    const fresh = !existing || !existing.isDirectory();
+    if (fresh) mkdirSync(host);
+    lchownSync(host, uid, gid);
+    chmodSync(host, mode);
+    return { host, fresh, newGid: newFileGid({ mode, gid }) };
+  }
   if (st.isSymbolicLink()) {
-    await symlink(await readlink(srcAbs), host);
-    await lchown(host, uid, gid);
-    await lutimes(host, st.atime, st.mtime);
-    return;
+    clearForFile(host, opts.root, into);
+    symlinkSync(readlinkSync(srcAbs), host);
+    lchownSync(host, uid, gid);
+    lutimesSync(host, st.atime, st.mtime);
+    return undefined;
   }
   if (st.isFile()) {
-    await copyFile(srcAbs, host);
-    await lchown(host, uid, gid);
-    // chmod after chown: chown clears setuid/setgid bits.
-    await chmod(host, mode);
-    await utimes(host, st.atime, st.mtime);
+    clearForFile(host, opts.root, into);
+    const data = readFileSync(srcAbs);
+    const fd = openSync(host, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    try {
+      for (let off = 0; off < data.length;) off += writeSync(fd, data, off);
+      // Our own files are already ours: chown only when the owner differs.
+      if (!into || uid !== process.geteuid?.() || gid !== into.newGid) fchownSync(fd, uid, gid);
+      // chmod after chown: chown clears setuid/setgid bits.
+      fchmodSync(fd, mode);
+      futimesSync(fd, st.atime, st.mtime);
+    } finally {
+      closeSync(fd);
+    }
   }
   // Sockets, fifos and devices in a build context are skipped, as Docker does.
+  return undefined;
+}
+
+/** A big file: copied on the threadpool (copy_file_range) so that other work goes on meanwhile. */
+async function writeBigFile(srcAbs: string, st: Stats, host: string, opts: CopyOptions, into: DirState | undefined): Promise<void> {
+  const { uid, gid } = ownerOf(st, opts);
+  clearForFile(host, opts.root, into);
+  await copyFile(srcAbs, host, constants.COPYFILE_EXCL);
+  await lchown(host, uid, gid);
+  // chmod after chown: chown clears setuid/setgid bits.
+  await chmod(host, modeOf(st, opts));
+  await utimes(host, st.atime, st.mtime);
 }
 
 /** Creates an image directory and its missing parents (0755, owned by `owner` or root). */
@@ -163,16 +271,21 @@ export class RootTree implements SourceTree<{ pattern: string; rel: string; abs:
   }
 
   async *walk(src: { rel: string; abs: string; stat: Stats }): AsyncGenerator<{ rel: string; abs: string; stat: Stats }> {
+    yield* this.walkSync(src);
+  }
+
+  /** Every entry under a source, parents before children, sorted; synchronous listing and lstat. */
+  *walkSync(src: { rel: string; abs: string; stat: Stats }): Generator<{ rel: string; abs: string; stat: Stats }> {
     yield { rel: '', abs: src.abs, stat: src.stat };
     if (src.stat.isDirectory()) yield* walkDir(src.abs, '');
   }
 }
 
-async function* walkDir(abs: string, rel: string): AsyncGenerator<{ rel: string; abs: string; stat: Stats }> {
-  for (const name of (await readdir(abs)).sort()) {
+function* walkDir(abs: string, rel: string): Generator<{ rel: string; abs: string; stat: Stats }> {
+  for (const name of readdirSync(abs).sort()) {
     const childAbs = join(abs, name);
     const childRel = rel === '' ? name : `${rel}/${name}`;
-    const st = await lstat(childAbs);
+    const st = lstatSync(childAbs);
     yield { rel: childRel, abs: childAbs, stat: st };
     if (st.isDirectory()) yield* walkDir(childAbs, childRel);
   }

@@ -124,6 +124,9 @@ async function buildWith(
     const { ImportedCache } = await import('../build/remote-cache.js');
     cacheFallback = await ImportedCache.load(req.cacheFrom, store, services.remoteCache, signal);
   }
+  // Hashes are saved even when the build stops early: the first pass (outside the
+  // namespace) hashes the context and then re-executes; the second pass reads them back.
+  // A failed save only costs rehashing.
   const result = await executeBuild(
     graph,
     {
@@ -149,7 +152,7 @@ async function buildWith(
     services.deps,
     emit,
     signal,
-  );
+  ).finally(() => context.saveHashes().catch(() => undefined));
   for (const t of tags) await store.tag(t, result.descriptor);
   const size = result.manifest.layers.reduce((a, l) => a + l.size, 0) + result.manifest.config.size;
   emit({ type: 'export', digest: result.descriptor.digest, size, tags });
