@@ -11,6 +11,7 @@ import { lstat, rename, writeFile, mkdir } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { globMatch, hasGlob } from './glob.js';
+import { readSmallFile } from './read-small.js';
 
 /** What .dockerignore excludes; `rel` is a context-relative `/`-separated path. */
 export interface IgnoreMatcher {
@@ -93,7 +94,7 @@ export class HashCache {
    * trip that costs more than the read itself when a context holds thousands of them.
    */
   async hashFile(abs: string, st: Stats): Promise<string> {
-    return this.cached(abs, st) ?? this.remember(abs, st, st.size <= SMALL_FILE ? hashSmall(abs) : await hashStream(abs));
+    return this.cached(abs, st) ?? this.remember(abs, st, st.size <= SMALL_FILE ? hashSmall(abs, st.size) : await hashStream(abs));
   }
 
   /** The remembered hash when the file's metadata is unchanged. */
@@ -121,8 +122,8 @@ export class HashCache {
   }
 }
 
-function hashSmall(abs: string): string {
-  return createHash('sha256').update(readFileSync(abs)).digest('hex');
+function hashSmall(abs: string, size: number): string {
+  return createHash('sha256').update(readSmallFile(abs, size)).digest('hex');
 }
 
 async function hashStream(abs: string): Promise<string> {

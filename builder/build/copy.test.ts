@@ -100,6 +100,8 @@ describe('COPY of a tree', () => {
     chmodSync(join(ctx, 'src/a/b/suid'), 0o4755);
     writeFileSync(join(ctx, 'src/a/b/ro'), 'ro');
     chmodSync(join(ctx, 'src/a/b/ro'), 0o400);
+    writeFileSync(join(ctx, 'src/a/b/all'), 'all');
+    chmodSync(join(ctx, 'src/a/b/all'), 0o777);
     writeFileSync(join(ctx, 'src/big'), Buffer.alloc(3 * 1024 * 1024, 7));
     chmodSync(join(ctx, 'src/big'), 0o640);
     writeFileSync(join(ctx, 'src/empty'), '');
@@ -121,9 +123,11 @@ describe('COPY of a tree', () => {
     const root = mkdtempSync(join(tmpdir(), 'root-'));
     const bc = new BuildContext(ctx);
     const n = await copyInto(bc, await bc.resolve(['src']), { root, dest: '/app/', workdir: '/' });
-    expect(n).toBe(58);
+    expect(n).toBe(59);
     expect(info(join(root, 'app/a/b/suid'))).toEqual({ mode: '4755', uid: 0, gid: 0, mtime: when.getTime() });
     expect(info(join(root, 'app/a/b/ro'))).toMatchObject({ mode: '400', uid: 0, gid: 0 });
+    // Wider than the umask lets a new file be: set after creation.
+    expect(info(join(root, 'app/a/b/all'))).toMatchObject({ mode: '777', uid: 0, gid: 0 });
     expect(info(join(root, 'app/a/f3'))).toEqual({ mode: '644', uid: 0, gid: 0, mtime: when.getTime() });
     expect(info(join(root, 'app/big'))).toEqual({ mode: '640', uid: 0, gid: 0, mtime: when.getTime() });
     expect(info(join(root, 'app/sgid'))).toEqual({ mode: '2750', uid: 0, gid: 0, mtime: when.getTime() });

@@ -14,6 +14,7 @@ import { basename, dirname, join, relative } from 'node:path';
 import { resolveInRoot } from './resolve-in-root.js';
 import { normalizeAbs } from '../image/config.js';
 import { ContextError } from './context.js';
+import { readSmallFile } from './read-small.js';
 
 /** A source tree that COPY reads from (the context, or another stage's root). */
 export interface SourceTree<S extends { rel: string; abs: string; stat: Stats; pattern: string }> {
@@ -80,6 +81,7 @@ export async function copyInto<S extends { rel: string; abs: string; stat: Stats
       `write the destination as "${opts.dest}/"`);
   }
   let count = 0;
+  const w = writer(opts);
   const excluded = (src: S, rel: string): boolean => {
     if (!opts.exclude) return false;
     const full = rel === '' ? src.rel : src.rel === '' ? rel : `${src.rel}/${rel}`;
@@ -97,7 +99,7 @@ export async function copyInto<S extends { rel: string; abs: string; stat: Stats
     const skipped = new Set<string>();
     if (isDir) {
       const host = resolveInRoot(opts.root, base);
-      dirs.set('', { host, fresh: false, newGid: newFileGid(lstatSync(host)) });
+      dirs.set('', { host, fresh: false, newGid: newFileGid(w, lstatSync(host)) });
     }
     const dirTimes: Array<[string, Stats]> = [];
     /**
@@ -119,7 +121,7 @@ export async function copyInto<S extends { rel: string; abs: string; stat: Stats
       }
       const st = lstatSync(join(src.abs, p));
       const host = `${above.host}/${p.slice(p.lastIndexOf('/') + 1)}`;
-      const made = writeEntry(join(src.abs, p), st, host, opts, above)!;
+      const made = writeEntry(join(src.abs, p), st, host, w, above)!;
       dirs.set(p, made);
       dirTimes.push([host, st]);
       count++;
@@ -143,9 +145,9 @@ export async function copyInto<S extends { rel: string; abs: string; stat: Stats
         into = found;
         host = `${into.host}/${e.rel.slice(e.rel.lastIndexOf('/') + 1)}`;
       }
-      if (e.stat.isFile() && e.stat.size > SMALL_FILE) await writeBigFile(e.abs, e.stat, host, opts, into);
+      if (e.stat.isFile() && e.stat.size > SMALL_FILE) await writeBigFile(e.abs, e.stat, host, w, into);
       else {
-        const made = writeEntry(e.abs, e.stat, host, opts, into);
+        const made = writeEntry(e.abs, e.stat, host, w, into);
         if (made) dirs.set(e.rel, made);
       }
       if (e.stat.isDirectory()) dirTimes.push([host, e.stat]);
@@ -160,9 +162,32 @@ export async function copyInto<S extends { rel: string; abs: string; stat: Stats
   return count;
 }
 
+/** What every entry of one copy needs, looked up once: the options and who this process creates files as. */
+interface Writer {
+  opts: CopyOptions;
+  euid: number;
+  egid: number;
+  /** The process umask, when known: new files get `mode & ~umask` without a chmod. */
+  umask: number | undefined;
+}
+
+function writer(opts: CopyOptions): Writer {
+  return { opts, euid: process.geteuid?.() ?? -1, egid: process.getegid?.() ?? -1, umask: readUmask() };
+}
+
+/** The umask from /proc (process.umask() without an argument is deprecated: it has to set one to read it). */
+function readUmask(): number | undefined {
+  try {
+    const m = /^Umask:\s*([0-7]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    return m ? parseInt(m[1]!, 8) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The group the kernel gives a new file in a directory: the directory's own with setgid, else ours. */
-function newFileGid(dir: { mode: number; gid: number }): number {
-  return dir.mode & 0o2000 ? dir.gid : process.getegid?.() ?? -1;
+function newFileGid(w: Writer, dir: { mode: number; gid: number }): number {
+  return dir.mode & 0o2000 ? dir.gid : w.egid;
 }
 
 function ownerOf(st: Stats, opts: CopyOptions): { uid: number; gid: number } {
@@ -190,7 +215,8 @@ function clearForFile(host: string, root: string, into: DirState | undefined): v
  * state of a directory it wrote. A file is written through one descriptor:
  * created exclusively (never through a link), then owner, mode and times set on the fd.
  */
-function writeEntry(srcAbs: string, st: Stats, host: string, opts: CopyOptions, into: DirState | undefined): DirState | undefined {
+function writeEntry(srcAbs: string, st: Stats, host: string, w: Writer, into: DirState | undefined): DirState | undefined {
+  const opts = w.opts;
   const { uid, gid } = ownerOf(st, opts);
   const mode = modeOf(st, opts);
   if (st.isDirectory()) {
@@ -200,7 +226,7 @@ function writeEntry(srcAbs: string, st: Stats, host: string, opts: CopyOptions, 
     if (fresh) mkdirSync(host);
     lchownSync(host, uid, gid);
     chmodSync(host, mode);
-    return { host, fresh, newGid: newFileGid({ mode, gid }) };
+    return { host, fresh, newGid: newFileGid(w, { mode, gid }) };
   }
   if (st.isSymbolicLink()) {
     clearForFile(host, opts.root, into);
@@ -211,14 +237,16 @@ function writeEntry(srcAbs: string, st: Stats, host: string, opts: CopyOptions, 
   }
   if (st.isFile()) {
     clearForFile(host, opts.root, into);
-    const data = readFileSync(srcAbs);
-    const fd = openSync(host, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    const data = readSmallFile(srcAbs, st.size);
+    // Plain modes the umask leaves alone are given at creation; others (setuid, 0777 under umask 022) need a chmod.
+    const modeAtCreate = w.umask !== undefined && (mode & 0o7000) === 0 && (mode & w.umask) === 0;
+    const fd = openSync(host, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, modeAtCreate ? mode : 0o600);
     try {
       for (let off = 0; off < data.length;) off += writeSync(fd, data, off);
       // Our own files are already ours: chown only when the owner differs.
-      if (!into || uid !== process.geteuid?.() || gid !== into.newGid) fchownSync(fd, uid, gid);
+      if (!into || uid !== w.euid || gid !== into.newGid) fchownSync(fd, uid, gid);
       // chmod after chown: chown clears setuid/setgid bits.
-      fchmodSync(fd, mode);
+      if (!modeAtCreate) fchmodSync(fd, mode);
       futimesSync(fd, st.atime, st.mtime);
     } finally {
       closeSync(fd);
@@ -229,7 +257,8 @@ function writeEntry(srcAbs: string, st: Stats, host: string, opts: CopyOptions, 
 }
 
 /** A big file: copied on the threadpool (copy_file_range) so that other work goes on meanwhile. */
-async function writeBigFile(srcAbs: string, st: Stats, host: string, opts: CopyOptions, into: DirState | undefined): Promise<void> {
+async function writeBigFile(srcAbs: string, st: Stats, host: string, w: Writer, into: DirState | undefined): Promise<void> {
+  const opts = w.opts;
   const { uid, gid } = ownerOf(st, opts);
   clearForFile(host, opts.root, into);
   await copyFile(srcAbs, host, constants.COPYFILE_EXCL);
