@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync, utimesSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -49,5 +49,46 @@ describe('context checksum', () => {
       mayReinclude: () => false,
     });
     expect(await ignoring.checksum(await ignoring.resolve(['files']))).toBe(IGNORED_DIGEST);
+  });
+});
+
+describe('HashCache', () => {
+  it('is read back by the next process: a saved hash is used while the metadata is unchanged', async () => {
+    const ctx = manyFiles();
+    const file = join(mkdtempSync(join(tmpdir(), 'hc-')), 'h.json');
+    const first = new BuildContext(ctx, undefined, new HashCache(file));
+    const sum = await first.checksum(await first.resolve(['files']));
+    await first.saveHashes();
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as Record<string, { hash: string }>;
+    expect(Object.keys(saved)).toHaveLength(30 * 40 + 1);
+    // A forged hash proves the second pass reads the cache instead of the file.
+    saved[join(ctx, 'files/d000/f01.txt')]!.hash = '0'.repeat(64);
+    writeFileSync(file, JSON.stringify(saved));
+    const second = new BuildContext(ctx, undefined, new HashCache(file));
+    expect(await second.checksum(await second.resolve(['files']))).not.toBe(sum);
+    // A changed file is hashed again.
+    writeFileSync(join(ctx, 'files/d000/f01.txt'), 'changed');
+    const third = new BuildContext(ctx, undefined, new HashCache(file));
+    const changed = await third.checksum(await third.resolve(['files']));
+    expect(changed).not.toBe(sum);
+    expect(changed).toBe(await new BuildContext(ctx).checksum(await third.resolve(['files'])));
+  });
+
+  it('drops the entries of vanished files once they outnumber the live ones', async () => {
+    const ctx = manyFiles();
+    const file = join(mkdtempSync(join(tmpdir(), 'hc-')), 'h.json');
+    const stale = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`/gone/${i}`, { size: 1, mtimeMs: 1, ctimeMs: 1, ino: i, hash: 'x' }]));
+    writeFileSync(file, JSON.stringify(stale));
+    const bc = new BuildContext(ctx, undefined, new HashCache(file));
+    await bc.checksum(await bc.resolve(['top.txt']));
+    await bc.saveHashes();
+    expect(Object.keys(JSON.parse(readFileSync(file, 'utf8')) as object)).toEqual([join(ctx, 'top.txt')]);
+  });
+
+  it('keeps one file per context directory', async () => {
+    const { contextHashFile } = await import('./context.js');
+    expect(contextHashFile('/s/cache', '/a/ctx')).toBe(contextHashFile('/s/cache', '/a/x/../ctx/'));
+    expect(contextHashFile('/s/cache', '/a/ctx')).not.toBe(contextHashFile('/s/cache', '/a/ctx2'));
+    expect(contextHashFile('/s/cache', '/a/ctx')).toMatch(/^\/s\/cache\/context-hashes\/[0-9a-f]{32}\.json$/);
   });
 });

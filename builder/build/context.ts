@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { lstat, rename, writeFile, mkdir } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { globMatch, hasGlob } from './glob.js';
 import { readSmallFile } from './read-small.js';
 
@@ -69,9 +69,19 @@ interface HashEntry { size: number; mtimeMs: number; ctimeMs: number; ino: numbe
 /** Files up to this size are read whole and synchronously; bigger ones are streamed. */
 const SMALL_FILE = 1024 * 1024;
 
+/**
+ * The hash cache file of one context directory under `cacheDir`: one file per context,
+ * so that a build loads only the hashes of its own context, not every one ever built.
+ */
+export function contextHashFile(cacheDir: string, contextDir: string): string {
+  return join(cacheDir, 'context-hashes', `${createHash('sha256').update(resolve(contextDir)).digest('hex').slice(0, 32)}.json`);
+}
+
 /** Remembers file content hashes by metadata across builds (one JSON file). */
 export class HashCache {
   private entries = new Map<string, HashEntry>();
+  /** Paths looked up by this process: entries of files gone from the context are dropped on save. */
+  private readonly used = new Set<string>();
   private loaded = false;
   private dirty = false;
   constructor(private readonly file?: string) {}
@@ -100,6 +110,7 @@ export class HashCache {
   /** The remembered hash when the file's metadata is unchanged. */
   private cached(abs: string, st: Stats): string | undefined {
     this.load();
+    this.used.add(abs);
     const e = this.entries.get(abs);
     if (e && e.size === st.size && e.mtimeMs === st.mtimeMs && e.ctimeMs === st.ctimeMs && e.ino === st.ino) return e.hash;
     return undefined;
@@ -114,6 +125,10 @@ export class HashCache {
   /** Writes the cache back (atomically) when it changed. */
   async save(): Promise<void> {
     if (!this.file || !this.dirty) return;
+    // Keep what other builds of this context looked up, unless most of it is stale.
+    if (this.entries.size > 2 * this.used.size + 1000) {
+      for (const k of this.entries.keys()) if (!this.used.has(k)) this.entries.delete(k);
+    }
     await mkdir(dirname(this.file), { recursive: true });
     const tmp = `${this.file}.${process.pid}.tmp`;
     await writeFile(tmp, JSON.stringify(Object.fromEntries(this.entries)));
@@ -135,6 +150,7 @@ async function hashStream(abs: string): Promise<string> {
 /** A build context directory with its ignore rules. */
 export class BuildContext {
   private allPaths?: string[];
+  private readonly walks = new Map<string, WalkEntry[]>();
   constructor(
     readonly dir: string,
     private readonly ignore: IgnoreMatcher = { ignores: () => false },
@@ -180,7 +196,16 @@ export class BuildContext {
    */
   *walkSync(src: ResolvedSource): Generator<WalkEntry> {
     yield { rel: '', abs: src.abs, stat: src.stat };
-    if (src.stat.isDirectory()) yield* this.walkDir(src.abs, src.rel, '');
+    if (!src.stat.isDirectory()) return;
+    // A directory is listed once per build: the cache key's checksum and the COPY
+    // then see the same entries, and the COPY does not lstat them all again.
+    const key = `${src.abs}\0${src.rel}`;
+    let entries = this.walks.get(key);
+    if (!entries) {
+      entries = [...this.walkDir(src.abs, src.rel, '')];
+      this.walks.set(key, entries);
+    }
+    yield* entries;
   }
 
   private *walkDir(abs: string, ctxRel: string, rel: string): Generator<WalkEntry> {

@@ -10,7 +10,7 @@ import { DockerfileError } from '../dockerfile/errors.js';
 import { executeBuild, type BuildResult } from '../build/executor.js';
 import type { EventSink } from '../build/events.js';
 import { planGraph, platformArgs } from '../build/graph.js';
-import { BuildContext, HashCache } from '../build/context.js';
+import { BuildContext, contextHashFile, HashCache } from '../build/context.js';
 import { BuildError } from '../build/errors.js';
 import { openStore } from '../../registry/store/oci-layout-store.js';
 import { hostPlatform } from '../../registry/store/platform.js';
@@ -118,7 +118,7 @@ async function buildWith(
   signal?: AbortSignal,
 ): Promise<BuildOutcome> {
   const rootOutputs = (req.outputs ?? []).filter(needsRootfs);
-  const context = new BuildContext(req.context, await services.ignoreMatcher(req.context, req.dockerfile), new HashCache(join(req.root, 'cache', 'context-hashes.json')));
+  const context = new BuildContext(req.context, await services.ignoreMatcher(req.context, req.dockerfile), new HashCache(contextHashFile(join(req.root, 'cache'), req.context)));
   let cacheFallback;
   if (req.cacheFrom?.length && !req.noCache) {
     const { ImportedCache } = await import('../build/remote-cache.js');
