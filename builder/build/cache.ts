@@ -124,4 +124,5 @@ export async function clearBuildCache(root: string): Promise<void> {
   const { rm } = await import('node:fs/promises');
   await rm(join(root, 'cache', 'steps'), { recursive: true, force: true });
   await rm(join(root, 'cache', 'context-hashes.json'), { force: true });
+  await rm(join(root, 'cache', 'context-hashes'), { recursive: true, force: true });
 }

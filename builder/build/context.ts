@@ -6,11 +6,12 @@
  * metadata alone, as BuildKit does.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { lstat, readdir, readFile, readlink, rename, writeFile, mkdir } from 'node:fs/promises';
+import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { lstat, rename, writeFile, mkdir } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { globMatch, hasGlob } from './glob.js';
+import { readSmallFile } from './read-small.js';
 
 /** What .dockerignore excludes; `rel` is a context-relative `/`-separated path. */
 export interface IgnoreMatcher {
@@ -65,31 +66,57 @@ export function cleanContextPath(p: string): string {
 
 interface HashEntry { size: number; mtimeMs: number; ctimeMs: number; ino: number; hash: string }
 
+/** Files up to this size are read whole and synchronously; bigger ones are streamed. */
+const SMALL_FILE = 1024 * 1024;
+
+/**
+ * The hash cache file of one context directory under `cacheDir`: one file per context,
+ * so that a build loads only the hashes of its own context, not every one ever built.
+ */
+export function contextHashFile(cacheDir: string, contextDir: string): string {
+  return join(cacheDir, 'context-hashes', `${createHash('sha256').update(resolve(contextDir)).digest('hex').slice(0, 32)}.json`);
+}
+
 /** Remembers file content hashes by metadata across builds (one JSON file). */
 export class HashCache {
   private entries = new Map<string, HashEntry>();
+  /** Paths looked up by this process: entries of files gone from the context are dropped on save. */
+  private readonly used = new Set<string>();
   private loaded = false;
   private dirty = false;
   constructor(private readonly file?: string) {}
 
-  private async load(): Promise<void> {
+  private load(): void {
     if (this.loaded) return;
     this.loaded = true;
     if (!this.file) return;
     try {
-      const data = JSON.parse(await readFile(this.file, 'utf8')) as Record<string, HashEntry>;
+      const data = JSON.parse(readFileSync(this.file, 'utf8')) as Record<string, HashEntry>;
       this.entries = new Map(Object.entries(data));
     } catch {
       // A missing or torn cache file only costs rehashing.
     }
   }
 
-  /** The sha256 of a regular file's content, from the cache when its metadata is unchanged. */
+  /**
+   * The sha256 of a regular file's content, from the cache when its metadata is unchanged.
+   * Small files are read synchronously: an awaited read per file is a threadpool round
+   * trip that costs more than the read itself when a context holds thousands of them.
+   */
   async hashFile(abs: string, st: Stats): Promise<string> {
-    await this.load();
+    return this.cached(abs, st) ?? this.remember(abs, st, st.size <= SMALL_FILE ? hashSmall(abs, st.size) : await hashStream(abs));
+  }
+
+  /** The remembered hash when the file's metadata is unchanged. */
+  private cached(abs: string, st: Stats): string | undefined {
+    this.load();
+    this.used.add(abs);
     const e = this.entries.get(abs);
     if (e && e.size === st.size && e.mtimeMs === st.mtimeMs && e.ctimeMs === st.ctimeMs && e.ino === st.ino) return e.hash;
-    const hash = await hashStream(abs);
+    return undefined;
+  }
+
+  private remember(abs: string, st: Stats, hash: string): string {
     this.entries.set(abs, { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, hash });
     this.dirty = true;
     return hash;
@@ -98,6 +125,10 @@ export class HashCache {
   /** Writes the cache back (atomically) when it changed. */
   async save(): Promise<void> {
     if (!this.file || !this.dirty) return;
+    // Keep what other builds of this context looked up, unless most of it is stale.
+    if (this.entries.size > 2 * this.used.size + 1000) {
+      for (const k of this.entries.keys()) if (!this.used.has(k)) this.entries.delete(k);
+    }
     await mkdir(dirname(this.file), { recursive: true });
     const tmp = `${this.file}.${process.pid}.tmp`;
     await writeFile(tmp, JSON.stringify(Object.fromEntries(this.entries)));
@@ -106,15 +137,20 @@ export class HashCache {
   }
 }
 
+function hashSmall(abs: string, size: number): string {
+  return createHash('sha256').update(readSmallFile(abs, size)).digest('hex');
+}
+
 async function hashStream(abs: string): Promise<string> {
   const h = createHash('sha256');
-  for await (const chunk of createReadStream(abs)) h.update(chunk as Buffer);
+  for await (const chunk of createReadStream(abs, { highWaterMark: 1024 * 1024 })) h.update(chunk as Buffer);
   return h.digest('hex');
 }
 
 /** A build context directory with its ignore rules. */
 export class BuildContext {
   private allPaths?: string[];
+  private readonly walks = new Map<string, WalkEntry[]>();
   constructor(
     readonly dir: string,
     private readonly ignore: IgnoreMatcher = { ignores: () => false },
@@ -128,8 +164,8 @@ export class BuildContext {
       const found: ResolvedSource[] = [];
       if (hasGlob(pattern)) {
         const clean = cleanContextPath(pattern);
-        for (const rel of await this.listAll()) {
-          if (globMatch(clean, rel)) found.push({ pattern, rel, abs: join(this.dir, rel), stat: await lstat(join(this.dir, rel)) });
+        for (const rel of this.listAll()) {
+          if (globMatch(clean, rel)) found.push({ pattern, rel, abs: join(this.dir, rel), stat: lstatSync(join(this.dir, rel)) });
         }
       } else {
         const rel = cleanContextPath(pattern);
@@ -150,21 +186,35 @@ export class BuildContext {
 
   /** Every non-ignored entry under a source, parents before children, sorted. */
   async *walk(src: ResolvedSource): AsyncGenerator<WalkEntry> {
-    if (!src.stat.isDirectory()) {
-      yield { rel: '', abs: src.abs, stat: src.stat };
-      return;
-    }
-    yield { rel: '', abs: src.abs, stat: src.stat };
-    yield* this.walkDir(src.abs, src.rel, '');
+    yield* this.walkSync(src);
   }
 
-  private async *walkDir(abs: string, ctxRel: string, rel: string): AsyncGenerator<WalkEntry> {
-    const names = (await readdir(abs)).sort();
+  /**
+   * walk() without a promise per entry: the directory listing and lstat calls are
+   * synchronous, which for thousands of small entries is many times faster than
+   * awaiting each one on the threadpool.
+   */
+  *walkSync(src: ResolvedSource): Generator<WalkEntry> {
+    yield { rel: '', abs: src.abs, stat: src.stat };
+    if (!src.stat.isDirectory()) return;
+    // A directory is listed once per build: the cache key's checksum and the COPY
+    // then see the same entries, and the COPY does not lstat them all again.
+    const key = `${src.abs}\0${src.rel}`;
+    let entries = this.walks.get(key);
+    if (!entries) {
+      entries = [...this.walkDir(src.abs, src.rel, '')];
+      this.walks.set(key, entries);
+    }
+    yield* entries;
+  }
+
+  private *walkDir(abs: string, ctxRel: string, rel: string): Generator<WalkEntry> {
+    const names = readdirSync(abs).sort();
     for (const name of names) {
       const childCtx = ctxRel === '' ? name : `${ctxRel}/${name}`;
       const childRel = rel === '' ? name : `${rel}/${name}`;
       const childAbs = join(abs, name);
-      const st = await lstat(childAbs);
+      const st = lstatSync(childAbs);
       const ignored = this.ignore.ignores(childCtx);
       if (!ignored) yield { rel: childRel, abs: childAbs, stat: st };
       if (st.isDirectory() && (!ignored || (this.ignore.mayReinclude?.(childCtx) ?? true))) {
@@ -173,11 +223,11 @@ export class BuildContext {
     }
   }
 
-  private async listAll(): Promise<string[]> {
+  private listAll(): string[] {
     if (!this.allPaths) {
       const all: string[] = [];
-      const root: ResolvedSource = { pattern: '.', rel: '', abs: this.dir, stat: await lstat(this.dir) };
-      for await (const e of this.walk(root)) if (e.rel !== '') all.push(e.rel);
+      const root: ResolvedSource = { pattern: '.', rel: '', abs: this.dir, stat: lstatSync(this.dir) };
+      for (const e of this.walkSync(root)) if (e.rel !== '') all.push(e.rel);
       this.allPaths = all;
     }
     return this.allPaths;
@@ -188,9 +238,9 @@ export class BuildContext {
     const h = createHash('sha256');
     for (const src of sources) {
       h.update(`source ${src.rel}\n`);
-      for await (const e of this.walk(src)) {
+      for (const e of this.walkSync(src)) {
         const mode = (e.stat.mode & 0o7777).toString(8);
-        if (e.stat.isSymbolicLink()) h.update(`l ${e.rel} ${mode} ${await readlink(e.abs)}\n`);
+        if (e.stat.isSymbolicLink()) h.update(`l ${e.rel} ${mode} ${readlinkSync(e.abs)}\n`);
         else if (e.stat.isDirectory()) h.update(`d ${e.rel} ${mode}\n`);
         else if (e.stat.isFile()) h.update(`f ${e.rel} ${mode} ${await this.hashes.hashFile(e.abs, e.stat)}\n`);
         else h.update(`o ${e.rel} ${mode}\n`);

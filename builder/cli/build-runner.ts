@@ -10,7 +10,7 @@ import { DockerfileError } from '../dockerfile/errors.js';
 import { executeBuild, type BuildResult } from '../build/executor.js';
 import type { EventSink } from '../build/events.js';
 import { planGraph, platformArgs } from '../build/graph.js';
-import { BuildContext, HashCache } from '../build/context.js';
+import { BuildContext, contextHashFile, HashCache } from '../build/context.js';
 import { BuildError } from '../build/errors.js';
 import { openStore } from '../../registry/store/oci-layout-store.js';
 import { hostPlatform } from '../../registry/oci/platform.js';
@@ -129,12 +129,15 @@ async function buildWith(
   signal?: AbortSignal,
 ): Promise<BuildOutcome> {
   const rootOutputs = (req.outputs ?? []).filter(needsRootfs);
-  const context = new BuildContext(req.context, await services.ignoreMatcher(req.context, req.dockerfile), new HashCache(join(req.root, 'cache', 'context-hashes.json')));
+  const context = new BuildContext(req.context, await services.ignoreMatcher(req.context, req.dockerfile), new HashCache(contextHashFile(join(req.root, 'cache'), req.context)));
   let cacheFallback;
   if (req.cacheFrom?.length && !req.noCache) {
     const { ImportedCache } = await import('../build/remote-cache.js');
     cacheFallback = await ImportedCache.load(req.cacheFrom, store, services.remoteCache, signal);
   }
+  // Hashes are saved even when the build stops early: the first pass (outside the
+  // namespace) hashes the context and then re-executes; the second pass reads them back.
+  // A failed save only costs rehashing.
   const result = await executeBuild(
     graph,
     {
@@ -160,7 +163,7 @@ async function buildWith(
     services.deps,
     emit,
     signal,
-  );
+  ).finally(() => context.saveHashes().catch(() => undefined));
   for (const t of tags) await store.tag(t, result.descriptor);
   const size = result.manifest.layers.reduce((a, l) => a + l.size, 0) + result.manifest.config.size;
   emit({ type: 'export', digest: result.descriptor.digest, size, tags });
