@@ -458,6 +458,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
       secrets: opts.secrets ?? new Map(),
       ssh: opts.ssh ?? new Map(),
       openFrom,
+      fromKey: fromContentKey,
     }, signal);
     for (const [k, v] of prepared.env) env.set(k, v);
     let created: string[] = [];

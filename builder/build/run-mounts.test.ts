@@ -1,8 +1,12 @@
-import { existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cacheMountDir, missingMountPoints, mountTarget, prepareRunMounts, removeMountPoints } from './run-mounts.js';
+import type { StepMount } from '../sandbox/sandbox.js';
+import { cacheMountBase, cacheMountDir, missingMountPoints, mountTarget, prepareRunMounts, removeMountPoints } from './run-mounts.js';
+
+/** The host path of a prepared bind mount. */
+const hostPath = (m: StepMount | undefined): string => (m?.type === 'bind' ? m.source : '');
 
 const sources = (storeRoot: string, contextDir: string) => ({
   storeRoot, contextDir, secrets: new Map(), ssh: new Map(),
@@ -45,13 +49,45 @@ describe('RUN --mount helpers', () => {
     expect(p.mounts).toEqual([
       { type: 'tmpfs', target: '/w/t' },
       { type: 'bind', source: join(ctx, 'f'), target: '/b', readonly: true },
-      { type: 'bind', source: cacheMountDir(store, 'x'), target: '/c', readonly: false },
+      { type: 'bind', source: cacheMountDir(store, 'x', cacheMountBase({ type: 'cache', target: '/c', id: 'x', sharing: 'shared', readonly: false, mode: 0o700 })), target: '/c', readonly: false },
     ]);
-    expect(statSync(cacheMountDir(store, 'x')).mode & 0o777).toBe(0o700);
+    expect(statSync(hostPath(p.mounts[2])).mode & 0o777).toBe(0o700);
     await p.release();
     await expect(prepareRunMounts([{ type: 'secret', id: 's', required: true, mode: 0o400, uid: 0, gid: 0, target: '/run/secrets/s' }], '/', sources(store, ctx)))
       .rejects.toThrow(/secret "s" is required/);
     await expect(prepareRunMounts([{ type: 'bind', target: '/b', source: '../../etc/passwd', readonly: true }], '/', sources(store, ctx)))
       .rejects.toThrow(/not found/);
+  });
+  it('seeds a cache from a stage path on first use; uid/gid/mode apply; the base is part of its identity', async () => {
+    const store = mkdtempSync(join(tmpdir(), 'store-'));
+    const stage = mkdtempSync(join(tmpdir(), 'stage-'));
+    mkdirSync(join(stage, 'deps/sub'), { recursive: true });
+    writeFileSync(join(stage, 'deps/sub/pkg'), 'seeded');
+    chmodSync(join(stage, 'deps'), 0o751);
+    let opened = 0;
+    const src = { ...sources(store, stage), openFrom: async () => ({ root: stage, release: async () => void opened++ }), fromKey: async () => 'layers-v1' };
+    const mount = { type: 'cache' as const, target: '/c', id: 'deps', sharing: 'shared' as const, readonly: false, from: 'build', source: '/deps' };
+    const p = await prepareRunMounts([mount], '/', src);
+    const dir = hostPath(p.mounts[0]);
+    expect(dir).toBe(cacheMountDir(store, 'deps', cacheMountBase(mount, 'layers-v1')));
+    expect(readFileSync(join(dir, 'sub/pkg'), 'utf8')).toBe('seeded');
+    expect(statSync(dir).mode & 0o777).toBe(0o751);
+    expect(opened).toBe(1);
+    await p.release();
+    // Later uses find the cache as the steps left it: no second seeding.
+    writeFileSync(join(dir, 'sub/pkg'), 'changed by a step');
+    await (await prepareRunMounts([mount], '/', src)).release();
+    expect(readFileSync(join(dir, 'sub/pkg'), 'utf8')).toBe('changed by a step');
+    expect(opened).toBe(1);
+    // uid/gid/mode given with from=: applied to the seeded root.
+    const owned = { ...mount, id: 'owned', uid: 1234, gid: 2345, mode: 0o700 };
+    const q = await prepareRunMounts([owned], '/', src);
+    const st = statSync(hostPath(q.mounts[0]));
+    expect([st.uid, st.gid, st.mode & 0o777]).toEqual([1234, 2345, 0o700]);
+    expect(readFileSync(join(hostPath(q.mounts[0]), 'sub/pkg'), 'utf8')).toBe('seeded');
+    // Another base (the stage changed) is another cache; source= without from= is refused.
+    expect(cacheMountDir(store, 'deps', cacheMountBase(mount, 'layers-v2'))).not.toBe(dir);
+    await expect(prepareRunMounts([{ ...mount, from: undefined }], '/', src)).rejects.toThrow(/needs from=/);
+    await expect(prepareRunMounts([{ ...mount, id: 'nope', source: '/deps/sub/pkg' }], '/', src)).rejects.toThrow(/not a directory/);
   });
 });

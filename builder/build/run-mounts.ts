@@ -35,6 +35,8 @@ export interface MountSources {
   ssh: ReadonlyMap<string, string>;
   /** A read-only root of a stage or image for `from=`, held until release. */
   openFrom(ref: string): Promise<{ root: string; release(): Promise<void> }>;
+  /** What a stage or image holds (its layers or digest): a cache seeded from it is keyed by it. */
+  fromKey?(ref: string): Promise<string>;
 }
 
 /** The sandbox mounts and environment for one step; release() after the step. */
@@ -44,9 +46,20 @@ export interface PreparedMounts {
   release(): Promise<void>;
 }
 
-/** The directory of a cache mount id: a digest, so any id is a safe file name. */
-export function cacheMountDir(storeRoot: string, id: string): string {
-  return join(storeRoot, 'cache', 'mounts', createHash('sha256').update(id).digest('hex').slice(0, 32));
+/**
+ * The directory of a cache mount: a digest of its id, so any id is a safe file name. As in
+ * BuildKit, a cache with a base (from=/source=, or the uid/gid/mode its empty root is made with)
+ * is a different cache from the same id on another base.
+ */
+export function cacheMountDir(storeRoot: string, id: string, base = ''): string {
+  return join(storeRoot, 'cache', 'mounts', createHash('sha256').update(base === '' ? id : `${id}\0${base}`).digest('hex').slice(0, 32));
+}
+
+/** What a cache mount starts from, as part of its identity ('' for a plain empty directory). */
+export function cacheMountBase(m: Extract<RunMount, { type: 'cache' }>, fromKey?: string): string {
+  if (m.from) return JSON.stringify(['from', fromKey ?? m.from, posix.resolve('/', m.source ?? '/')]);
+  if (m.uid === undefined && m.gid === undefined && m.mode === undefined) return '';
+  return JSON.stringify(['mkdir', m.uid ?? 0, m.gid ?? 0, m.mode ?? 0o755]);
 }
 
 /** A mount target made absolute against the step's working directory. */
@@ -98,9 +111,13 @@ export async function prepareRunMounts(specs: RunMount[], cwd: string, src: Moun
           break;
         }
         case 'cache': {
-          if (m.from || m.source) throw new BuildError('UNSUPPORTED', 'cache mounts with from= or source= are not supported yet', 'drop from=/source= from the cache mount');
-          const dir = cacheMountDir(src.storeRoot, m.id);
-          await ensureCacheDir(dir, m);
+          if (!m.from && m.source !== undefined && posix.resolve('/', m.source) !== '/') {
+            // BuildKit: without from= the base is an empty directory, which has no sub path.
+            throw new BuildError('MOUNT_SOURCE', `cache mount source=${JSON.stringify(m.source)} needs from=`, 'add from=STAGE_OR_IMAGE to seed the cache from that path, or drop source=');
+          }
+          const fromKey = m.from ? await (src.fromKey?.(m.from) ?? Promise.resolve(m.from)) : undefined;
+          const dir = cacheMountDir(src.storeRoot, m.id, cacheMountBase(m, fromKey));
+          await ensureCacheDir(dir, m, m.from ? seedFrom(m.from, m.source ?? '/', src) : undefined, signal);
           let source = dir;
           if (m.sharing === 'locked') releases.push(await lockDir(`${dir}.lock`, signal));
           if (m.sharing === 'private') {
@@ -160,18 +177,50 @@ async function secretValue(id: string, s: SecretSource | undefined): Promise<Buf
   return v === undefined ? undefined : Buffer.from(v);
 }
 
-async function ensureCacheDir(dir: string, m: Extract<RunMount, { type: 'cache' }>): Promise<void> {
+/** Fills a new cache directory before first use. */
+type Seed = (dest: string, signal?: AbortSignal) => Promise<void>;
+
+/** Copies a directory of a stage or image into `dest` (which exists), with its root's owner and mode. */
+function seedFrom(from: string, source: string, src: MountSources): Seed {
+  return async (dest, signal) => {
+    const view = await src.openFrom(from);
+    try {
+      const path = resolveInRoot(view.root, source);
+      const st = await stat(path).catch(() => undefined);
+      if (!st?.isDirectory()) throw new BuildError('MOUNT_SOURCE', `cache mount source ${JSON.stringify(source)} is not a directory in "${from}"`);
+      await execFileP('cp', ['-a', '--', `${path}/.`, dest], signal ? { signal } : {});
+      await chown(dest, st.uid, st.gid);
+      await chmod(dest, st.mode & 0o7777);
+    } finally {
+      await view.release();
+    }
+  };
+}
+
+/** Creates a cache mount's directory on first use (seeded, owner and mode applied); later uses find it as they left it. */
+async function ensureCacheDir(dir: string, m: Extract<RunMount, { type: 'cache' }>, seed?: Seed, signal?: AbortSignal): Promise<void> {
   try {
     await stat(dir);
     return;
   } catch {
-    // first use: create it with the owner and mode the Dockerfile asks for
+    // first use
   }
   await mkdir(join(dir, '..'), { recursive: true });
   const tmp = `${dir}.${randomBytes(4).toString('hex')}.new`;
   await mkdir(tmp);
-  await chown(tmp, m.uid ?? 0, m.gid ?? 0);
-  await chmod(tmp, m.mode ?? 0o755);
+  try {
+    if (seed) await seed(tmp, signal);
+    // Without from= the root is made with the Dockerfile's uid/gid/mode (BuildKit's defaults 0:0 0755);
+    // with from= the seed's own owner and mode stay unless the Dockerfile names them.
+    if (!seed || m.uid !== undefined || m.gid !== undefined) {
+      const st = await stat(tmp);
+      await chown(tmp, m.uid ?? (seed ? st.uid : 0), m.gid ?? (seed ? st.gid : 0));
+    }
+    if (!seed || m.mode !== undefined) await chmod(tmp, m.mode ?? 0o755);
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
   const { rename } = await import('node:fs/promises');
   // Another build may have created it meanwhile: then ours goes away.
   await rename(tmp, dir).catch(() => rm(tmp, { recursive: true, force: true }));

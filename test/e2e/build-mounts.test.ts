@@ -58,6 +58,27 @@ describe('RUN --mount', () => {
     for (const l of [l1, l2]) expect(entries(l).filter((e) => /cachedir|c2/.test(e))).toEqual([]);
   });
 
+  it('type=cache with from=STAGE,source=PATH is seeded from that path when first made', async () => {
+    writeContext(ctx, {
+      Dockerfile: [
+        `FROM ${busybox()} AS deps`,
+        'RUN mkdir -p /seed && echo seeded > /seed/s.txt && chown -R 1000:1000 /seed',
+        `FROM ${busybox()}`,
+        'RUN --mount=type=cache,id=seeded,from=deps,source=/seed,target=/cc sh -c "cat /cc/s.txt > /got && stat -c %u /cc > /owner && echo more >> /cc/s.txt"',
+        'RUN --mount=type=cache,id=seeded,from=deps,source=/seed,target=/cc cat /cc/s.txt > /got2',
+        '',
+      ].join('\n'),
+    });
+    const r = await build();
+    expect(r.stderr).not.toMatch(/exited with code|"error"/);
+    expect(r.code).toBe(0);
+    const [l1, l2] = built(store, meta).layers.slice(-2) as [string, string];
+    expect(fileIn(l1, 'got')).toBe('seeded\n');
+    expect(fileIn(l1, 'owner').trim()).toBe('1000');
+    expect(fileIn(l2, 'got2')).toBe('seeded\nmore\n');
+    for (const l of [l1, l2]) expect(entries(l).filter((e) => /^cc/.test(e))).toEqual([]);
+  });
+
   it('sharing=locked serialises users of an id; sharing=private never writes back', async () => {
     const use = 'test ! -e /l/busy && touch /l/busy && sleep 1 && rm /l/busy';
     writeContext(ctx, {
