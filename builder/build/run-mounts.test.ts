@@ -1,4 +1,5 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -89,5 +90,30 @@ describe('RUN --mount helpers', () => {
     expect(cacheMountDir(store, 'deps', cacheMountBase(mount, 'layers-v2'))).not.toBe(dir);
     await expect(prepareRunMounts([{ ...mount, from: undefined }], '/', src)).rejects.toThrow(/needs from=/);
     await expect(prepareRunMounts([{ ...mount, id: 'nope', source: '/deps/sub/pkg' }], '/', src)).rejects.toThrow(/not a directory/);
+  });
+  it('type=ssh: a socket of its own with the uid/gid/mode asked for, forwarding to the agent', async () => {
+    const store = mkdtempSync(join(tmpdir(), 'store-'));
+    const agentSock = join(store, 'real-agent');
+    const agent = createServer((c) => c.end('agent-hello\n'));
+    await new Promise<void>((r) => agent.listen(agentSock, r));
+    try {
+      const src = { ...sources(store, store), ssh: new Map([['default', agentSock]]) };
+      const p = await prepareRunMounts([{ type: 'ssh', id: 'default', target: '/run/buildkit/ssh_agent.0', required: false, uid: 1000, gid: 1001, mode: 0o660 }], '/', src);
+      const proxy = hostPath(p.mounts[0]);
+      expect(proxy).not.toBe(agentSock);
+      expect(p.env).toEqual([['SSH_AUTH_SOCK', '/run/buildkit/ssh_agent.0']]);
+      const st = statSync(proxy);
+      expect([st.isSocket(), st.uid, st.gid, st.mode & 0o777]).toEqual([true, 1000, 1001, 0o660]);
+      const got = await new Promise<string>((resolve, reject) => {
+        let data = '';
+        connect(proxy).on('data', (b) => (data += b.toString())).on('end', () => resolve(data)).on('error', reject);
+      });
+      expect(got).toBe('agent-hello\n');
+      await p.release();
+      expect(existsSync(proxy)).toBe(false);
+      expect(statSync(agentSock).mode & 0o777).not.toBe(0o660);
+    } finally {
+      agent.close();
+    }
   });
 });

@@ -7,7 +7,9 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, chown, lstat, mkdir, readFile, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, mkdtemp, readFile, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { connect, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { promisify } from 'node:util';
 import type { StepMount } from '../sandbox/sandbox.js';
@@ -151,7 +153,19 @@ export async function prepareRunMounts(specs: RunMount[], cwd: string, src: Moun
             break;
           }
           const target = mountTarget(cwd, m.target);
-          mounts.push({ type: 'bind', source: sock, target, readonly: false });
+          // As BuildKit: the step gets a socket of its own, owned and moded as the mount says,
+          // forwarding to the agent (the user's socket itself is never chowned or exposed).
+          let dir = await tmpDir('ssh');
+          if (join(dir, 'agent').length > SUN_PATH_MAX) {
+            dir = await mkdtemp(join(tmpdir(), 'rbuild-ssh-'));
+            const d = dir;
+            releases.push(() => rm(d, { recursive: true, force: true }));
+          }
+          const proxy = join(dir, 'agent');
+          releases.push(await forwardSocket(sock, proxy));
+          await chown(proxy, m.uid, m.gid);
+          await chmod(proxy, m.mode);
+          mounts.push({ type: 'bind', source: proxy, target, readonly: false });
           if (!env.some(([k]) => k === 'SSH_AUTH_SOCK')) env.push(['SSH_AUTH_SOCK', target]);
           break;
         }
@@ -162,6 +176,36 @@ export async function prepareRunMounts(specs: RunMount[], cwd: string, src: Moun
     throw err;
   }
   return { mounts, env, release };
+}
+
+/** sun_path holds 108 bytes with the terminating NUL. */
+const SUN_PATH_MAX = 107;
+
+/** Listens on `path` and pipes every connection to the socket `to`; the returned function stops it and drops open connections. */
+export async function forwardSocket(to: string, path: string): Promise<() => Promise<void>> {
+  const open = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(to);
+    open.add(client).add(upstream);
+    const drop = (): void => {
+      client.destroy();
+      upstream.destroy();
+      open.delete(client);
+      open.delete(upstream);
+    };
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => resolve());
+  });
+  return async () => {
+    for (const s of open) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
 }
 
 async function secretValue(id: string, s: SecretSource | undefined): Promise<Buffer | undefined> {

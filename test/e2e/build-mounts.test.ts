@@ -192,5 +192,23 @@ describe('RUN --mount', () => {
       expect(fileIn(l, 'sock-path').trim()).toBe('/run/buildkit/ssh_agent.0');
       expect(entries(l)).toEqual(['sock-path']);
     });
+
+    it('honours uid/gid/mode of the forwarded socket (default 0:0 0600)', async () => {
+      writeContext(ctx, {
+        Dockerfile: [
+          `FROM ${busybox()}`,
+          'RUN --mount=type=ssh stat -c %u:%g:%a "$SSH_AUTH_SOCK" > /default',
+          'RUN --mount=type=ssh,uid=1000,gid=1001,mode=0660,target=/agent.sock sh -c \'test "$SSH_AUTH_SOCK" = /agent.sock && test -S /agent.sock && stat -c %u:%g:%a /agent.sock > /owned\'',
+          '',
+        ].join('\n'),
+      });
+      const r = await build(['--ssh', 'default'], { SSH_AUTH_SOCK: sock });
+      expect(r.stderr).not.toMatch(/exited with code/);
+      expect(r.code).toBe(0);
+      const [l1, l2] = built(store, meta).layers.slice(-2) as [string, string];
+      expect(fileIn(l1, 'default').trim()).toBe('0:0:600');
+      expect(fileIn(l2, 'owned').trim()).toBe('1000:1001:660');
+      expect(entries(l2)).toEqual(['owned']);
+    });
   });
 });
