@@ -459,6 +459,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
       ssh: opts.ssh ?? new Map(),
       openFrom,
       fromKey: fromContentKey,
+      context: opts.context,
     }, signal);
     for (const [k, v] of prepared.env) env.set(k, v);
     let created: string[] = [];

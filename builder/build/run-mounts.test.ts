@@ -1,9 +1,10 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { StepMount } from '../sandbox/sandbox.js';
+import { BuildContext } from './context.js';
 import { cacheMountBase, cacheMountDir, missingMountPoints, mountTarget, prepareRunMounts, removeMountPoints } from './run-mounts.js';
 
 /** The host path of a prepared bind mount. */
@@ -115,5 +116,37 @@ describe('RUN --mount helpers', () => {
     } finally {
       agent.close();
     }
+  });
+  it('type=bind of the context hides what .dockerignore excludes (read-only: links; rw: copies)', async () => {
+    const store = mkdtempSync(join(tmpdir(), 'store-'));
+    const ctxDir = mkdtempSync(join(tmpdir(), 'ctx-'));
+    mkdirSync(join(ctxDir, 'src/node_modules/m'), { recursive: true });
+    writeFileSync(join(ctxDir, 'src/a.txt'), 'a');
+    writeFileSync(join(ctxDir, 'src/secret.env'), 'hidden');
+    writeFileSync(join(ctxDir, 'src/node_modules/m/i.js'), 'hidden');
+    writeFileSync(join(ctxDir, 'plain.txt'), 'p');
+    chmodSync(join(ctxDir, 'src/a.txt'), 0o640);
+    const ignored = (rel: string) => rel.endsWith('.env') || rel.split('/').includes('node_modules');
+    const context = new BuildContext(ctxDir, { ignores: ignored });
+    const src = { ...sources(store, ctxDir), context };
+    const ro = await prepareRunMounts([{ type: 'bind', target: '/b', source: 'src', readonly: true }], '/', src);
+    const tree = hostPath(ro.mounts[0]);
+    expect(tree).not.toBe(join(ctxDir, 'src'));
+    expect(readdirSync(tree).sort()).toEqual(['a.txt']);
+    expect(statSync(join(tree, 'a.txt')).mode & 0o777).toBe(0o640);
+    expect(statSync(join(tree, 'a.txt')).ino).toBe(statSync(join(ctxDir, 'src/a.txt')).ino);
+    await ro.release();
+    expect(existsSync(tree)).toBe(false);
+    const rw = await prepareRunMounts([{ type: 'bind', target: '/b', readonly: false }], '/', src);
+    const rwTree = hostPath(rw.mounts[0]);
+    expect(readdirSync(rwTree).sort()).toEqual(['plain.txt', 'src']);
+    expect(readdirSync(join(rwTree, 'src'))).toEqual(['a.txt']);
+    expect(statSync(join(rwTree, 'src/a.txt')).ino).not.toBe(statSync(join(ctxDir, 'src/a.txt')).ino);
+    await rw.release();
+    // Nothing hidden under the source: the context is bound as it is, no copy.
+    const direct = await prepareRunMounts([{ type: 'bind', target: '/b', source: 'plain.txt', readonly: true }], '/', src);
+    expect(hostPath(direct.mounts[0])).toBe(join(ctxDir, 'plain.txt'));
+    // An ignored source is not in the context.
+    await expect(prepareRunMounts([{ type: 'bind', target: '/b', source: 'src/secret.env', readonly: true }], '/', src)).rejects.toThrow(/not found in the build context/);
   });
 });

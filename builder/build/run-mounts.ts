@@ -10,7 +10,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmod, chown, lstat, mkdir, mkdtemp, readFile, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, posix } from 'node:path';
+import { dirname, join, posix, relative, sep } from 'node:path';
+import { chmodSync, chownSync, copyFileSync, lchownSync, linkSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, utimesSync, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
 import type { StepMount } from '../sandbox/sandbox.js';
 import type { RunMount } from '../dockerfile/instructions.js';
@@ -31,6 +32,8 @@ export interface MountSources {
   storeRoot: string;
   /** The build context directory (default source of bind mounts). */
   contextDir: string;
+  /** The context with its .dockerignore rules: a bind of the context shows only what is not ignored. */
+  context?: ContextTree;
   /** --secret values by id. */
   secrets: ReadonlyMap<string, SecretSource>;
   /** --ssh agent sockets by id. */
@@ -39,6 +42,12 @@ export interface MountSources {
   openFrom(ref: string): Promise<{ root: string; release(): Promise<void> }>;
   /** What a stage or image holds (its layers or digest): a cache seeded from it is keyed by it. */
   fromKey?(ref: string): Promise<string>;
+}
+
+/** The build context as bind mounts read it (BuildContext fits). */
+export interface ContextTree {
+  resolve(patterns: string[]): Promise<Array<{ rel: string; abs: string; stat: Stats }>>;
+  walk(src: { rel: string; abs: string; stat: Stats }): AsyncIterable<{ rel: string; abs: string; stat: Stats }>;
 }
 
 /** The sandbox mounts and environment for one step; release() after the step. */
@@ -103,7 +112,19 @@ export async function prepareRunMounts(specs: RunMount[], cwd: string, src: Moun
           await lstat(source).catch(() => {
             throw new BuildError('MOUNT_SOURCE', `--mount source ${JSON.stringify(m.source ?? '/')} not found in ${m.from ? `"${m.from}"` : 'the build context'}`);
           });
-          if (!m.readonly) {
+          let copied = false;
+          if (!m.from && src.context) {
+            // BuildKit sends the context without its ignored files: a bind of it does not show them.
+            const rel = relative(src.contextDir, source).split(sep).join('/');
+            const [resolved] = await src.context.resolve([rel === '' ? '.' : rel]);
+            if (resolved && (await hidesSomething(src.context, resolved))) {
+              const tree = join(await tmpDir('bind-ctx'), 'src');
+              await filteredCopy(src.context, resolved, tree, m.readonly, signal);
+              source = tree;
+              copied = true;
+            }
+          }
+          if (!m.readonly && !copied) {
             // Writes to a bind mount are discarded (BuildKit): the step writes into a copy.
             const copy = join(await tmpDir('bind-rw'), 'src');
             await execFileP('cp', ['-a', '--', source, copy], signal ? { signal } : {});
@@ -176,6 +197,61 @@ export async function prepareRunMounts(specs: RunMount[], cwd: string, src: Moun
     throw err;
   }
   return { mounts, env, release };
+}
+
+/** Whether .dockerignore hides anything under a context source (then it cannot be bound as it is). */
+async function hidesSomething(ctx: ContextTree, src: { rel: string; abs: string; stat: Stats }): Promise<boolean> {
+  if (!src.stat.isDirectory()) return false;
+  const all = readdirSync(src.abs, { recursive: true }).length;
+  let shown = -1; // the source itself
+  for await (const _ of ctx.walk(src)) shown++;
+  return shown !== all;
+}
+
+/**
+ * The context source as the step may see it, in `dest`: directories made, files hard-linked when
+ * read-only (no copy of a big context; the mount is read-only so the step cannot write through the
+ * links) or copied, symlinks recreated; owners and modes kept.
+ */
+async function filteredCopy(ctx: ContextTree, src: { rel: string; abs: string; stat: Stats }, dest: string, readonly: boolean, signal?: AbortSignal): Promise<void> {
+  const dirs: Array<[string, Stats]> = [];
+  for await (const e of ctx.walk(src)) {
+    signal?.throwIfAborted();
+    const to = e.rel === '' ? dest : join(dest, e.rel);
+    // A re-included (`!`) path may sit in an ignored directory: its parents are made bare.
+    if (e.rel !== '') mkdirSync(dirname(to), { recursive: true });
+    const st = e.stat;
+    if (st.isDirectory()) {
+      mkdirSync(to, { recursive: true });
+      dirs.push([to, st]);
+      continue;
+    }
+    if (st.isSymbolicLink()) symlinkSync(readlinkSync(e.abs), to);
+    else if (st.isFile()) {
+      let linked = false;
+      if (readonly) {
+        try {
+          linkSync(e.abs, to);
+          linked = true;
+        } catch {
+          // another file system, or hard links not allowed here: copy
+        }
+      }
+      if (linked) continue;
+      copyFileSync(e.abs, to);
+      // chown first: it clears set-id bits that chmod then restores.
+      chownSync(to, st.uid, st.gid);
+      chmodSync(to, st.mode & 0o7777);
+      utimesSync(to, st.atime, st.mtime);
+    } else continue; // sockets, fifos, devices: not part of a context
+    if (st.isSymbolicLink()) lchownSync(to, st.uid, st.gid);
+  }
+  // Directories last, deepest first, so adding their entries does not change their times.
+  for (const [d, st] of dirs.reverse()) {
+    chownSync(d, st.uid, st.gid);
+    chmodSync(d, st.mode & 0o7777);
+    utimesSync(d, st.atime, st.mtime);
+  }
 }
 
 /** sun_path holds 108 bytes with the terminating NUL. */

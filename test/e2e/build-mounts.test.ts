@@ -1,7 +1,7 @@
 /** RUN --mount as an unprivileged user: cache, bind, tmpfs, secret, ssh; nothing of a mount lands in a layer. */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -128,6 +128,32 @@ describe('RUN --mount', () => {
     expect(again.code).toBe(0);
     expect(startedKinds(again.stderr)[0]).toBe('RUN');
     expect(fileIn(built(store, meta).layers.at(-4)!, 'copied')).toBe('two\n');
+  });
+
+  it('type=bind of the context respects .dockerignore', async () => {
+    writeContext(ctx, {
+      Dockerfile: [
+        `FROM ${busybox()}`,
+        'RUN --mount=type=bind,source=ign,target=/m sh -c "ls -A /m > /listing && cat /m/keep.txt > /kept"',
+        'RUN --mount=type=bind,source=ign,target=/m,rw sh -c "ls -A /m > /listing-rw"',
+        '',
+      ].join('\n'),
+      '.dockerignore': '**/*.log\nign/node_modules\n',
+      'ign/keep.txt': 'kept\n',
+      'ign/drop.log': 'ignored\n',
+      'ign/node_modules/x.js': 'ignored\n',
+    });
+    try {
+      const r = await build();
+      expect(r.stderr).not.toMatch(/exited with code|"error"/);
+      expect(r.code).toBe(0);
+      const [l1, l2] = built(store, meta).layers.slice(-2) as [string, string];
+      expect(fileIn(l1, 'listing')).toBe('keep.txt\n');
+      expect(fileIn(l1, 'kept')).toBe('kept\n');
+      expect(fileIn(l2, 'listing-rw')).toBe('keep.txt\n');
+    } finally {
+      rmSync(join(ctx, '.dockerignore'));
+    }
   });
 
   it('type=tmpfs is a tmpfs and leaves nothing', async () => {
