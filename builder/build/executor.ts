@@ -17,9 +17,9 @@ import { BuildCache, cacheKey, type CacheFallback, type CacheRecord, type LayerR
 import { BuildContext } from './context.js';
 import { copyInto, ensureDir, parentsDestination, RootTree, type CopyOptions, type SourceTree } from './copy.js';
 import { createIgnoreMatcher } from '../dockerfile/dockerignore.js';
-import { detectArchive, downloadUrl, extractArchive, gitClone, gitRemoteCommit, isGitUrl, isHttpUrl, type ArchiveKind } from './add-sources.js';
+import { detectArchive, Downloads, extractArchive, gitClone, gitRemoteCommit, isGitUrl, isHttpUrl, type ArchiveKind } from './add-sources.js';
 import { resolveInRoot } from './resolve-in-root.js';
-import { BuildError, RunFailedError } from './errors.js';
+import { BuildError, NeedsNamespaceError, RunFailedError } from './errors.js';
 import type { EventSink } from './events.js';
 import { planRunHeredoc, PIPES_DIR } from './run-heredoc.js';
 import { parseTriggers } from './onbuild.js';
@@ -149,8 +149,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
   const results = new Map<string, Promise<StageState>>();
   const counts = { executed: 0, cached: 0 };
   const byId = new Map(graph.stages.map((s) => [s.id, s]));
-  const downloads = new Map<string, Promise<{ dir: string; name: string; path: string; digest: string }>>();
-  const tempDirs: string[] = [];
+  const downloads = new Downloads(join(opts.root, 'tmp'));
 
   const stageResult = (id: string): Promise<StageState> => {
     const existing = results.get(id);
@@ -349,7 +348,8 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
           // Remote sources count by what they hold now: the download's digest, the commit a git ref points at.
           const parts: string[] = [];
           for (const src of step.sources) {
-            if (isHttpUrl(src)) parts.push((await download(src, step.checksum)).digest);
+            // With --checksum the content is known without fetching it (BuildKit): a cache hit downloads nothing.
+            if (isHttpUrl(src)) parts.push(step.checksum ?? (await downloads.get(src, undefined, signal)).digest);
             else if (isGitUrl(src)) parts.push(await gitRemoteCommit(src, signal));
             else parts.push(await opts.context.checksum(await opts.context.resolve([src])));
           }
@@ -577,7 +577,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
     const plain: string[] = [];
     for (const src of step.sources) {
       if (isHttpUrl(src)) {
-        const d = await download(src, step.checksum);
+        const d = await downloads.get(src, step.checksum, signal);
         const kind = step.unpack === true ? await detectArchive(d.path) : undefined;
         if (kind) await unpackInto(d.path, kind);
         else {
@@ -610,19 +610,6 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
     if (copies.length > 0) await copyInto(opts.context, copies, base);
   }
 
-  /** One download per URL and build, shared by the cache key and the step; files live until the build ends. */
-  function download(url: string, checksum?: string): Promise<{ dir: string; name: string; path: string; digest: string }> {
-    const k = `${url} ${checksum ?? ''}`;
-    let p = downloads.get(k);
-    if (!p) {
-      const dir = join(opts.root, 'tmp', `add-${randomBytes(6).toString('hex')}`);
-      tempDirs.push(dir);
-      p = downloadUrl(url, dir, { ...(checksum ? { checksum } : {}), ...(signal ? { signal } : {}) }).then((d) => ({ ...d, dir }));
-      downloads.set(k, p);
-    }
-    return p;
-  }
-
   /** One layer for the stage's own changes: a snapshot of its base synced to its final file system. */
   async function squashState(state: StageState): Promise<StageState> {
     const key = cacheKey(state.key, 'SQUASH', []);
@@ -647,6 +634,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
   if (!target) throw new BuildError('NO_STAGES', 'the Dockerfile has no stages');
   // Start every needed stage so that independent ones run in parallel.
   for (const s of graph.stages) void stageResult(s.id).catch(() => undefined);
+  let handOver = false;
   try {
     let final = await stageResult(target.id);
     await opts.context.saveHashes();
@@ -654,9 +642,12 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
     if (opts.exportRoot) await withView(final.layers, opts.exportRoot);
     const image = await writeImage(deps.store, final, opts);
     return { ...image, executed: counts.executed, cached: counts.cached, cacheRecords: cache.touched };
+  } catch (err) {
+    // The build re-runs inside its namespace: what was downloaded for cache keys goes with it.
+    handOver = err instanceof NeedsNamespaceError;
+    throw err;
   } finally {
-    await Promise.allSettled([...downloads.values()]);
-    for (const d of tempDirs) await rm(d, { recursive: true, force: true });
+    await downloads.close(handOver);
   }
 }
 
