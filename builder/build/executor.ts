@@ -127,6 +127,8 @@ export interface BuildResult {
   cached: number;
   /** Every cache record the build hit or stored (what --cache-to exports). */
   cacheRecords: ReadonlyMap<string, CacheRecord>;
+  /** Layer digests of the base images (FROM an image): not made by the build, not exported as cache. */
+  baseImageLayers: ReadonlySet<string>;
 }
 
 interface StageState {
@@ -150,6 +152,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
   const counts = { executed: 0, cached: 0 };
   const byId = new Map(graph.stages.map((s) => [s.id, s]));
   const downloads = new Downloads(join(opts.root, 'tmp'));
+  const baseImageLayers = new Set<string>();
 
   const stageResult = (id: string): Promise<StageState> => {
     const existing = results.get(id);
@@ -178,6 +181,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
     }
     const image = await baseImage(from);
     const layers = imageLayerRefs(image);
+    for (const l of layers) baseImageLayers.add(l.digest);
     return { key: cacheKey('', 'FROM', [image.descriptor.digest]), config: cfg.withoutOnBuild(image.config), layers, args: new Map(), baseLayers: layers.length, onBuild: image.config.config?.OnBuild ?? [] };
   }
 
@@ -641,7 +645,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
     if (opts.squash && final.layers.length - final.baseLayers > 1) final = await squashState(final);
     if (opts.exportRoot) await withView(final.layers, opts.exportRoot);
     const image = await writeImage(deps.store, final, opts);
-    return { ...image, executed: counts.executed, cached: counts.cached, cacheRecords: cache.touched };
+    return { ...image, executed: counts.executed, cached: counts.cached, cacheRecords: cache.touched, baseImageLayers };
   } catch (err) {
     // The build re-runs inside its namespace: what was downloaded for cache keys goes with it.
     handOver = err instanceof NeedsNamespaceError;
