@@ -7,8 +7,11 @@ import { createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDirFor, TEST_USER } from '../support/unprivileged.js';
+import { tempDirFor, TEST_USER, removeTempDirs, tempDir } from '../support/unprivileged.js';
 import { busybox, rbuild, startedKinds, writeContext } from './build-fixtures.js';
+
+// Temp directories of this file go when it is done: a run leaves /tmp as it found it.
+afterAll(removeTempDirs);
 
 async function freePort(): Promise<number> {
   const s = netServer();
@@ -36,7 +39,7 @@ describe('ADD', () => {
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
     httpPort = (http.address() as { port: number }).port;
     // A bare repository served by git daemon on loopback.
-    const gitRoot = mkdtempSync(join(tmpdir(), 'rbuild-git-'));
+    const gitRoot = tempDir('rbuild-git-');
     const src = join(gitRoot, 'src');
     mkdirSync(src);
     const git = (...a: string[]) => execFileSync('git', ['-C', src, '-c', 'user.name=t', '-c', 'user.email=t@e', ...a]);
@@ -70,7 +73,7 @@ describe('ADD', () => {
     const store = join(work, 'store');
     const ctx = join(work, 'ctx');
     const meta = join(work, 'meta.json');
-    const stage = mkdtempSync(join(tmpdir(), 'rbuild-arch-'));
+    const stage = tempDir('rbuild-arch-');
     mkdirSync(join(stage, 'pkg'));
     writeFileSync(join(stage, 'pkg/hello.txt'), 'from archive\n');
     execFileSync('chown', ['-R', '1234:1234', join(stage, 'pkg')]);

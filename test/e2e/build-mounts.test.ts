@@ -5,8 +5,11 @@ import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDirFor, TEST_USER } from '../support/unprivileged.js';
+import { tempDirFor, TEST_USER, removeTempDirs } from '../support/unprivileged.js';
 import { busybox, rbuild, startedKinds, writeContext } from './build-fixtures.js';
+
+// Temp directories of this file go when it is done: a run leaves /tmp as it found it.
+afterAll(removeTempDirs);
 
 /** The built image's manifest and config, read back from the store after a --metadata-file build. */
 function built(store: string, meta: string): { layers: string[]; config: Record<string, any> } {

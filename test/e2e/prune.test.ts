@@ -2,8 +2,11 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDirFor, TEST_USER } from '../support/unprivileged.js';
+import { tempDirFor, TEST_USER, removeTempDirs } from '../support/unprivileged.js';
 import { busybox, rbuild, writeContext } from './build-fixtures.js';
+
+// Temp directories of this file go when it is done: a run leaves /tmp as it found it.
+afterAll(removeTempDirs);
 
 describe('rbuild prune', () => {
   let work: string;
