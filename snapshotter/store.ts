@@ -326,6 +326,43 @@ export class SnapshotStore implements Snapshotter {
     if (fs.existsSync(join(dir, 'merged'))) await this.mountDriver.unmount(join(dir, 'merged'));
     fs.rmSync(dir, { recursive: true, force: true });
   }
+
+  /**
+   * Removes committed (and flattened) snapshots whose chain ID is not in `keep`; returns those removed.
+   * Spared: what active snapshots stand on, and what was committed after `since` (ms; a build
+   * running now may not have recorded it yet). Each goes out of by-chain/ by rename first, so a
+   * half-deleted snapshot never looks committed.
+   */
+  async prune(keep: ReadonlySet<string>, since = Date.now()): Promise<Digest[]> {
+    const spare = new Set(keep);
+    for (const a of fs.readdirSync(join(this.dir, 'active'))) {
+      try {
+        const meta = JSON.parse(fs.readFileSync(join(this.dir, 'active', a, 'meta.json'), 'utf8')) as ActiveMeta;
+        for (const l of meta.lowers) for (const m of l.matchAll(/(?:by-chain|flat)\/([0-9a-f]{64})\/fs/g)) spare.add(`sha256:${m[1]}`);
+        if (meta.parent) for (const l of this.chainLayers(meta.parent)) spare.add(`sha256:${relative(join(this.dir, 'by-chain'), dirname(l))}`);
+      } catch {
+        // an active snapshot being set up or torn down: its lowers are in its mount
+      }
+    }
+    const removed: Digest[] = [];
+    for (const kind of ['by-chain', 'flat'] as const) {
+      for (const name of fs.readdirSync(join(this.dir, kind))) {
+        const id = `sha256:${name}` as Digest;
+        const dir = join(this.dir, kind, name);
+        if (spare.has(id) || !/^[0-9a-f]{64}$/.test(name)) continue;
+        const st = fs.statSync(dir, { throwIfNoEntry: false });
+        if (!st || st.mtimeMs >= since) continue;
+        const gone = join(this.dir, 'tmp', `prune-${name}-${randomBytes(4).toString('hex')}`);
+        fs.renameSync(dir, gone);
+        fs.rmSync(gone, { recursive: true, force: true });
+        if (kind === 'by-chain') {
+          this.parents.delete(id);
+          removed.push(id);
+        }
+      }
+    }
+    return removed;
+  }
 }
 
 /**

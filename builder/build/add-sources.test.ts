@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { detectArchive, downloadUrl, extractArchive, isGitUrl, isHttpUrl, urlFileName } from './add-sources.js';
+import { detectArchive, downloadUrl, Downloads, extractArchive, isGitUrl, isHttpUrl, urlFileName } from './add-sources.js';
 
 describe('ADD sources', () => {
   it('tells git URLs from http URLs as BuildKit does', () => {
@@ -60,6 +60,50 @@ describe('ADD sources', () => {
       expect(statSync(d.path).mode & 0o777).toBe(0o600);
       await expect(downloadUrl(`http://127.0.0.1:${port}/y/file.txt`, join(dir, 'b'), { checksum: `sha256:${'0'.repeat(64)}` })).rejects.toThrow(/checksum mismatch/);
       await expect(downloadUrl(`http://127.0.0.1:${port}/missing`, join(dir, 'c'))).rejects.toThrow(/404/);
+    } finally {
+      server.close();
+    }
+  });
+  it('Downloads fetches each URL once per build, checks --checksum per use, and cleans up', async () => {
+    const body = 'once\n';
+    const hits: string[] = [];
+    const server = createServer((req, res) => {
+      hits.push(req.url ?? '');
+      res.writeHead(req.url === '/missing' ? 404 : 200).end(body);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const tmp = mkdtempSync(join(tmpdir(), 'rbuild-dls-'));
+      const dl = new Downloads(tmp);
+      const sum = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+      // The cache key and the step ask at once, then another step with --checksum.
+      const [a, b] = await Promise.all([dl.get(`${base}/f.txt`), dl.get(`${base}/f.txt`)]);
+      const c = await dl.get(`${base}/f.txt`, sum);
+      expect(a).toBe(b);
+      expect(c.path).toBe(a.path);
+      expect(readFileSync(a.path, 'utf8')).toBe(body);
+      expect(hits).toEqual(['/f.txt']);
+      await expect(dl.get(`${base}/f.txt`, `sha256:${'0'.repeat(64)}`)).rejects.toThrow(/checksum mismatch/);
+      // A failed download is not remembered.
+      await expect(dl.get(`${base}/missing`)).rejects.toThrow(/404/);
+      await expect(dl.get(`${base}/missing`)).rejects.toThrow(/404/);
+      expect(hits).toEqual(['/f.txt', '/missing', '/missing']);
+      await dl.close();
+      expect(readdirSync(tmp)).toEqual([]);
+      // Handed over to the build's re-run in its namespace: the re-run does not fetch again.
+      const outer = new Downloads(tmp);
+      const got = await outer.get(`${base}/f.txt`);
+      await outer.close(true);
+      try {
+        const inner = new Downloads(tmp);
+        expect(await inner.get(`${base}/f.txt`, sum)).toEqual(got);
+        expect(hits.filter((h) => h === '/f.txt')).toHaveLength(2);
+        await inner.close();
+        expect(readdirSync(tmp)).toEqual([]);
+      } finally {
+        delete process.env.RBUILD_ADD_DOWNLOADS;
+      }
     } finally {
       server.close();
     }

@@ -7,10 +7,10 @@
  * node-tar; bzip2 and xz through the system `bzip2`/`xz` (xz-utils, bzip2).
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, mkdir, open, rm, utimes } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, rmSync } from 'node:fs';
+import { chmod, mkdir, open, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { dirname, join, posix } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
@@ -53,6 +53,81 @@ export async function downloadUrl(url: string, dir: string, opts: { checksum?: s
     return await fetchInto(url, path, name, agent, interceptors, request, opts);
   } finally {
     await agent.close();
+  }
+}
+
+/** A file ADD downloaded: where it is and its sha256. */
+export interface Downloaded {
+  /** The directory holding only this file. */
+  dir: string;
+  name: string;
+  path: string;
+  digest: string;
+}
+
+/** Names the directory of downloads handed from a build to its re-run inside the build namespace. */
+const HANDOVER_ENV = 'RBUILD_ADD_DOWNLOADS';
+
+/**
+ * The downloads of one build: each URL is fetched once, under `tmpDir`, and shared by the cache
+ * key and every step that adds it (a --checksum is checked per use). Concurrent requests for a URL
+ * wait for the same download. When the build must re-run inside its namespace, close(true) hands
+ * the files to the re-run (through the environment it inherits), which then does not fetch again.
+ */
+export class Downloads {
+  private readonly byUrl = new Map<string, Promise<Downloaded>>();
+  private readonly dir: string;
+  constructor(tmpDir: string) {
+    const inherited = process.env[HANDOVER_ENV];
+    // Only a directory of this store's tmp/ is taken over (never a path from elsewhere).
+    this.dir = inherited && dirname(inherited) === tmpDir ? inherited : join(tmpDir, `add-${randomBytes(6).toString('hex')}`);
+  }
+
+  /** The downloaded file for `url`, fetched on first use; rejects when it does not match `checksum`. */
+  async get(url: string, checksum?: string, signal?: AbortSignal): Promise<Downloaded> {
+    let p = this.byUrl.get(url);
+    if (!p) {
+      p = this.fetch(url, signal);
+      this.byUrl.set(url, p);
+      // A failed download is not remembered: the next use tries again (and reports its own error).
+      p.catch(() => this.byUrl.delete(url));
+    }
+    const d = await p;
+    if (checksum && d.digest !== parseChecksum(checksum)) {
+      throw new BuildError('ADD_CHECKSUM', `${url}: checksum mismatch: expected ${checksum}, got ${d.digest}`);
+    }
+    return d;
+  }
+
+  private async fetch(url: string, signal?: AbortSignal): Promise<Downloaded> {
+    const id = createHash('sha256').update(url).digest('hex').slice(0, 32);
+    const dir = join(this.dir, id);
+    const done = join(this.dir, `${id}.json`);
+    try {
+      // Fetched by the process that handed this build over.
+      const { name, digest } = JSON.parse(await readFile(done, 'utf8')) as { name: string; digest: string };
+      return { dir, name, path: join(dir, name), digest };
+    } catch {
+      // not downloaded yet
+    }
+    await rm(dir, { recursive: true, force: true });
+    const d = await downloadUrl(url, dir, signal ? { signal } : {});
+    // Written last: it marks the download complete.
+    await writeFile(done, JSON.stringify({ name: d.name, digest: d.digest }));
+    return { ...d, dir };
+  }
+
+  /** Waits for downloads still running, then removes the files, or with `handOver` leaves them to the build's re-run. */
+  async close(handOver = false): Promise<void> {
+    await Promise.allSettled([...this.byUrl.values()]);
+    if (!handOver) {
+      await rm(this.dir, { recursive: true, force: true });
+      return;
+    }
+    process.env[HANDOVER_ENV] = this.dir;
+    // This process waits for the re-run and exits after it: then the files go.
+    const dir = this.dir;
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   }
 }
 

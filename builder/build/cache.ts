@@ -126,3 +126,21 @@ export async function clearBuildCache(root: string): Promise<void> {
   await rm(join(root, 'cache', 'context-hashes.json'), { force: true });
   await rm(join(root, 'cache', 'context-hashes'), { recursive: true, force: true });
 }
+
+/** Every snapshot chain ID the build cache's records stand on (prune keeps those snapshots). */
+export async function cacheReferencedChains(root: string): Promise<string[]> {
+  const { readdir } = await import('node:fs/promises');
+  const { chainIds } = await import('../../snapshotter/chain-id.js');
+  const dir = join(root, 'cache', 'steps');
+  const out = new Set<string>();
+  for (const n of await readdir(dir).catch(() => [] as string[])) {
+    if (!n.endsWith('.json')) continue;
+    try {
+      const rec = JSON.parse(await readFile(join(dir, n), 'utf8')) as CacheRecord;
+      for (const c of chainIds(rec.layers.map((l) => l.diffId))) out.add(c);
+    } catch {
+      // A torn or foreign file is not a record.
+    }
+  }
+  return [...out];
+}

@@ -18,7 +18,7 @@ import { BuildCache, cacheKey, type CacheFallback, type CacheRecord, type LayerR
 import { BuildContext } from './context.js';
 import { copyInto, ensureDir, parentsDestination, RootTree, type CopyOptions, type PathResolver, type SourceTree } from './copy.js';
 import { createIgnoreMatcher } from '../dockerfile/dockerignore.js';
-import { detectArchive, downloadUrl, extractArchive, gitClone, gitRemoteCommit, isGitUrl, isHttpUrl, type ArchiveKind } from './add-sources.js';
+import { detectArchive, Downloads, extractArchive, gitClone, gitRemoteCommit, isGitUrl, isHttpUrl, type ArchiveKind } from './add-sources.js';
 import { resolveInRoot } from './resolve-in-root.js';
 import { BuildError, NeedsNamespaceError, RunFailedError } from './errors.js';
 import type { EventSink } from './events.js';
@@ -140,6 +140,8 @@ export interface BuildResult {
   cached: number;
   /** Every cache record the build hit or stored (what --cache-to exports). */
   cacheRecords: ReadonlyMap<string, CacheRecord>;
+  /** Layer digests of the base images (FROM an image): not made by the build, not exported as cache. */
+  baseImageLayers: ReadonlySet<string>;
 }
 
 interface StageState {
@@ -186,8 +188,8 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
   const results = new Map<string, Promise<StageState>>();
   const counts = { executed: 0, cached: 0 };
   const byId = new Map(graph.stages.map((s) => [s.id, s]));
-  const downloads = new Map<string, Promise<{ dir: string; name: string; path: string; digest: string }>>();
-  const tempDirs: string[] = [];
+  const downloads = new Downloads(join(opts.root, 'tmp'));
+  const baseImageLayers = new Set<string>();
 
   const stageResult = (id: string): Promise<StageState> => {
     const existing = results.get(id);
@@ -216,6 +218,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
     }
     const image = await baseImage(from);
     const layers = imageLayerRefs(image);
+    for (const l of layers) baseImageLayers.add(l.digest);
     return { key: cacheKey('', 'FROM', [image.descriptor.digest]), config: cfg.withoutOnBuild(image.config), layers, args: new Map(), baseLayers: layers.length, onBuild: image.config.config?.OnBuild ?? [] };
   }
 
@@ -475,7 +478,8 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
           // Remote sources count by what they hold now: the download's digest, the commit a git ref points at.
           const parts: string[] = [];
           for (const src of step.sources) {
-            if (isHttpUrl(src)) parts.push((await download(src, step.checksum)).digest);
+            // With --checksum the content is known without fetching it (BuildKit): a cache hit downloads nothing.
+            if (isHttpUrl(src)) parts.push(step.checksum ?? (await downloads.get(src, undefined, signal)).digest);
             else if (isGitUrl(src)) parts.push(await gitRemoteCommit(src, signal));
             else parts.push(await opts.context.checksum(await opts.context.resolve([src])));
           }
@@ -592,6 +596,8 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
       secrets: opts.secrets ?? new Map(),
       ssh: opts.ssh ?? new Map(),
       openFrom,
+      fromKey: fromContentKey,
+      context: opts.context,
     }, signal);
     for (const [k, v] of prepared.env) env.set(k, v);
     let created: string[] = [];
@@ -714,7 +720,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
     const plain: string[] = [];
     for (const src of step.sources) {
       if (isHttpUrl(src)) {
-        const d = await download(src, step.checksum);
+        const d = await downloads.get(src, step.checksum, signal);
         const kind = step.unpack === true ? await detectArchive(d.path) : undefined;
         if (kind) await unpackInto(d.path, kind);
         else {
@@ -747,19 +753,6 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
     if (copies.length > 0) await copyInto(opts.context, copies, base);
   }
 
-  /** One download per URL and build, shared by the cache key and the step; files live until the build ends. */
-  function download(url: string, checksum?: string): Promise<{ dir: string; name: string; path: string; digest: string }> {
-    const k = `${url} ${checksum ?? ''}`;
-    let p = downloads.get(k);
-    if (!p) {
-      const dir = join(opts.root, 'tmp', `add-${randomBytes(6).toString('hex')}`);
-      tempDirs.push(dir);
-      p = downloadUrl(url, dir, { ...(checksum ? { checksum } : {}), ...(signal ? { signal } : {}) }).then((d) => ({ ...d, dir }));
-      downloads.set(k, p);
-    }
-    return p;
-  }
-
   /** One layer for the stage's own changes: a snapshot of its base synced to its final file system. */
   async function squashState(state: StageState): Promise<StageState> {
     const key = cacheKey(state.key, 'SQUASH', []);
@@ -784,16 +777,20 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
   if (!target) throw new BuildError('NO_STAGES', 'the Dockerfile has no stages');
   // Start every needed stage so that independent ones run in parallel.
   for (const s of graph.stages) void stageResult(s.id).catch(() => undefined);
+  let handOver = false;
   try {
     let final = await stageResult(target.id);
     await opts.context.saveHashes();
     if (opts.squash && final.layers.length - final.baseLayers > 1) final = await squashState(final);
     if (opts.exportRoot) await withView(final.layers, opts.exportRoot);
     const image = await writeImage(deps.store, final, opts);
-    return { ...image, executed: counts.executed, cached: counts.cached, cacheRecords: cache.touched };
+    return { ...image, executed: counts.executed, cached: counts.cached, cacheRecords: cache.touched, baseImageLayers };
+  } catch (err) {
+    // The build re-runs inside its namespace: what was downloaded for cache keys goes with it.
+    handOver = err instanceof NeedsNamespaceError;
+    throw err;
   } finally {
-    await Promise.allSettled([...downloads.values()]);
-    for (const d of tempDirs) await rm(d, { recursive: true, force: true });
+    await downloads.close(handOver);
   }
 }
 

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Descriptor, Digest, Manifest } from '../../registry/oci/types.js';
 import { BuildCache, type CacheRecord } from './cache.js';
-import { CACHE_CONFIG_MEDIA_TYPE, ImportedCache, cacheDocument, exportCache, parseCacheDocument, parseCacheSpec, type CacheStore, type RemoteCacheIo } from './remote-cache.js';
+import { CACHE_CONFIG_MEDIA_TYPE, ImportedCache, cacheDocument, exportCache, parseCacheDocument, parseCacheSpec, selectRecords, type CacheStore, type RemoteCacheIo } from './remote-cache.js';
 
 const sha = (b: Buffer | string): Digest => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const layer = (s: string) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha(s) as `sha256:${string}`, size: s.length, diffId: sha(`diff-${s}`) as `sha256:${string}` });
@@ -72,6 +72,31 @@ describe('parseCacheSpec', () => {
     expect(() => parseCacheSpec('type=local,dest=/x')).toThrow(/cache type "local" is not supported/);
     expect(() => parseCacheSpec('type=registry')).toThrow(/has no ref=/);
     expect(() => parseCacheSpec('type=registry,junk')).toThrow(/not key=value/);
+  });
+  it('reads mode=min|max and refuses others', () => {
+    expect(parseCacheSpec('type=registry,ref=r/a:c,mode=max')).toEqual({ type: 'registry', ref: 'r/a:c', mode: 'max' });
+    expect(parseCacheSpec('type=registry,ref=r/a:c,mode=min').mode).toBe('min');
+    expect(() => parseCacheSpec('type=registry,ref=r/a:c,mode=all')).toThrow(/not min or max/);
+  });
+});
+
+describe('what --cache-to exports', () => {
+  it('mode=min keeps the records on the way to the result; base image layers are never exported', async () => {
+    // base b1 b2; the result's steps add r1 r2; another stage (same base) adds s1.
+    const records = new Map([['k-r1', rec('b1', 'b2', 'r1')], ['k-r2', rec('b1', 'b2', 'r1', 'r2')], ['k-env', rec('b1', 'b2')], ['k-s1', rec('b1', 'b2', 's1')]]);
+    const result = rec('b1', 'b2', 'r1', 'r2').layers;
+    const base = new Set([layer('b1').digest, layer('b2').digest]);
+    expect([...selectRecords(records, 'min', result).keys()].sort()).toEqual(['k-env', 'k-r1', 'k-r2']);
+    expect([...selectRecords(records, 'max', result).keys()].sort()).toEqual(['k-env', 'k-r1', 'k-r2', 'k-s1']);
+    expect(cacheDocument(records, base).layers.map((l) => l.digest).sort()).toEqual([sha('r1'), sha('r2'), sha('s1')].sort());
+    // Blobs named as the layer() helper names them (digest of the name).
+    const f = fakes();
+    for (const n of ['b1', 'b2', 'r1', 'r2', 's1']) await f.store.write(Readable.from([Buffer.from(n)]));
+    await exportCache(records, 'reg/app:min', f.store, f.io, undefined, { result, baseLayers: base });
+    expect(f.manifests.get('reg/app:min')!.layers.map((l) => l.digest).sort()).toEqual([sha('r1'), sha('r2')].sort());
+    expect([...parseCacheDocument(f.remote.get(f.manifests.get('reg/app:min')!.config.digest)!).keys()].sort()).toEqual(['k-env', 'k-r1', 'k-r2']);
+    await exportCache(records, 'reg/app:max', f.store, f.io, undefined, { mode: 'max', result, baseLayers: base });
+    expect(f.manifests.get('reg/app:max')!.layers.map((l) => l.digest).sort()).toEqual([sha('r1'), sha('r2'), sha('s1')].sort());
   });
 });
 

@@ -2,8 +2,8 @@
  * Remote build cache (`--cache-to/--cache-from type=registry,ref=...`): the
  * records a build used, stored in a registry as one plain OCI image manifest
  * (not an index: ECR and others refuse those, buildkit#699). Its config blob
- * is `{"rbuild.cache.v1": {key: record}}`, its layers every layer blob the
- * records name. Pure parts (parsing, documents) are here; the network goes
+ * is `{"rbuild.cache.v1": {key: record}}`, its layers the layer blobs the
+ * records name that the build made (base images' layers come with the base). Pure parts (parsing, documents) are here; the network goes
  * through the small RemoteCacheIo the CLI supplies.
  */
 import type { Readable } from 'node:stream';
@@ -21,6 +21,8 @@ const DOC_KEY = 'rbuild.cache.v1';
 export interface CacheSpec {
   type: 'registry';
   ref: string;
+  /** What --cache-to exports (BuildKit's names): min (default) the result's chain, max every stage's steps. */
+  mode?: 'min' | 'max';
 }
 
 /** Parses `type=registry,ref=REF` (a bare REF means a registry ref, as buildx allows for --cache-from). */
@@ -36,14 +38,33 @@ export function parseCacheSpec(value: string): CacheSpec {
   if (type !== 'registry') throw new BuildError('BAD_CACHE_SPEC', `cache type ${JSON.stringify(type)} is not supported`, 'use type=registry,ref=REGISTRY/REPO:TAG');
   const ref = fields.get('ref');
   if (!ref) throw new BuildError('BAD_CACHE_SPEC', `cache option ${JSON.stringify(value)} has no ref=`, 'write type=registry,ref=REGISTRY/REPO:TAG');
-  return { type: 'registry', ref };
+  const mode = fields.get('mode');
+  if (mode !== undefined && mode !== 'min' && mode !== 'max') throw new BuildError('BAD_CACHE_SPEC', `cache mode ${JSON.stringify(mode)} is not min or max`, 'write mode=min (the default) or mode=max');
+  return { type: 'registry', ref, ...(mode ? { mode } : {}) };
 }
 
-/** The cache document and the manifest that carries it. */
-export function cacheDocument(records: ReadonlyMap<string, CacheRecord>): { config: Buffer; layers: Descriptor[] } {
+/**
+ * The records --cache-to exports. mode=max: every record the build used. mode=min (BuildKit's
+ * default): those on the way to the result, i.e. whose layers are a prefix of the result's; other
+ * stages' steps are left out (a cold build re-runs them and hits again from the result's steps).
+ */
+export function selectRecords(records: ReadonlyMap<string, CacheRecord>, mode: 'min' | 'max', result: readonly { digest: string }[]): Map<string, CacheRecord> {
+  if (mode === 'max') return new Map(records);
+  const out = new Map<string, CacheRecord>();
+  for (const [k, r] of records) if (r.layers.length <= result.length && r.layers.every((l, i) => l.digest === result[i]!.digest)) out.set(k, r);
+  return out;
+}
+
+/**
+ * The cache document and the layers that carry it: every layer the records name but those of base
+ * images (`baseLayers`), which a build using the cache pulls with its base image anyway.
+ */
+export function cacheDocument(records: ReadonlyMap<string, CacheRecord>, baseLayers: ReadonlySet<string> = new Set()): { config: Buffer; layers: Descriptor[] } {
   const sorted = [...records].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const layers = new Map<string, Descriptor>();
-  for (const [, r] of sorted) for (const l of r.layers) if (!layers.has(l.digest)) layers.set(l.digest, { mediaType: l.mediaType, digest: l.digest, size: l.size });
+  for (const [, r] of sorted) {
+    for (const l of r.layers) if (!layers.has(l.digest) && !baseLayers.has(l.digest)) layers.set(l.digest, { mediaType: l.mediaType, digest: l.digest, size: l.size });
+  }
   return { config: Buffer.from(JSON.stringify({ [DOC_KEY]: Object.fromEntries(sorted) })), layers: [...layers.values()] };
 }
 
@@ -139,9 +160,17 @@ export class ImportedCache {
   }
 }
 
-/** Pushes the records (and every layer they name, from the local store) to `ref` as one cache manifest. */
-export async function exportCache(records: ReadonlyMap<string, CacheRecord>, ref: string, store: CacheStore, io: RemoteCacheIo, signal?: AbortSignal): Promise<Descriptor> {
-  const doc = cacheDocument(records);
+/** What to export: the mode, the result's layers (mode=min) and the base images' layers (never exported). */
+export interface ExportOptions {
+  mode?: 'min' | 'max';
+  result?: readonly { digest: string }[];
+  baseLayers?: ReadonlySet<string>;
+}
+
+/** Pushes the records (and the layers the build made, from the local store) to `ref` as one cache manifest. */
+export async function exportCache(records: ReadonlyMap<string, CacheRecord>, ref: string, store: CacheStore, io: RemoteCacheIo, signal?: AbortSignal, opts: ExportOptions = {}): Promise<Descriptor> {
+  const selected = opts.result ? selectRecords(records, opts.mode ?? 'min', opts.result) : records;
+  const doc = cacheDocument(selected, opts.baseLayers);
   const config = await store.writeBytes(doc.config, CACHE_CONFIG_MEDIA_TYPE, signal);
   const manifest = cacheManifest(config, doc.layers);
   const desc = await store.writeBytes(Buffer.from(JSON.stringify(manifest)), 'application/vnd.oci.image.manifest.v1+json', signal);

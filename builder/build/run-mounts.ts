@@ -7,8 +7,11 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, chown, lstat, mkdir, readFile, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { chmod, chown, lstat, mkdir, mkdtemp, readFile, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { connect, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, posix, relative, sep } from 'node:path';
+import { chmodSync, chownSync, copyFileSync, lchownSync, linkSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, utimesSync, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
 import type { StepMount } from '../sandbox/sandbox.js';
 import type { RunMount } from '../dockerfile/instructions.js';
@@ -29,12 +32,22 @@ export interface MountSources {
   storeRoot: string;
   /** The build context directory (default source of bind mounts). */
   contextDir: string;
+  /** The context with its .dockerignore rules: a bind of the context shows only what is not ignored. */
+  context?: ContextTree;
   /** --secret values by id. */
   secrets: ReadonlyMap<string, SecretSource>;
   /** --ssh agent sockets by id. */
   ssh: ReadonlyMap<string, string>;
   /** A read-only root of a stage or image for `from=`, held until release. */
   openFrom(ref: string): Promise<{ root: string; release(): Promise<void> }>;
+  /** What a stage or image holds (its layers or digest): a cache seeded from it is keyed by it. */
+  fromKey?(ref: string): Promise<string>;
+}
+
+/** The build context as bind mounts read it (BuildContext fits). */
+export interface ContextTree {
+  resolve(patterns: string[]): Promise<Array<{ rel: string; abs: string; stat: Stats }>>;
+  walk(src: { rel: string; abs: string; stat: Stats }): AsyncIterable<{ rel: string; abs: string; stat: Stats }>;
 }
 
 /** The sandbox mounts and environment for one step; release() after the step. */
@@ -44,9 +57,20 @@ export interface PreparedMounts {
   release(): Promise<void>;
 }
 
-/** The directory of a cache mount id: a digest, so any id is a safe file name. */
-export function cacheMountDir(storeRoot: string, id: string): string {
-  return join(storeRoot, 'cache', 'mounts', createHash('sha256').update(id).digest('hex').slice(0, 32));
+/**
+ * The directory of a cache mount: a digest of its id, so any id is a safe file name. As in
+ * BuildKit, a cache with a base (from=/source=, or the uid/gid/mode its empty root is made with)
+ * is a different cache from the same id on another base.
+ */
+export function cacheMountDir(storeRoot: string, id: string, base = ''): string {
+  return join(storeRoot, 'cache', 'mounts', createHash('sha256').update(base === '' ? id : `${id}\0${base}`).digest('hex').slice(0, 32));
+}
+
+/** What a cache mount starts from, as part of its identity ('' for a plain empty directory). */
+export function cacheMountBase(m: Extract<RunMount, { type: 'cache' }>, fromKey?: string): string {
+  if (m.from) return JSON.stringify(['from', fromKey ?? m.from, posix.resolve('/', m.source ?? '/')]);
+  if (m.uid === undefined && m.gid === undefined && m.mode === undefined) return '';
+  return JSON.stringify(['mkdir', m.uid ?? 0, m.gid ?? 0, m.mode ?? 0o755]);
 }
 
 /** A mount target made absolute against the step's working directory. */
@@ -88,7 +112,19 @@ export async function prepareRunMounts(specs: RunMount[], cwd: string, src: Moun
           await lstat(source).catch(() => {
             throw new BuildError('MOUNT_SOURCE', `--mount source ${JSON.stringify(m.source ?? '/')} not found in ${m.from ? `"${m.from}"` : 'the build context'}`);
           });
-          if (!m.readonly) {
+          let copied = false;
+          if (!m.from && src.context) {
+            // BuildKit sends the context without its ignored files: a bind of it does not show them.
+            const rel = relative(src.contextDir, source).split(sep).join('/');
+            const [resolved] = await src.context.resolve([rel === '' ? '.' : rel]);
+            if (resolved && (await hidesSomething(src.context, resolved))) {
+              const tree = join(await tmpDir('bind-ctx'), 'src');
+              await filteredCopy(src.context, resolved, tree, m.readonly, signal);
+              source = tree;
+              copied = true;
+            }
+          }
+          if (!m.readonly && !copied) {
             // Writes to a bind mount are discarded (BuildKit): the step writes into a copy.
             const copy = join(await tmpDir('bind-rw'), 'src');
             await execFileP('cp', ['-a', '--', source, copy], signal ? { signal } : {});
@@ -98,9 +134,13 @@ export async function prepareRunMounts(specs: RunMount[], cwd: string, src: Moun
           break;
         }
         case 'cache': {
-          if (m.from || m.source) throw new BuildError('UNSUPPORTED', 'cache mounts with from= or source= are not supported yet', 'drop from=/source= from the cache mount');
-          const dir = cacheMountDir(src.storeRoot, m.id);
-          await ensureCacheDir(dir, m);
+          if (!m.from && m.source !== undefined && posix.resolve('/', m.source) !== '/') {
+            // BuildKit: without from= the base is an empty directory, which has no sub path.
+            throw new BuildError('MOUNT_SOURCE', `cache mount source=${JSON.stringify(m.source)} needs from=`, 'add from=STAGE_OR_IMAGE to seed the cache from that path, or drop source=');
+          }
+          const fromKey = m.from ? await (src.fromKey?.(m.from) ?? Promise.resolve(m.from)) : undefined;
+          const dir = cacheMountDir(src.storeRoot, m.id, cacheMountBase(m, fromKey));
+          await ensureCacheDir(dir, m, m.from ? seedFrom(m.from, m.source ?? '/', src) : undefined, signal);
           let source = dir;
           if (m.sharing === 'locked') releases.push(await lockDir(`${dir}.lock`, signal));
           if (m.sharing === 'private') {
@@ -134,7 +174,19 @@ export async function prepareRunMounts(specs: RunMount[], cwd: string, src: Moun
             break;
           }
           const target = mountTarget(cwd, m.target);
-          mounts.push({ type: 'bind', source: sock, target, readonly: false });
+          // As BuildKit: the step gets a socket of its own, owned and moded as the mount says,
+          // forwarding to the agent (the user's socket itself is never chowned or exposed).
+          let dir = await tmpDir('ssh');
+          if (join(dir, 'agent').length > SUN_PATH_MAX) {
+            dir = await mkdtemp(join(tmpdir(), 'rbuild-ssh-'));
+            const d = dir;
+            releases.push(() => rm(d, { recursive: true, force: true }));
+          }
+          const proxy = join(dir, 'agent');
+          releases.push(await forwardSocket(sock, proxy));
+          await chown(proxy, m.uid, m.gid);
+          await chmod(proxy, m.mode);
+          mounts.push({ type: 'bind', source: proxy, target, readonly: false });
           if (!env.some(([k]) => k === 'SSH_AUTH_SOCK')) env.push(['SSH_AUTH_SOCK', target]);
           break;
         }
@@ -145,6 +197,91 @@ export async function prepareRunMounts(specs: RunMount[], cwd: string, src: Moun
     throw err;
   }
   return { mounts, env, release };
+}
+
+/** Whether .dockerignore hides anything under a context source (then it cannot be bound as it is). */
+async function hidesSomething(ctx: ContextTree, src: { rel: string; abs: string; stat: Stats }): Promise<boolean> {
+  if (!src.stat.isDirectory()) return false;
+  const all = readdirSync(src.abs, { recursive: true }).length;
+  let shown = -1; // the source itself
+  for await (const _ of ctx.walk(src)) shown++;
+  return shown !== all;
+}
+
+/**
+ * The context source as the step may see it, in `dest`: directories made, files hard-linked when
+ * read-only (no copy of a big context; the mount is read-only so the step cannot write through the
+ * links) or copied, symlinks recreated; owners and modes kept.
+ */
+async function filteredCopy(ctx: ContextTree, src: { rel: string; abs: string; stat: Stats }, dest: string, readonly: boolean, signal?: AbortSignal): Promise<void> {
+  const dirs: Array<[string, Stats]> = [];
+  for await (const e of ctx.walk(src)) {
+    signal?.throwIfAborted();
+    const to = e.rel === '' ? dest : join(dest, e.rel);
+    // A re-included (`!`) path may sit in an ignored directory: its parents are made bare.
+    if (e.rel !== '') mkdirSync(dirname(to), { recursive: true });
+    const st = e.stat;
+    if (st.isDirectory()) {
+      mkdirSync(to, { recursive: true });
+      dirs.push([to, st]);
+      continue;
+    }
+    if (st.isSymbolicLink()) symlinkSync(readlinkSync(e.abs), to);
+    else if (st.isFile()) {
+      let linked = false;
+      if (readonly) {
+        try {
+          linkSync(e.abs, to);
+          linked = true;
+        } catch {
+          // another file system, or hard links not allowed here: copy
+        }
+      }
+      if (linked) continue;
+      copyFileSync(e.abs, to);
+      // chown first: it clears set-id bits that chmod then restores.
+      chownSync(to, st.uid, st.gid);
+      chmodSync(to, st.mode & 0o7777);
+      utimesSync(to, st.atime, st.mtime);
+    } else continue; // sockets, fifos, devices: not part of a context
+    if (st.isSymbolicLink()) lchownSync(to, st.uid, st.gid);
+  }
+  // Directories last, deepest first, so adding their entries does not change their times.
+  for (const [d, st] of dirs.reverse()) {
+    chownSync(d, st.uid, st.gid);
+    chmodSync(d, st.mode & 0o7777);
+    utimesSync(d, st.atime, st.mtime);
+  }
+}
+
+/** sun_path holds 108 bytes with the terminating NUL. */
+const SUN_PATH_MAX = 107;
+
+/** Listens on `path` and pipes every connection to the socket `to`; the returned function stops it and drops open connections. */
+export async function forwardSocket(to: string, path: string): Promise<() => Promise<void>> {
+  const open = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(to);
+    open.add(client).add(upstream);
+    const drop = (): void => {
+      client.destroy();
+      upstream.destroy();
+      open.delete(client);
+      open.delete(upstream);
+    };
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => resolve());
+  });
+  return async () => {
+    for (const s of open) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
 }
 
 async function secretValue(id: string, s: SecretSource | undefined): Promise<Buffer | undefined> {
@@ -160,18 +297,50 @@ async function secretValue(id: string, s: SecretSource | undefined): Promise<Buf
   return v === undefined ? undefined : Buffer.from(v);
 }
 
-async function ensureCacheDir(dir: string, m: Extract<RunMount, { type: 'cache' }>): Promise<void> {
+/** Fills a new cache directory before first use. */
+type Seed = (dest: string, signal?: AbortSignal) => Promise<void>;
+
+/** Copies a directory of a stage or image into `dest` (which exists), with its root's owner and mode. */
+function seedFrom(from: string, source: string, src: MountSources): Seed {
+  return async (dest, signal) => {
+    const view = await src.openFrom(from);
+    try {
+      const path = resolveInRoot(view.root, source);
+      const st = await stat(path).catch(() => undefined);
+      if (!st?.isDirectory()) throw new BuildError('MOUNT_SOURCE', `cache mount source ${JSON.stringify(source)} is not a directory in "${from}"`);
+      await execFileP('cp', ['-a', '--', `${path}/.`, dest], signal ? { signal } : {});
+      await chown(dest, st.uid, st.gid);
+      await chmod(dest, st.mode & 0o7777);
+    } finally {
+      await view.release();
+    }
+  };
+}
+
+/** Creates a cache mount's directory on first use (seeded, owner and mode applied); later uses find it as they left it. */
+async function ensureCacheDir(dir: string, m: Extract<RunMount, { type: 'cache' }>, seed?: Seed, signal?: AbortSignal): Promise<void> {
   try {
     await stat(dir);
     return;
   } catch {
-    // first use: create it with the owner and mode the Dockerfile asks for
+    // first use
   }
   await mkdir(join(dir, '..'), { recursive: true });
   const tmp = `${dir}.${randomBytes(4).toString('hex')}.new`;
   await mkdir(tmp);
-  await chown(tmp, m.uid ?? 0, m.gid ?? 0);
-  await chmod(tmp, m.mode ?? 0o755);
+  try {
+    if (seed) await seed(tmp, signal);
+    // Without from= the root is made with the Dockerfile's uid/gid/mode (BuildKit's defaults 0:0 0755);
+    // with from= the seed's own owner and mode stay unless the Dockerfile names them.
+    if (!seed || m.uid !== undefined || m.gid !== undefined) {
+      const st = await stat(tmp);
+      await chown(tmp, m.uid ?? (seed ? st.uid : 0), m.gid ?? (seed ? st.gid : 0));
+    }
+    if (!seed || m.mode !== undefined) await chmod(tmp, m.mode ?? 0o755);
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
   const { rename } = await import('node:fs/promises');
   // Another build may have created it meanwhile: then ours goes away.
   await rename(tmp, dir).catch(() => rm(tmp, { recursive: true, force: true }));

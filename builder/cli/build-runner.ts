@@ -54,7 +54,7 @@ export interface BuildRequest {
   metadataFile?: string;
   platform?: string;
   /** --cache-to registry refs: the build's cache records are pushed there. */
-  cacheTo?: string[];
+  cacheTo?: Array<{ ref: string; mode?: 'min' | 'max' }>;
   /** --cache-from registry refs: records consulted when the local cache misses. */
   cacheFrom?: string[];
   /** How RUN steps are isolated once chosen (build.ts decides; default rootless). */
@@ -179,7 +179,9 @@ async function buildWith(
   }
   if (req.cacheTo?.length) {
     const { exportCache } = await import('../build/remote-cache.js');
-    for (const ref of req.cacheTo) await exportCache(result.cacheRecords, ref, store, services.remoteCache, signal);
+    for (const c of req.cacheTo) {
+      await exportCache(result.cacheRecords, c.ref, store, services.remoteCache, signal, { mode: c.mode ?? 'min', result: result.manifest.layers, baseLayers: result.baseImageLayers });
+    }
   }
   return { ...result, imageId: result.manifest.config.digest, tags, size };
 }

@@ -32,6 +32,7 @@ const commands: Record<string, Loader> = {
   prune: async (program) =>
     (await import('./commands/prune.js')).register(program, {
       extraRoots: async (root) => (await import('../build/cache.js')).cacheReferencedBlobs(root),
+      extraChains: async (root) => (await import('../build/cache.js')).cacheReferencedChains(root),
       clearCache: async (root) => (await import('../build/cache.js')).clearBuildCache(root),
     }),
   save: simple(() => import('./commands/save.js')),

@@ -1,14 +1,17 @@
 /** ADD as an unprivileged user: local archives unpacked (gzip, bzip2, xz), http(s) URLs, git repositories. */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDirFor, TEST_USER } from '../support/unprivileged.js';
+import { tempDirFor, TEST_USER, removeTempDirs, tempDir } from '../support/unprivileged.js';
 import { busybox, rbuild, startedKinds, writeContext } from './build-fixtures.js';
+
+// Temp directories of this file go when it is done: a run leaves /tmp as it found it.
+afterAll(removeTempDirs);
 
 async function freePort(): Promise<number> {
   const s = netServer();
@@ -25,15 +28,18 @@ describe('ADD', () => {
   let gitd: ChildProcess;
   let gitPort: number;
   let body = 'remote v1\n';
+  /** Paths the HTTP server was asked for. */
+  const hits: string[] = [];
   beforeAll(async () => {
     work = tempDirFor(TEST_USER, 'rbuild-add-');
     http = createServer((req, res) => {
+      hits.push(req.url ?? '');
       res.writeHead(200, { 'last-modified': 'Wed, 21 Oct 2015 07:28:00 GMT' }).end(body);
     });
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
     httpPort = (http.address() as { port: number }).port;
     // A bare repository served by git daemon on loopback.
-    const gitRoot = mkdtempSync(join(tmpdir(), 'rbuild-git-'));
+    const gitRoot = tempDir('rbuild-git-');
     const src = join(gitRoot, 'src');
     mkdirSync(src);
     const git = (...a: string[]) => execFileSync('git', ['-C', src, '-c', 'user.name=t', '-c', 'user.email=t@e', ...a]);
@@ -67,7 +73,7 @@ describe('ADD', () => {
     const store = join(work, 'store');
     const ctx = join(work, 'ctx');
     const meta = join(work, 'meta.json');
-    const stage = mkdtempSync(join(tmpdir(), 'rbuild-arch-'));
+    const stage = tempDir('rbuild-arch-');
     mkdirSync(join(stage, 'pkg'));
     writeFileSync(join(stage, 'pkg/hello.txt'), 'from archive\n');
     execFileSync('chown', ['-R', '1234:1234', join(stage, 'pkg')]);
@@ -91,9 +97,12 @@ describe('ADD', () => {
       'a.tar.bz2': readFileSync(join(stage, 'a.tar.bz2')),
       'a.tar.xz': readFileSync(join(stage, 'a.tar.xz')),
     });
+    hits.length = 0;
     const r = await rbuild(['build', '--root', store, '--progress=json', '--metadata-file', meta, ctx]);
     expect(r.stderr).not.toMatch(/"error"/);
     expect(r.code).toBe(0);
+    // Two ADDs of one URL, each needing it for its cache key and its copy: one download.
+    expect(hits).toEqual(['/files/remote.txt']);
     const blob = (d: string) => join(store, 'oci/blobs/sha256', d.replace('sha256:', ''));
     const layersOf = () => {
       const m = JSON.parse(readFileSync(blob(JSON.parse(readFileSync(meta, 'utf8'))['containerimage.digest']), 'utf8'));
@@ -121,6 +130,28 @@ describe('ADD', () => {
     const again = await rbuild(['build', '--root', store, '--progress=json', '--metadata-file', meta, ctx]);
     expect(again.code).toBe(0);
     expect(startedKinds(again.stderr)).toEqual(['ADD', 'ADD', 'ADD']);
+  });
+
+  it('with --checksum a cached ADD downloads nothing', async () => {
+    const ctx = join(work, 'sum');
+    const sum = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+    writeContext(ctx, { Dockerfile: `FROM ${busybox()}\nADD --checksum=${sum} http://127.0.0.1:${httpPort}/files/summed.txt /s.txt\n` });
+    const build = () => rbuild(['build', '--root', join(work, 'store'), '--progress=json', ctx]);
+    hits.length = 0;
+    expect((await build()).code).toBe(0);
+    expect(hits).toEqual(['/files/summed.txt']);
+    // Without --checksum, as the first step that misses (the build then re-runs in its namespace): one download.
+    const first = join(work, 'first');
+    writeContext(first, { Dockerfile: `FROM ${busybox()}\nADD http://127.0.0.1:${httpPort}/files/first.txt /f.txt\n` });
+    hits.length = 0;
+    expect((await rbuild(['build', '--root', join(work, 'store'), first])).code).toBe(0);
+    expect(hits).toEqual(['/files/first.txt']);
+    expect(readdirSync(join(work, 'store/tmp')).filter((n) => n.startsWith('add-'))).toEqual([]);
+    hits.length = 0;
+    const again = await build();
+    expect(again.code).toBe(0);
+    expect(startedKinds(again.stderr)).toEqual([]);
+    expect(hits).toEqual([]);
   });
 
   it('a wrong --checksum fails the build with both digests', async () => {

@@ -1,9 +1,12 @@
 /** Ctrl-C during a build: the running step dies, nothing is left behind, finished steps stay cached. */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { tempDirFor, TEST_USER } from '../support/unprivileged.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tempDirFor, TEST_USER, removeTempDirs } from '../support/unprivileged.js';
 import { busybox, events, processesUsing, rbuild, writeContext } from './build-fixtures.js';
+
+// Temp directories of this file go when it is done: a run leaves /tmp as it found it.
+afterAll(removeTempDirs);
 
 describe('interrupting a build', () => {
   it('SIGINT kills the running RUN, exits 130, leaves no process or mount, keeps the cache', async () => {

@@ -1,12 +1,15 @@
 /** RUN --mount as an unprivileged user: cache, bind, tmpfs, secret, ssh; nothing of a mount lands in a layer. */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDirFor, TEST_USER } from '../support/unprivileged.js';
+import { tempDirFor, TEST_USER, removeTempDirs } from '../support/unprivileged.js';
 import { busybox, rbuild, startedKinds, writeContext } from './build-fixtures.js';
+
+// Temp directories of this file go when it is done: a run leaves /tmp as it found it.
+afterAll(removeTempDirs);
 
 /** The built image's manifest and config, read back from the store after a --metadata-file build. */
 function built(store: string, meta: string): { layers: string[]; config: Record<string, any> } {
@@ -58,6 +61,27 @@ describe('RUN --mount', () => {
     for (const l of [l1, l2]) expect(entries(l).filter((e) => /cachedir|c2/.test(e))).toEqual([]);
   });
 
+  it('type=cache with from=STAGE,source=PATH is seeded from that path when first made', async () => {
+    writeContext(ctx, {
+      Dockerfile: [
+        `FROM ${busybox()} AS deps`,
+        'RUN mkdir -p /seed && echo seeded > /seed/s.txt && chown -R 1000:1000 /seed',
+        `FROM ${busybox()}`,
+        'RUN --mount=type=cache,id=seeded,from=deps,source=/seed,target=/cc sh -c "cat /cc/s.txt > /got && stat -c %u /cc > /owner && echo more >> /cc/s.txt"',
+        'RUN --mount=type=cache,id=seeded,from=deps,source=/seed,target=/cc cat /cc/s.txt > /got2',
+        '',
+      ].join('\n'),
+    });
+    const r = await build();
+    expect(r.stderr).not.toMatch(/exited with code|"error"/);
+    expect(r.code).toBe(0);
+    const [l1, l2] = built(store, meta).layers.slice(-2) as [string, string];
+    expect(fileIn(l1, 'got')).toBe('seeded\n');
+    expect(fileIn(l1, 'owner').trim()).toBe('1000');
+    expect(fileIn(l2, 'got2')).toBe('seeded\nmore\n');
+    for (const l of [l1, l2]) expect(entries(l).filter((e) => /^cc/.test(e))).toEqual([]);
+  });
+
   it('sharing=locked serialises users of an id; sharing=private never writes back', async () => {
     const use = 'test ! -e /l/busy && touch /l/busy && sleep 1 && rm /l/busy';
     writeContext(ctx, {
@@ -107,6 +131,32 @@ describe('RUN --mount', () => {
     expect(again.code).toBe(0);
     expect(startedKinds(again.stderr)[0]).toBe('RUN');
     expect(fileIn(built(store, meta).layers.at(-4)!, 'copied')).toBe('two\n');
+  });
+
+  it('type=bind of the context respects .dockerignore', async () => {
+    writeContext(ctx, {
+      Dockerfile: [
+        `FROM ${busybox()}`,
+        'RUN --mount=type=bind,source=ign,target=/m sh -c "ls -A /m > /listing && cat /m/keep.txt > /kept"',
+        'RUN --mount=type=bind,source=ign,target=/m,rw sh -c "ls -A /m > /listing-rw"',
+        '',
+      ].join('\n'),
+      '.dockerignore': '**/*.log\nign/node_modules\n',
+      'ign/keep.txt': 'kept\n',
+      'ign/drop.log': 'ignored\n',
+      'ign/node_modules/x.js': 'ignored\n',
+    });
+    try {
+      const r = await build();
+      expect(r.stderr).not.toMatch(/exited with code|"error"/);
+      expect(r.code).toBe(0);
+      const [l1, l2] = built(store, meta).layers.slice(-2) as [string, string];
+      expect(fileIn(l1, 'listing')).toBe('keep.txt\n');
+      expect(fileIn(l1, 'kept')).toBe('kept\n');
+      expect(fileIn(l2, 'listing-rw')).toBe('keep.txt\n');
+    } finally {
+      rmSync(join(ctx, '.dockerignore'));
+    }
   });
 
   it('type=tmpfs is a tmpfs and leaves nothing', async () => {
@@ -170,6 +220,24 @@ describe('RUN --mount', () => {
       const l = built(store, meta).layers.at(-1)!;
       expect(fileIn(l, 'sock-path').trim()).toBe('/run/buildkit/ssh_agent.0');
       expect(entries(l)).toEqual(['sock-path']);
+    });
+
+    it('honours uid/gid/mode of the forwarded socket (default 0:0 0600)', async () => {
+      writeContext(ctx, {
+        Dockerfile: [
+          `FROM ${busybox()}`,
+          'RUN --mount=type=ssh stat -c %u:%g:%a "$SSH_AUTH_SOCK" > /default',
+          'RUN --mount=type=ssh,uid=1000,gid=1001,mode=0660,target=/agent.sock sh -c \'test "$SSH_AUTH_SOCK" = /agent.sock && test -S /agent.sock && stat -c %u:%g:%a /agent.sock > /owned\'',
+          '',
+        ].join('\n'),
+      });
+      const r = await build(['--ssh', 'default'], { SSH_AUTH_SOCK: sock });
+      expect(r.stderr).not.toMatch(/exited with code/);
+      expect(r.code).toBe(0);
+      const [l1, l2] = built(store, meta).layers.slice(-2) as [string, string];
+      expect(fileIn(l1, 'default').trim()).toBe('0:0:600');
+      expect(fileIn(l2, 'owned').trim()).toBe('1000:1001:660');
+      expect(entries(l2)).toEqual(['owned']);
     });
   });
 });

@@ -3,13 +3,16 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { tempDirFor, TEST_USER } from '../support/unprivileged.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDirFor, TEST_USER, removeTempDirs, tempDir } from '../support/unprivileged.js';
 import { busybox, events, rbuild, writeContext } from './build-fixtures.js';
+
+// Temp directories of this file go when it is done: a run leaves /tmp as it found it.
+afterAll(removeTempDirs);
 
 /** Runs `cat FILE` in the built image through the store: exports it as a tar and reads the file. */
 function fileInImage(store: string, ref: string, path: string, work: string): string {
-  const out = join(mkdtempSync(join(tmpdir(), 'rbuild-ms-read-')), `export-${Math.random().toString(36).slice(2)}`);
+  const out = join(tempDir('rbuild-ms-read-'), `export-${Math.random().toString(36).slice(2)}`);
   execFileSync('skopeo', ['copy', '--quiet', `oci:${join(store, "oci")}:docker.io/library/${ref}`, `oci:${out}:x`]);
   const bundle = `${out}-bundle`;
   execFileSync('umoci', ['unpack', '--rootless', '--image', `${out}:x`, bundle]);

@@ -2,9 +2,12 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { tempDirFor, TEST_USER } from '../support/unprivileged.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tempDirFor, TEST_USER, removeTempDirs } from '../support/unprivileged.js';
 import { busybox, events, rbuild, writeContext } from './build-fixtures.js';
+
+// Temp directories of this file go when it is done: a run leaves /tmp as it found it.
+afterAll(removeTempDirs);
 
 describe('ONBUILD', () => {
   it('runs the base image triggers first', async () => {

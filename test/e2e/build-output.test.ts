@@ -2,9 +2,12 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { tempDirFor, TEST_USER, userInfo } from '../support/unprivileged.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tempDirFor, TEST_USER, userInfo, removeTempDirs } from '../support/unprivileged.js';
 import { busybox, rbuild, writeContext } from './build-fixtures.js';
+
+// Temp directories of this file go when it is done: a run leaves /tmp as it found it.
+afterAll(removeTempDirs);
 
 describe('--output', () => {
   it('writes the file system as a directory and a tar, the image as an OCI layout, OCI archive and docker archive', async () => {

@@ -6,8 +6,11 @@
 import { execFileSync } from 'node:child_process';
 import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { runAs, tempDirFor, TEST_USER, userInfo } from '../support/unprivileged.js';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runAs, tempDirFor, TEST_USER, userInfo, removeTempDirs } from '../support/unprivileged.js';
+
+// Temp directories of this file go when it is done: a run leaves /tmp as it found it.
+afterAll(removeTempDirs);
 
 const app = () => join(inject('appDir'), 'dist/builder/cli/main.js');
 const registry = () => inject('registry');
@@ -65,8 +68,12 @@ describe('--cache-to / --cache-from type=registry', () => {
     const raw = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${cacheRef()}`], { encoding: 'utf8' })) as Record<string, unknown> & { config: { mediaType: string }; layers: unknown[] };
     expect(raw.mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
     expect(raw.config.mediaType).toBe('application/vnd.rbuild.cache.config.v1+json');
-    // The RUN and COPY layers (the base's come from the base image, which the cache names too).
-    expect(raw.layers.length).toBeGreaterThanOrEqual(4);
+    // mode=min (the default): exactly the layers the build made, the two COPY and two RUN layers;
+    // the base's come with the base image, which a build using the cache pulls anyway.
+    expect(raw.layers).toHaveLength(4);
+    const base = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry()}/library/busybox:latest`], { encoding: 'utf8' })) as { layers: Array<{ digest: string }> };
+    const exported = new Set((raw.layers as Array<{ digest: string }>).map((l) => l.digest));
+    for (const l of base.layers) expect(exported.has(l.digest)).toBe(false);
   });
 
   it('a fresh store with --cache-from runs no step and gives the same image', async () => {
@@ -88,6 +95,33 @@ describe('--cache-to / --cache-from type=registry', () => {
     expect(started(r.stderr)).toEqual(['COPY b.txt /b.txt', 'RUN cat /b.txt /a-copy.txt > /both.txt', 'CMD ["cat", "/both.txt"]']);
     const run = await rbuild(['build', '-q', '--root', join(work, 'C'), ctx]);
     expect(run.code).toBe(0);
+  });
+
+  it('mode=min leaves other stages out, mode=max exports them too', async () => {
+    const ms = join(work, 'ms');
+    mkdirSync(ms);
+    chownSync(ms, userInfo(TEST_USER).uid, userInfo(TEST_USER).gid);
+    writeContext(ms, {
+      Dockerfile: [
+        `FROM ${registry()}/library/busybox:latest AS gen`,
+        'RUN echo generated > /g',
+        `FROM ${registry()}/library/busybox:latest`,
+        'COPY --from=gen /g /g',
+        '',
+      ].join('\n'),
+    });
+    const ref = (m: string) => `${registry()}/e2e/remote-cache:${m}`;
+    for (const mode of ['min', 'max']) {
+      const e = await rbuild(['build', '-q', '--root', join(work, `E-${mode}`), '--cache-to', `type=registry,ref=${ref(mode)},mode=${mode}`, ms]);
+      expect(e.code).toBe(0);
+    }
+    const cold = (mode: string) => rbuild(['build', '--root', join(work, `F-${mode}`), '--progress=json', '--cache-from', `type=registry,ref=${ref(mode)}`, ms]);
+    const min = await cold('min');
+    expect(min.code).toBe(0);
+    expect(started(min.stderr)[0]).toBe('RUN echo generated > /g');
+    const max = await cold('max');
+    expect(max.code).toBe(0);
+    expect(started(max.stderr)).toEqual([]);
   });
 
   it('a missing cache ref is an empty cache, and a bad spec is one clear error', async () => {

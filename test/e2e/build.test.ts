@@ -6,8 +6,11 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync, chownSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { runAs, tempDirFor, TEST_USER, userInfo } from '../support/unprivileged.js';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runAs, tempDirFor, TEST_USER, userInfo, removeTempDirs, tempDir } from '../support/unprivileged.js';
+
+// Temp directories of this file go when it is done: a run leaves /tmp as it found it.
+afterAll(removeTempDirs);
 
 const app = () => join(inject('appDir'), 'dist/builder/cli/main.js');
 const registry = () => inject('registry');
@@ -80,7 +83,7 @@ describe('rbuild build as an unprivileged user', () => {
     const inspect = JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${ref}`], { encoding: 'utf8' }));
     expect(inspect.Layers.length).toBe(4); // busybox, WORKDIR /app, COPY, RUN
     // skopeo and umoci run as root here: their output goes outside the test user's directory.
-    const readBack = mkdtempSync(join(tmpdir(), 'rbuild-readback-'));
+    const readBack = tempDir('rbuild-readback-');
     const oci = join(readBack, 'oci-out');
     execFileSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${ref}`, `oci:${oci}:x`]);
     const bundle = join(readBack, 'bundle');

@@ -10,7 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ociImageFromTar } from '../support/oci-image-from-tar.js';
-import { runAs, tempDirFor, TEST_USER, userInfo } from '../support/unprivileged.js';
+import { runAs, tempDirFor, TEST_USER, userInfo, removeTempDirs, tempDir } from '../support/unprivileged.js';
+
+// Temp directories of this file go when it is done: a run leaves /tmp as it found it.
+afterAll(removeTempDirs);
 
 const app = () => join(inject('appDir'), 'dist/builder/cli/main.js');
 const registry = () => inject('registry');
@@ -206,7 +209,7 @@ describe('rbuild check as an unprivileged user', () => {
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
     beforeAll(async () => {
       // Fixtures are made as root outside the test user's directory, then made readable.
-      dir = mkdtempSync(join(tmpdir(), 'rbuild-check-fixture-'));
+      dir = tempDir('rbuild-check-fixture-');
       const rootfs = join(dir, 'rootfs');
       mkdirSync(join(rootfs, 'usr/bin'), { recursive: true });
       mkdirSync(join(rootfs, 'etc'), { recursive: true });

@@ -8,7 +8,10 @@ import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestRegistry, TEST_USERS, type TestRegistry } from '../support/registry-server.js';
-import { runAs, tempDirFor, TEST_USER, userInfo } from '../support/unprivileged.js';
+import { runAs, tempDirFor, TEST_USER, userInfo, removeTempDirs } from '../support/unprivileged.js';
+
+// Temp directories of this file go when it is done: a run leaves /tmp as it found it.
+afterAll(removeTempDirs);
 
 const app = () => join(inject('appDir'), 'dist/builder/cli/main.js');
 

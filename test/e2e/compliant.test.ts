@@ -8,10 +8,13 @@ import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CACHE_DIR, debianRootfsTar } from '../support/base-images.js';
 import { ociImageFromTar, pushLayoutToRegistry } from '../support/oci-image-from-tar.js';
-import { runAs, tempDirFor, TEST_USER, userInfo } from '../support/unprivileged.js';
+import { runAs, tempDirFor, TEST_USER, userInfo, removeTempDirs, tempDir } from '../support/unprivileged.js';
+
+// Temp directories of this file go when it is done: a run leaves /tmp as it found it.
+afterAll(removeTempDirs);
 
 const app = () => join(inject('appDir'), 'dist/builder/cli/main.js');
 
@@ -67,7 +70,7 @@ describe('the compliant Dockerfile of the rootless-containers guide', () => {
     expect(r.code).toBe(0);
 
     // Read back with independent tools, as root, outside the test user's directory.
-    const out = mkdtempSync(join(tmpdir(), 'rbuild-compliant-readback-'));
+    const out = tempDir('rbuild-compliant-readback-');
     execFileSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${ref}`, `oci:${out}/oci:x`]);
     execFileSync('umoci', ['unpack', '--image', `${out}/oci:x`, `${out}/bundle`]);
     const rootfs = join(out, 'bundle/rootfs');

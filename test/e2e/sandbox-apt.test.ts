@@ -2,8 +2,11 @@ import { existsSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { debianRootfsTar } from '../support/base-images.js';
-import { NOSUB_USER, TEST_USER } from '../support/unprivileged.js';
+import { NOSUB_USER, TEST_USER, removeTempDirs } from '../support/unprivileged.js';
 import { extractRoot, step, subidBase } from './sandbox-fixtures.js';
+
+// Temp directories of this file go when it is done: a run leaves /tmp as it found it.
+afterAll(removeTempDirs);
 
 const PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 

@@ -1,7 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
-import { NOSUB_USER, TEST_USER } from '../support/unprivileged.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { NOSUB_USER, TEST_USER, removeTempDirs } from '../support/unprivileged.js';
 import { rbuild, rbuildArgv } from './sandbox-fixtures.js';
+
+// Temp directories of this file go when it is done: a run leaves /tmp as it found it.
+afterAll(removeTempDirs);
 
 interface Item { key: string; ok: boolean; value: string; fix?: string }
 

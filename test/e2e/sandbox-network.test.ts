@@ -4,8 +4,11 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aptMirror } from '../support/base-images.js';
-import { TEST_USER } from '../support/unprivileged.js';
+import { TEST_USER, removeTempDirs, tempDir } from '../support/unprivileged.js';
 import { extractRoot, step } from './sandbox-fixtures.js';
+
+// Temp directories of this file go when it is done: a run leaves /tmp as it found it.
+afterAll(removeTempDirs);
 
 function listen(host: string): Promise<Server> {
   const server = createServer((sock) => sock.end('hello from the host\n'));
@@ -84,7 +87,7 @@ describe('sandbox networks', () => {
 
   it('private falls back to host with one clear line when slirp4netns is missing', async () => {
     // A PATH with the uid-map tools (and setpriv, which runAs uses) but no slirp4netns.
-    const bin = mkdtempSync(join(tmpdir(), 'rbuild-noslirp-'));
+    const bin = tempDir('rbuild-noslirp-');
     chmodSync(bin, 0o755);
     for (const t of ['newuidmap', 'newgidmap', 'setpriv']) symlinkSync(`/usr/bin/${t}`, join(bin, t));
     try {

@@ -1,8 +1,11 @@
 import { rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NOSUB_USER, userInfo } from '../support/unprivileged.js';
+import { NOSUB_USER, userInfo, removeTempDirs } from '../support/unprivileged.js';
 import { extractRoot, rbuild, step } from './sandbox-fixtures.js';
+
+// Temp directories of this file go when it is done: a run leaves /tmp as it found it.
+afterAll(removeTempDirs);
 
 describe('sandbox for a user without a subuid range (single-id mapping)', () => {
   let root: string;

@@ -41,12 +41,27 @@ export function removeAppCopy(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** A fresh temporary directory owned by `user`. */
+/** Temporary directories made by tempDirFor/tempDir in this test file's process, for removeTempDirs. */
+const madeDirs: string[] = [];
+
+/** A fresh temporary directory owned by `user` (removed by removeTempDirs). */
 export function tempDirFor(user: string, prefix = 'rbuild-t-'): string {
   const { uid, gid } = userInfo(user);
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const dir = tempDir(prefix);
   chownSync(dir, uid, gid);
   return dir;
+}
+
+/** A fresh temporary directory (removed by removeTempDirs). */
+export function tempDir(prefix = 'rbuild-t-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  madeDirs.push(dir);
+  return dir;
+}
+
+/** Removes every directory tempDirFor/tempDir made so far: `afterAll(removeTempDirs)` leaves /tmp as it was. */
+export function removeTempDirs(): void {
+  for (const d of madeDirs.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
 /** The result of a command run as another user. */

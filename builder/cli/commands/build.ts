@@ -251,7 +251,7 @@ function toRequest(context: string, o: Record<string, unknown>): BuildRequest {
     ...(o.iidfile ? { iidfile: o.iidfile as string } : {}),
     ...(o.metadataFile ? { metadataFile: o.metadataFile as string } : {}),
     ...(o.platform ? { platform: o.platform as string } : {}),
-    cacheTo: (o.cacheTo as string[]).map((v) => parseCacheSpec(v).ref),
+    cacheTo: (o.cacheTo as string[]).map((v) => parseCacheSpec(v)),
     cacheFrom: (o.cacheFrom as string[]).map((v) => parseCacheSpec(v).ref),
     ...(o.storageDriver ? { storageDriver: o.storageDriver as string } : {}),
   };
