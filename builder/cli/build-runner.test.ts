@@ -12,7 +12,7 @@ describe('runBuild outside the build namespace', () => {
     const ctx = join(dir, 'ctx');
     mkdirSync(join(ctx, 'files'), { recursive: true });
     for (let i = 0; i < 20; i++) writeFileSync(join(ctx, 'files', `f${i}`), `file ${i}\n`);
-    writeFileSync(join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY files/ /files/\n');
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY files/ /files/\nRUN true\n');
     const root = join(dir, 'store');
     const req: BuildRequest = {
       context: ctx, dockerfile: join(ctx, 'Dockerfile'), tags: [], buildArgs: new Map(), noCache: false, pull: 'never',
