@@ -248,6 +248,10 @@ class Extractor implements TarHandler {
     }
 
     if (h.type === 'file') {
+      if (body !== undefined && body.length < 65536) {
+        this.smallFile(h, rel, p, body);
+        return;
+      }
       // No lstat first: O_EXCL tells whether something is in the way.
       const fd = this.create(h, rel, p);
       this.files.add(rel);
@@ -311,6 +315,23 @@ class Extractor implements TarHandler {
     if (h.type !== 'symlink' && (chowned || this.needsChmod(h, created))) fs.chmodSync(p, h.mode & 0o7777);
     this.setXattrs(h, p);
     fs.lutimesSync(p, h.mtime, h.mtime);
+  }
+
+  /** A small file that arrived whole: content and metadata in one native call. */
+  private smallFile(h: TarEntryHeader, rel: string, p: string, body: Buffer): void {
+    const chowned = !this.ownedByUs(h);
+    const chmodTo = chowned || this.needsChmod(h, h.mode & 0o777) ? h.mode & 0o7777 : -1;
+    try {
+      this.nfs.createFile(p, body, h.mode & 0o777, h.uid, h.gid, h.mtime, chowned, chmodTo);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      // No lstat first: O_EXCL tells whether something is in the way.
+      this.clear(h.path, rel);
+      this.nfs.createFile(p, body, h.mode & 0o777, h.uid, h.gid, h.mtime, chowned, chmodTo);
+    }
+    this.files.add(rel);
+    // After the chown, which clears security.capability; xattrs leave the mtime alone.
+    this.setXattrs(h, p);
   }
 
   /** Creates a regular file for writing, never through a symlink; open() sets its mode when the umask lets it. */
