@@ -57,6 +57,26 @@ describe('extractTar', () => {
     expect(fs.statSync(join(root, 'big/zeros')).blocks).toBeLessThan(64); // holes, not written zeros
   });
 
+  it('gives modes exactly whatever the umask (chmod only when open or mkdir could not)', async () => {
+    const tar = makeTar([
+      { path: 'd', type: 'dir', mode: 0o775 },
+      { path: 'd/f', body: 'x', mode: 0o664 },
+      { path: 'd/big', body: Buffer.alloc(70_000, 1), mode: 0o606 },
+      { path: 'd/s', body: 's', mode: 0o2755 },
+    ]);
+    for (const umask of [0o022, 0o077, 0o000]) {
+      const root = tmp();
+      const old = process.umask(umask);
+      try {
+        await extractTar([tar], root);
+      } finally {
+        process.umask(old);
+      }
+      const modes = ['d', 'd/f', 'd/big', 'd/s'].map((p) => fs.statSync(join(root, p)).mode & 0o7777);
+      expect(modes).toEqual([0o775, 0o664, 0o606, 0o2755]);
+    }
+  });
+
   it('turns whiteouts into overlay form', async () => {
     const root = tmp();
     const tar = makeTar([

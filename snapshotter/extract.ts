@@ -84,8 +84,8 @@ class Extractor implements TarHandler {
   private readonly egid = process.getegid?.() ?? -1;
   /** A setgid directory gives new files its group instead of ours: once one is seen, owners are always set. */
   private setgidSeen: boolean;
-  /** Read once (no argument: documentation-deprecated only); new files get their mode from open() when it allows. */
-  private readonly umask = process.umask();
+  /** New files get their mode from open() when the umask lets them. */
+  private readonly umask = processUmask();
 
   constructor(private readonly root: string) {
     this.setgidSeen = (fs.statSync(root).mode & S_ISGID) !== 0;
@@ -455,6 +455,21 @@ function writeAt(fd: number, buf: Buffer, pos: number): boolean {
 function writeAll(fd: number, buf: Buffer, pos: number): void {
   let off = 0;
   while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off, pos + off);
+}
+
+/**
+ * The process umask, read from /proc/self/status (once per layer): process.umask()
+ * without an argument sets it to 0 and back, which races with files the thread
+ * pool may be creating at that moment.
+ */
+function processUmask(): number {
+  try {
+    const m = /^Umask:\s*([0-7]+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    if (m) return parseInt(m[1]!, 8);
+  } catch {
+    /* no /proc: fall back below */
+  }
+  return process.umask();
 }
 
 /** Linux makedev for the new (large) encoding. */
