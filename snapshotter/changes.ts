@@ -40,7 +40,8 @@ function join2(rel: string, name: string): string {
 export function changesFromUpper(upper: string, signal?: AbortSignal): Change[] {
   const nfs = nativeFs();
   const out: Change[] = [];
-  const isOpaque = (p: string): boolean => OPAQUE_XATTRS.some((x) => nfs.lgetxattr(p, x)?.toString() === 'y');
+  // One llistxattr, and a read only of the markers that are there (most directories have none).
+  const isOpaque = (p: string): boolean => nfs.llistxattr(p).some((x) => OPAQUE_XATTRS.includes(x) && nfs.lgetxattr(p, x)?.toString() === 'y');
   const walk = (rel: string, dir: string): void => {
     signal?.throwIfAborted();
     const names = fs.readdirSync(dir);

@@ -57,6 +57,26 @@ describe('extractTar', () => {
     expect(fs.statSync(join(root, 'big/zeros')).blocks).toBeLessThan(64); // holes, not written zeros
   });
 
+  it('gives modes exactly whatever the umask (chmod only when open or mkdir could not)', async () => {
+    const tar = makeTar([
+      { path: 'd', type: 'dir', mode: 0o775 },
+      { path: 'd/f', body: 'x', mode: 0o664 },
+      { path: 'd/big', body: Buffer.alloc(70_000, 1), mode: 0o606 },
+      { path: 'd/s', body: 's', mode: 0o2755 },
+    ]);
+    for (const umask of [0o022, 0o077, 0o000]) {
+      const root = tmp();
+      const old = process.umask(umask);
+      try {
+        await extractTar([tar], root);
+      } finally {
+        process.umask(old);
+      }
+      const modes = ['d', 'd/f', 'd/big', 'd/s'].map((p) => fs.statSync(join(root, p)).mode & 0o7777);
+      expect(modes).toEqual([0o775, 0o664, 0o606, 0o2755]);
+    }
+  });
+
   it('turns whiteouts into overlay form', async () => {
     const root = tmp();
     const tar = makeTar([
@@ -99,6 +119,55 @@ describe('extractTar', () => {
   });
 });
 
+// Issue 5: entries through a symlink made earlier in the same layer resolve inside root (as containerd does).
+describe('entries through symlinks of the same layer', () => {
+  it('follows relative symlinks that stay inside root', async () => {
+    const root = tmp();
+    const tar = makeTar([
+      { path: 'usr', type: 'dir' },
+      { path: 'usr/lib', type: 'dir', mode: 0o755, mtime: 444 },
+      { path: 'lib', type: 'symlink', linkname: 'usr/lib' },
+      { path: 'lib/x.so', body: 'elf', mode: 0o755 },
+      { path: 'lib/sub/y', body: 'y' }, // a missing directory below the link's target is made there
+      { path: 'lib/x.so.1', type: 'hardlink', linkname: 'lib/x.so' },
+      { path: 'usr/lib64', type: 'symlink', linkname: './../lib/./' }, // `..` inside root, then another link
+      { path: 'usr/lib64/z', body: 'z' },
+      { path: 'a', type: 'symlink', linkname: 'b' },
+      { path: 'b', type: 'symlink', linkname: 'usr' },
+      { path: 'a/lib/chained', body: 'c' },
+      { path: 'lib/.wh.gone', body: '' },
+      { path: 'lib/sub/.wh..wh..opq', body: '' },
+    ]);
+    const r = await extractTar([tar], root);
+    expect(r.warnings).toEqual([]);
+    expect(fs.readFileSync(join(root, 'usr/lib/x.so'), 'utf8')).toBe('elf');
+    expect(fs.statSync(join(root, 'usr/lib/x.so')).mode & 0o777).toBe(0o755);
+    expect(fs.statSync(join(root, 'usr/lib/x.so')).nlink).toBe(2);
+    expect(fs.statSync(join(root, 'usr/lib/x.so.1')).ino).toBe(fs.statSync(join(root, 'usr/lib/x.so')).ino);
+    expect(fs.readFileSync(join(root, 'usr/lib/sub/y'), 'utf8')).toBe('y');
+    expect(fs.readFileSync(join(root, 'usr/lib/z'), 'utf8')).toBe('z');
+    expect(fs.readFileSync(join(root, 'usr/lib/chained'), 'utf8')).toBe('c');
+    expect(fs.lstatSync(join(root, 'lib')).isSymbolicLink()).toBe(true);
+    expect(fs.lstatSync(join(root, 'usr/lib/gone')).isCharacterDevice()).toBe(true);
+    expect(nativeFs().lgetxattr(join(root, 'usr/lib/sub'), 'user.overlay.opaque')?.toString()).toBe('y');
+    expect(fs.statSync(join(root, 'usr/lib')).mtimeMs).toBe(444_000);
+    expect(fs.readdirSync(root).sort()).toEqual(['a', 'b', 'lib', 'usr']);
+  });
+
+  it('refuses absolute symlinks on the way, even when the target exists inside root', async () => {
+    const root = tmp();
+    const tar = makeTar([
+      { path: 'usr/lib', type: 'dir' },
+      { path: 'lib', type: 'symlink', linkname: '/usr/lib' },
+      { path: 'lib/x.so', body: 'elf' },
+    ]);
+    const err = await extractTar([tar], root).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LayerSecurityError);
+    expect((err as LayerSecurityError).entry).toBe('lib/x.so');
+    expect(fs.existsSync(join(root, 'usr/lib/x.so'))).toBe(false);
+  });
+});
+
 // Hostile layers: every case is refused with an error naming the entry, and nothing appears outside.
 const hostile: Array<[string, MakeTarEntry[], string]> = [
   ['dot-dot path', [{ path: '../evil', body: 'x' }], '../evil'],
@@ -106,7 +175,11 @@ const hostile: Array<[string, MakeTarEntry[], string]> = [
   ['absolute path', [{ path: '/tmp/evil', body: 'x' }], '/tmp/evil'],
   ['symlink out, then a file through it', [{ path: 'esc', type: 'symlink', linkname: '@OUT@' }, { path: 'esc/evil', body: 'x' }], 'esc/evil'],
   ['relative symlink out, then a dir through it', [{ path: 'esc', type: 'symlink', linkname: '../../../../../..@OUT@' }, { path: 'esc/sub', type: 'dir' }], 'esc/sub'],
-  ['symlink inside, then a file through it', [{ path: 'd', type: 'dir' }, { path: 'in', type: 'symlink', linkname: 'd' }, { path: 'in/f', body: 'x' }], 'in/f'],
+  ['relative symlink climbing above root, then a file through it', [{ path: 'd', type: 'dir' }, { path: 'd/up', type: 'symlink', linkname: '../..' }, { path: 'd/up/evil', body: 'x' }], 'd/up/evil'],
+  ['chain of symlinks ending outside', [{ path: 'a', type: 'symlink', linkname: 'b' }, { path: 'b', type: 'symlink', linkname: '@OUT@' }, { path: 'a/evil', body: 'x' }], 'a/evil'],
+  ['inside symlink to a dir whose link climbs out', [{ path: 'usr', type: 'dir' }, { path: 'usr/x', type: 'symlink', linkname: '../../../../../../..' }, { path: 'lib', type: 'symlink', linkname: 'usr/x' }, { path: 'lib/evil', body: 'x' }], 'lib/evil'],
+  ['symlink loop', [{ path: 'a', type: 'symlink', linkname: 'a' }, { path: 'a/f', body: 'x' }], 'a/f'],
+  ['file through an inside symlink, then a symlink in its place', [{ path: 'd', type: 'dir' }, { path: 'in', type: 'symlink', linkname: 'd' }, { path: 'in/f', body: 'x' }, { path: 'in/f', type: 'symlink', linkname: '@OUT@/victim' }, { path: 'in/f', body: 'y' }], 'in/f'],
   ['hardlink to an outside absolute path', [{ path: 'h', type: 'hardlink', linkname: '@OUT@/victim' }], 'h'],
   ['hardlink with dot-dot', [{ path: 'h', type: 'hardlink', linkname: '../../../../../..@OUT@/victim' }], 'h'],
   ['hardlink to a file not in the layer', [{ path: 'h', type: 'hardlink', linkname: 'etc/shadow' }], 'h'],

@@ -12,14 +12,13 @@
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { DiffIdMismatchError, LayerSecurityError } from './errors.js';
 import { decompressLayer } from './decompress.js';
 import { nativeFs } from './native-fs.js';
 import { isOverlayXattr, isWhiteoutDevice, OPAQUE_MARKER, OPAQUE_XATTR, S_IFCHR, WHITEOUT_PREFIX } from './overlay-form.js';
 import type { TarEntryHeader } from './tar-header.js';
-import { readTar } from './tar-reader.js';
+import { TarParser, type TarHandler } from './tar-reader.js';
 
 /** What an extraction reports: entries skipped and why. */
 export interface ExtractResult {
@@ -29,9 +28,15 @@ export interface ExtractResult {
 }
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+const CREATE_FLAGS = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
 const S_IFIFO = 0o010000;
 const S_IFBLK = 0o060000;
+const S_ISGID = 0o2000;
+/** Bodies are written in pieces of at most this size; all-zero pieces become holes. */
 const WRITE_BATCH = 1 << 20;
+const ZEROS = Buffer.alloc(WRITE_BATCH);
+/** Symlinks followed while resolving one entry's parent, as the kernel's ELOOP limit. */
+const MAX_SYMLINK_HOPS = 40;
 
 /** Splits an entry path into safe components, or throws. `.`-only paths give []. */
 export function safeComponents(entry: string, raw: string, what = 'path'): string[] {
@@ -46,30 +51,88 @@ export function safeComponents(entry: string, raw: string, what = 'path'): strin
   return parts;
 }
 
-/** Extraction state for one layer into one directory. */
-class Extractor {
+/** Open file being written from a body that arrives in pieces. */
+interface OpenFile {
+  fd: number;
+  h: TarEntryHeader;
+  p: string;
+  batch: Buffer[];
+  batched: number;
+  pos: number;
+  hole: boolean;
+}
+
+/** What a directory entry asks for, applied at the end (children change its mtime). */
+interface DirMeta {
+  h: TarEntryHeader;
+  /** The mode mkdir gave it (after the umask), or undefined when it existed before. */
+  made?: number;
+}
+
+/** Extraction state for one layer into one directory; fed synchronously by TarParser. */
+class Extractor implements TarHandler {
   readonly warnings: string[] = [];
-  /** Relative paths known to be real directories (created or lstat-checked). */
+  /** Relative paths known to be real directories (created or lstat-checked); never through a symlink. */
   private dirs = new Set<string>(['']);
-  /** Directories whose metadata is applied at the end (children change their mtime). */
-  private dirMeta = new Map<string, TarEntryHeader>();
-  /** Regular files extracted from this layer: the only valid hardlink targets. */
+  private dirMeta = new Map<string, DirMeta>();
+  /** Regular files extracted from this layer (real paths): the only valid hardlink targets. */
   private files = new Set<string>();
   private readonly nfs = nativeFs();
+  private cur: OpenFile | undefined;
+  /** Who owns what this process creates: chown is skipped when an entry asks for exactly that. */
+  private readonly euid = process.geteuid?.() ?? -1;
+  private readonly egid = process.getegid?.() ?? -1;
+  /** A setgid directory gives new files its group instead of ours: once one is seen, owners are always set. */
+  private setgidSeen: boolean;
+  /** New files get their mode from open() when the umask lets them. */
+  private readonly umask = processUmask();
 
-  constructor(private readonly root: string) {}
-
-  private abs(rel: string): string {
-    return rel === '' ? this.root : join(this.root, rel);
+  constructor(private readonly root: string) {
+    this.setgidSeen = (fs.statSync(root).mode & S_ISGID) !== 0;
   }
 
-  /** Makes sure every parent of `parts` is a real directory inside root, creating missing ones. */
-  private ensureParents(entry: string, parts: string[]): void {
+  private abs(rel: string): string {
+    return rel === '' ? this.root : `${this.root}/${rel}`;
+  }
+
+  private ownedByUs(h: TarEntryHeader): boolean {
+    return !this.setgidSeen && h.uid === this.euid && h.gid === this.egid;
+  }
+
+  /** Whether a node created with `mode` (through the umask) needs a chmod to get h.mode. */
+  private needsChmod(h: TarEntryHeader, created: number): boolean {
+    return (created & ~this.umask & 0o7777) !== (h.mode & 0o7777);
+  }
+
+  /**
+   * The real directory (relative to root, no symlinks) that the components
+   * `comps` name, creating missing directories when `create`; undefined when
+   * it does not exist and create is false. Symlinks met on the way (made by an
+   * earlier entry of this layer, e.g. `lib -> usr/lib` then `lib/x.so`) are
+   * followed inside root, as containerd does; a symlink with an absolute
+   * target (on this host, outside the snapshot) or one whose `..` would climb
+   * above root makes the layer refused.
+   */
+  private resolveDir(entry: string, comps: string[], create: boolean): string | undefined {
+    const key = comps.join('/');
+    if (this.dirs.has(key)) return key;
+    const todo = comps.slice().reverse();
     let rel = '';
-    for (let i = 0; i < parts.length - 1; i++) {
-      rel = rel === '' ? parts[i]! : `${rel}/${parts[i]}`;
-      if (this.dirs.has(rel)) continue;
-      const p = this.abs(rel);
+    let hops = 0;
+    while (todo.length > 0) {
+      const c = todo.pop()!;
+      if (c === '..') {
+        // Only from a symlink target; rel is a real directory, so its parent is the lexical one.
+        if (rel === '') throw new LayerSecurityError(entry, 'goes through a symlink that leads above the layer root');
+        rel = rel.slice(0, Math.max(0, rel.lastIndexOf('/')));
+        continue;
+      }
+      const next = rel === '' ? c : `${rel}/${c}`;
+      if (this.dirs.has(next)) {
+        rel = next;
+        continue;
+      }
+      const p = this.abs(next);
       let st: fs.Stats | undefined;
       try {
         st = fs.lstatSync(p);
@@ -77,16 +140,29 @@ class Extractor {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       }
       if (st === undefined) {
+        if (!create) return undefined;
         fs.mkdirSync(p, { mode: 0o755 });
       } else if (st.isSymbolicLink()) {
-        throw new LayerSecurityError(entry, `goes through the symlink ${JSON.stringify(rel)}`);
+        if (++hops > MAX_SYMLINK_HOPS) throw new LayerSecurityError(entry, `goes through too many symlinks (${JSON.stringify(next)})`);
+        const target = fs.readlinkSync(p);
+        if (target.startsWith('/') || target === '') {
+          throw new LayerSecurityError(entry, `goes through the symlink ${JSON.stringify(next)} -> ${JSON.stringify(target)}, which points outside the layer root`);
+        }
+        const tc = target.split('/');
+        for (let i = tc.length - 1; i >= 0; i--) if (tc[i] !== '' && tc[i] !== '.') todo.push(tc[i]!);
+        continue; // a relative target starts from the link's own directory: rel stays
       } else if (!st.isDirectory()) {
+        if (!create) return undefined;
         // A file where a directory is needed: tar semantics replace it.
-        fs.rmSync(p, { force: true });
+        this.clear(entry, next);
         fs.mkdirSync(p, { mode: 0o755 });
+      } else if ((st.mode & S_ISGID) !== 0) {
+        this.setgidSeen = true;
       }
-      this.dirs.add(rel);
+      this.dirs.add(next);
+      rel = next;
     }
+    return rel;
   }
 
   /**
@@ -115,8 +191,8 @@ class Extractor {
     this.files.delete(rel);
   }
 
-  /** Extracts one entry; consumes its body. */
-  async entry(h: TarEntryHeader, body: () => AsyncGenerator<Buffer>, unsupportedType?: string): Promise<void> {
+  /** One entry starts (TarHandler). */
+  entry(h: TarEntryHeader, unsupportedType: string | undefined, body: Buffer | undefined): void {
     const parts = safeComponents(h.path, h.path);
     if (unsupportedType !== undefined) {
       this.warnings.push(`${h.path}: skipped tar entry of unsupported type ${JSON.stringify(unsupportedType)}`);
@@ -124,12 +200,13 @@ class Extractor {
     }
     if (parts.length === 0) {
       // The layer's root directory ("./"): its metadata applies to the snapshot root.
-      if (h.type === 'dir') this.dirMeta.set('', h);
+      if (h.type === 'dir') this.dirMeta.set('', { h });
       return;
     }
-    const name = parts[parts.length - 1]!;
-    this.ensureParents(h.path, parts);
-    const parentRel = parts.slice(0, -1).join('/');
+    const name = parts.pop()!;
+    const parentRel = this.resolveDir(h.path, parts, true)!;
+    const rel = parentRel === '' ? name : `${parentRel}/${name}`;
+    const p = this.abs(rel);
 
     if (name === OPAQUE_MARKER) {
       this.nfs.lsetxattr(this.abs(parentRel), OPAQUE_XATTR, 'y');
@@ -138,15 +215,13 @@ class Extractor {
     if (name.startsWith(WHITEOUT_PREFIX)) {
       const target = name.slice(WHITEOUT_PREFIX.length);
       if (target === '' || target === '.' || target === '..') throw new LayerSecurityError(h.path, 'is a malformed whiteout');
-      const rel = parentRel === '' ? target : `${parentRel}/${target}`;
-      this.clear(h.path, rel);
-      this.nfs.mknod(this.abs(rel), S_IFCHR | 0o000, 0);
-      fs.lchownSync(this.abs(rel), h.uid, h.gid);
+      const wrel = parentRel === '' ? target : `${parentRel}/${target}`;
+      this.clear(h.path, wrel);
+      this.nfs.mknod(this.abs(wrel), S_IFCHR | 0o000, 0);
+      if (!this.ownedByUs(h)) fs.lchownSync(this.abs(wrel), h.uid, h.gid);
       return;
     }
 
-    const rel = parts.join('/');
-    const p = this.abs(rel);
     if (h.type === 'dir') {
       let st: fs.Stats | undefined;
       try {
@@ -155,28 +230,57 @@ class Extractor {
         /* absent */
       }
       if (st && !st.isDirectory()) this.clear(h.path, rel);
-      if (!st || !st.isDirectory()) fs.mkdirSync(p, { mode: 0o700 });
+      const meta: DirMeta = { h };
+      if (!st || !st.isDirectory()) {
+        // Owner rwx while extracting; the final mode is applied at the end.
+        const mode = (h.mode & 0o1777) | 0o700;
+        fs.mkdirSync(p, { mode });
+        meta.made = mode & ~this.umask;
+      } else if ((st.mode & S_ISGID) !== 0) {
+        this.setgidSeen = true;
+      }
       // `.wh.d` then `d/` in one layer (older writers) means a fresh directory: below must not show through.
       if (st && isWhiteoutDevice(st)) this.nfs.lsetxattr(p, OPAQUE_XATTR, 'y');
       this.dirs.add(rel);
-      this.dirMeta.set(rel, h);
+      this.dirMeta.set(rel, meta);
       this.setXattrs(h, p);
       return;
     }
 
-    // Regular files skip the lstat: O_EXCL tells whether something is in the way.
-    if (h.type !== 'file') this.clear(h.path, rel);
+    if (h.type === 'file') {
+      if (body !== undefined && body.length < 65536) {
+        this.smallFile(h, rel, p, body);
+        return;
+      }
+      // No lstat first: O_EXCL tells whether something is in the way.
+      const fd = this.create(h, rel, p);
+      this.files.add(rel);
+      if (body === undefined) {
+        this.cur = { fd, h, p, batch: [], batched: 0, pos: 0, hole: false };
+        return;
+      }
+      try {
+        // A body that arrived whole: one write(2).
+        if (body.length > 0 && writeAt(fd, body, 0)) fs.ftruncateSync(fd, body.length);
+        this.fileMeta(fd, h, p);
+      } finally {
+        fs.closeSync(fd);
+      }
+      return;
+    }
+
+    this.clear(h.path, rel);
+    let created = 0o777; // symlinks: their mode is not applied
     switch (h.type) {
-      case 'file':
-        await this.writeFile(p, rel, h, body);
-        this.files.add(rel);
-        return; // metadata applied through the open descriptor
       case 'symlink':
         fs.symlinkSync(h.linkname ?? '', p);
         break;
       case 'hardlink': {
-        const target = safeComponents(h.path, h.linkname ?? '', 'link target').join('/');
-        if (!this.files.has(target)) {
+        const tparts = safeComponents(h.path, h.linkname ?? '', 'link target');
+        const tname = tparts.pop();
+        const tdir = tname === undefined ? undefined : this.resolveDir(h.path, tparts, false);
+        const target = tdir === undefined ? undefined : tdir === '' ? tname! : `${tdir}/${tname}`;
+        if (target === undefined || !this.files.has(target)) {
           throw new LayerSecurityError(h.path, `is a hardlink to ${JSON.stringify(h.linkname)}, which is not a file of this layer`);
         }
         fs.linkSync(this.abs(target), p);
@@ -193,8 +297,9 @@ class Extractor {
           this.warnings.push(`${h.path}: skipped 0/0 character device`);
           return;
         }
+        created = h.mode & 0o777;
         try {
-          this.nfs.mknod(p, kind | (h.mode & 0o7777), dev);
+          this.nfs.mknod(p, kind | created, dev);
         } catch (e) {
           const code = (e as NodeJS.ErrnoException).code;
           if (code !== 'EPERM' && code !== 'EACCES') throw e;
@@ -204,55 +309,92 @@ class Extractor {
         break;
       }
     }
-    fs.lchownSync(p, h.uid, h.gid);
-    if (h.type !== 'symlink') fs.chmodSync(p, h.mode & 0o7777); // after chown, which clears setuid
+    const chowned = !this.ownedByUs(h);
+    if (chowned) fs.lchownSync(p, h.uid, h.gid);
+    // After chown, which clears setuid/setgid.
+    if (h.type !== 'symlink' && (chowned || this.needsChmod(h, created))) fs.chmodSync(p, h.mode & 0o7777);
     this.setXattrs(h, p);
     fs.lutimesSync(p, h.mtime, h.mtime);
   }
 
-  private async writeFile(p: string, rel: string, h: TarEntryHeader, body: () => AsyncGenerator<Buffer>): Promise<void> {
-    const flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
-    let fd: number;
+  /** A small file that arrived whole: content and metadata in one native call. */
+  private smallFile(h: TarEntryHeader, rel: string, p: string, body: Buffer): void {
+    const chowned = !this.ownedByUs(h);
+    const chmodTo = chowned || this.needsChmod(h, h.mode & 0o777) ? h.mode & 0o7777 : -1;
     try {
-      fd = fs.openSync(p, flags, 0o600);
+      this.nfs.createFile(p, body, h.mode & 0o777, h.uid, h.gid, h.mtime, chowned, chmodTo);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      // No lstat first: O_EXCL tells whether something is in the way.
+      this.clear(h.path, rel);
+      this.nfs.createFile(p, body, h.mode & 0o777, h.uid, h.gid, h.mtime, chowned, chmodTo);
+    }
+    this.files.add(rel);
+    // After the chown, which clears security.capability; xattrs leave the mtime alone.
+    this.setXattrs(h, p);
+  }
+
+  /** Creates a regular file for writing, never through a symlink; open() sets its mode when the umask lets it. */
+  private create(h: TarEntryHeader, rel: string, p: string): number {
+    try {
+      return fs.openSync(p, CREATE_FLAGS, h.mode & 0o777);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       this.clear(h.path, rel);
-      fd = fs.openSync(p, flags, 0o600);
+      return fs.openSync(p, CREATE_FLAGS, h.mode & 0o777);
     }
+  }
+
+  /** Owner, mode, xattrs and times of a new regular file, through its descriptor where possible. */
+  private fileMeta(fd: number, h: TarEntryHeader, p: string): void {
+    // chown first: it clears setuid/setgid and security.capability.
+    const chowned = !this.ownedByUs(h);
+    if (chowned) fs.fchownSync(fd, h.uid, h.gid);
+    if (chowned || this.needsChmod(h, h.mode & 0o777)) fs.fchmodSync(fd, h.mode & 0o7777);
+    this.setXattrs(h, p);
+    fs.futimesSync(fd, h.mtime, h.mtime);
+  }
+
+  /** The next piece of the current file's body (TarHandler). */
+  data(chunk: Buffer): void {
+    const f = this.cur!;
+    if (f.batched === 0 && chunk.length >= WRITE_BATCH) {
+      if (writeAt(f.fd, chunk, f.pos)) f.hole = true;
+      f.pos += chunk.length;
+      return;
+    }
+    // Held, not copied: the parser's chunks are the stream's own buffers, never reused.
+    f.batch.push(chunk);
+    f.batched += chunk.length;
+    if (f.batched >= WRITE_BATCH) this.flush(f);
+  }
+
+  private flush(f: OpenFile): void {
+    if (f.batched === 0) return;
+    const b = f.batch.length === 1 ? f.batch[0]! : Buffer.concat(f.batch, f.batched);
+    if (writeAt(f.fd, b, f.pos)) f.hole = true;
+    f.pos += f.batched;
+    f.batch = [];
+    f.batched = 0;
+  }
+
+  /** The current file is complete (TarHandler). */
+  end(): void {
+    const f = this.cur!;
+    this.cur = undefined;
     try {
-      let batch: Buffer[] = [];
-      let batched = 0;
-      let pos = 0;
-      let hole = false;
-      const flush = (): void => {
-        if (batched === 0) return;
-        // Skip all-zero batches (sparse-safe big files); ftruncate below sets the length.
-        if (batched >= 65536 && batch.every(isZero)) {
-          hole = true;
-        } else {
-          let off = 0;
-          while (off < batched) off += fs.writevSync(fd, off === 0 ? batch : [Buffer.concat(batch).subarray(off)], pos + off);
-        }
-        pos += batched;
-        batch = [];
-        batched = 0;
-      };
-      for await (const c of body()) {
-        batch.push(c);
-        batched += c.length;
-        if (batched >= WRITE_BATCH) flush();
-      }
-      flush();
-      if (hole) fs.ftruncateSync(fd, pos);
-      // chown first: it clears setuid/setgid and security.capability.
-      fs.fchownSync(fd, h.uid, h.gid);
-      fs.fchmodSync(fd, h.mode & 0o7777);
-      this.setXattrs(h, p);
-      fs.futimesSync(fd, h.mtime, h.mtime);
+      this.flush(f);
+      if (f.hole) fs.ftruncateSync(f.fd, f.pos);
+      this.fileMeta(f.fd, f.h, f.p);
     } finally {
-      fs.closeSync(fd);
+      fs.closeSync(f.fd);
     }
+  }
+
+  /** Closes a file left open by an error. */
+  abort(): void {
+    if (this.cur !== undefined) fs.closeSync(this.cur.fd);
+    this.cur = undefined;
   }
 
   private setXattrs(h: TarEntryHeader, p: string): void {
@@ -272,28 +414,62 @@ class Extractor {
     }
   }
 
-  /** Applies directory owners, modes and times, deepest first so parents keep theirs. */
+  /**
+   * Applies directory owners, modes and times once, at the end: creating
+   * children changes a directory's mtime. Children first (reverse tar order),
+   * so a parent's restrictive mode comes last.
+   */
   finish(): void {
-    const rels = [...this.dirMeta.keys()].sort((a, b) => b.split('/').length - a.split('/').length);
+    const rels = [...this.dirMeta.keys()].reverse();
     for (const rel of rels) {
-      const h = this.dirMeta.get(rel)!;
+      const { h, made } = this.dirMeta.get(rel)!;
       const p = this.abs(rel);
-      fs.lchownSync(p, h.uid, h.gid);
-      fs.chmodSync(p, h.mode & 0o7777);
+      const chowned = made === undefined || !this.ownedByUs(h);
+      if (chowned) fs.lchownSync(p, h.uid, h.gid);
+      if (chowned || made !== (h.mode & 0o7777)) fs.chmodSync(p, h.mode & 0o7777);
       fs.lutimesSync(p, h.mtime, h.mtime);
     }
   }
 }
 
-function isZero(b: Buffer): boolean {
-  for (let i = 0; i < b.length; i += 8) {
-    if (i + 8 <= b.length) {
-      if (b.readBigUInt64LE(i) !== 0n) return false;
-    } else {
-      for (let j = i; j < b.length; j++) if (b[j] !== 0) return false;
-    }
+/**
+ * Writes buf at pos, leaving holes for the all-zero megabytes of big bodies
+ * (sparse-safe; the caller sets the length with ftruncate). Returns whether
+ * a hole was left.
+ */
+function writeAt(fd: number, buf: Buffer, pos: number): boolean {
+  if (buf.length < 65536) {
+    writeAll(fd, buf, pos);
+    return false;
   }
-  return true;
+  let hole = false;
+  for (let off = 0; off < buf.length; off += WRITE_BATCH) {
+    const piece = buf.subarray(off, Math.min(buf.length, off + WRITE_BATCH));
+    if (piece.length >= 65536 && piece.equals(ZEROS.subarray(0, piece.length))) hole = true;
+    else writeAll(fd, piece, pos + off);
+  }
+  return hole;
+}
+
+/** write(2) until all of buf is written at pos. */
+function writeAll(fd: number, buf: Buffer, pos: number): void {
+  let off = 0;
+  while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off, pos + off);
+}
+
+/**
+ * The process umask, read from /proc/self/status (once per layer): process.umask()
+ * without an argument sets it to 0 and back, which races with files the thread
+ * pool may be creating at that moment.
+ */
+function processUmask(): number {
+  try {
+    const m = /^Umask:\s*([0-7]+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    if (m) return parseInt(m[1]!, 8);
+  } catch {
+    /* no /proc: fall back below */
+  }
+  return process.umask();
 }
 
 /** Linux makedev for the new (large) encoding. */
@@ -301,24 +477,26 @@ function makedev(major: number, minor: number): number {
   return ((major & 0xfff) << 8) | (minor & 0xff) | ((minor & ~0xff) << 12) | Math.floor(major / 4096) * 2 ** 32;
 }
 
-/** Wraps a byte source, hashing everything that passes through. */
-async function* hashing(src: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, hash: ReturnType<typeof createHash>): AsyncGenerator<Buffer> {
-  for await (const c of src) {
-    hash.update(c);
-    yield Buffer.isBuffer(c) ? c : Buffer.from(c);
-  }
-}
-
 /**
  * Extracts an uncompressed tar stream into `root` (which must exist) in overlay form.
  * Returns the warnings and the stream's sha256. On error `root` holds a partial tree: the caller deletes it.
+ * Parsing and file system calls are synchronous per chunk; the gunzip
+ * upstream runs on libuv's thread pool meanwhile, so both cores work.
  */
 export async function extractTar(tar: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, root: string, signal?: AbortSignal): Promise<ExtractResult> {
   const hash = createHash('sha256');
   const x = new Extractor(root);
-  for await (const e of readTar(hashing(tar, hash))) {
-    signal?.throwIfAborted();
-    await x.entry(e.header, e.body, e.unsupportedType);
+  const parser = new TarParser(x);
+  try {
+    for await (const c of tar) {
+      signal?.throwIfAborted();
+      const b = Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+      hash.update(b);
+      parser.feed(b);
+    }
+    parser.end();
+  } finally {
+    x.abort();
   }
   x.finish();
   return { warnings: x.warnings, diffId: `sha256:${hash.digest('hex')}` };

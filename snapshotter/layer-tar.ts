@@ -27,25 +27,52 @@ function nameOf(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
 }
 
-/** The tar stream of `changes` (ends with the two zero blocks). */
+/** Bytes gathered before a chunk is handed downstream (a gzip block's worth of small files). */
+const CHUNK = 256 * 1024;
+/** Files up to this size are read straight into the chunk being gathered. */
+const SMALL = 64 * 1024;
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+const S_IFDIR = 0o040000;
+const S_IFLNK = 0o120000;
+const S_IFCHR = 0o020000;
+const S_IFBLK = 0o060000;
+const S_IFIFO = 0o010000;
+const { O_RDONLY, O_NOFOLLOW } = fs.constants;
+
+/**
+ * The tar stream of `changes` (ends with the two zero blocks). Headers and
+ * small files are written into one slab per output chunk (no Buffer per file,
+ * no concat); big files are read in READ_CHUNK pieces. Reads are synchronous:
+ * the page cache answers at memory speed, and async reads would queue behind
+ * the gzip jobs on libuv's thread pool.
+ */
 export async function* layerTar(changes: readonly Change[], opts: LayerTarOptions = {}, signal?: AbortSignal): AsyncGenerator<Buffer> {
   const nfs = nativeFs();
   const sde = opts.sourceDateEpoch;
   const clamp = (t: number): number => (sde !== undefined && t > sde ? sde : t);
   const inodes = new Map<string, string>();
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  // Small headers are gathered into bigger chunks: fewer, larger writes downstream.
-  const take = (): Buffer => {
-    const b = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
-    pending = [];
-    pendingBytes = 0;
-    return b;
+  // The slab being filled; handed downstream (never reused) once CHUNK bytes are in it.
+  let slab = Buffer.allocUnsafe(CHUNK + SMALL + 8192);
+  let used = 0;
+  const room = (n: number): void => {
+    if (used + n <= slab.length) return;
+    // Big PAX headers (long xattrs): grow, keeping what is there.
+    const bigger = Buffer.allocUnsafe(used + n + SMALL);
+    slab.copy(bigger, 0, 0, used);
+    slab = bigger;
   };
-  const push = (b: Buffer): boolean => {
-    pending.push(b);
-    pendingBytes += b.length;
-    return pendingBytes >= 256 * 1024;
+  const put = (b: Buffer): void => {
+    room(b.length);
+    b.copy(slab, used);
+    used += b.length;
+  };
+  const full = (): boolean => used >= CHUNK;
+  const take = (): Buffer => {
+    const out = slab.subarray(0, used);
+    slab = Buffer.allocUnsafe(CHUNK + SMALL + 8192);
+    used = 0;
+    return out;
   };
 
   for (const c of changes) {
@@ -54,10 +81,13 @@ export async function* layerTar(changes: readonly Change[], opts: LayerTarOption
       const parent = c.kind === 'opaque' ? c.path : parentOf(c.path);
       const name = c.kind === 'opaque' ? OPAQUE_MARKER : WHITEOUT_PREFIX + nameOf(c.path);
       const h: TarEntryHeader = { path: parent === '' ? name : `${parent}/${name}`, type: 'file', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: clamp(0) };
-      if (push(encodeTarHeader(h))) yield take();
+      put(encodeTarHeader(h));
+      if (full()) yield take();
       continue;
     }
     const { st, abs, path } = c;
+    const fmt = st.mode & S_IFMT;
+    if (fmt !== S_IFREG && fmt !== S_IFDIR && fmt !== S_IFLNK && fmt !== S_IFCHR && fmt !== S_IFBLK && fmt !== S_IFIFO) continue; // sockets cannot be archived (docker skips them too)
     const h: TarEntryHeader = {
       path,
       type: 'file',
@@ -67,29 +97,31 @@ export async function* layerTar(changes: readonly Change[], opts: LayerTarOption
       size: 0,
       mtime: clamp(Math.floor(st.mtimeMs / 1000)),
     };
-    if (st.isDirectory()) h.type = 'dir';
-    else if (st.isSymbolicLink()) {
+    if (fmt === S_IFDIR) h.type = 'dir';
+    else if (fmt === S_IFLNK) {
       h.type = 'symlink';
       h.linkname = fs.readlinkSync(abs);
-    } else if (st.isCharacterDevice() || st.isBlockDevice()) {
-      h.type = st.isCharacterDevice() ? 'char' : 'block';
+    } else if (fmt === S_IFCHR || fmt === S_IFBLK) {
+      h.type = fmt === S_IFCHR ? 'char' : 'block';
       h.devmajor = Math.floor(st.rdev / 256) & 0xfff; // Linux dev_t: major in bits 8-19, minor in 0-7 and 20-31
       h.devminor = (st.rdev & 0xff) | ((st.rdev >>> 12) & ~0xff);
-    } else if (st.isFIFO()) h.type = 'fifo';
-    else if (st.isSocket()) continue; // sockets cannot be archived (docker skips them too)
-    const xattrs: Record<string, Buffer> = {};
-    let nx = 0;
-    for (const n of nfs.llistxattr(abs).sort()) {
-      if (isOverlayXattr(n)) continue;
-      const v = nfs.lgetxattr(abs, n);
-      if (v !== null) {
-        xattrs[n] = v;
-        nx++;
+    } else if (fmt === S_IFIFO) h.type = 'fifo';
+    const names = nfs.llistxattr(abs);
+    if (names.length > 0) {
+      const xattrs: Record<string, Buffer> = {};
+      let nx = 0;
+      for (const n of names.sort()) {
+        if (isOverlayXattr(n)) continue;
+        const v = nfs.lgetxattr(abs, n);
+        if (v !== null) {
+          xattrs[n] = v;
+          nx++;
+        }
       }
+      if (nx > 0) h.xattrs = xattrs;
     }
-    if (nx > 0) h.xattrs = xattrs;
-    if (st.isFile()) {
-      const key = `${st.dev}:${st.ino}`;
+    if (fmt === S_IFREG) {
+      const key = st.nlink > 1 ? `${st.dev}:${st.ino}` : '';
       const first = st.nlink > 1 ? inodes.get(key) : undefined;
       if (first !== undefined) {
         h.type = 'hardlink';
@@ -100,35 +132,60 @@ export async function* layerTar(changes: readonly Change[], opts: LayerTarOption
       }
     }
     if (h.type !== 'file' || h.size === 0) {
-      if (push(encodeTarHeader(h))) yield take();
+      put(encodeTarHeader(h));
+      if (full()) yield take();
       continue;
     }
     // A regular file: header, then its bytes exactly as long as the header says.
-    push(encodeTarHeader(h));
-    const fd = fs.openSync(abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    const header = encodeTarHeader(h);
+    const pad = tarPadding(h.size);
+    const fd = fs.openSync(abs, O_RDONLY | O_NOFOLLOW);
     try {
+      if (h.size <= SMALL) {
+        room(header.length + h.size + pad);
+        header.copy(slab, used);
+        used += header.length;
+        used += readFull(fd, slab, used, h.size);
+        slab.fill(0, used, used + pad);
+        used += pad;
+        if (full()) yield take();
+        continue;
+      }
+      put(header);
       let left = h.size;
       while (left > 0) {
         const want = Math.min(left, READ_CHUNK);
         const buf = Buffer.allocUnsafe(want);
-        let n = 0;
-        // Synchronous reads: the page cache answers at memory speed, and async
-        // reads would queue behind the gzip jobs on libuv's thread pool.
-        while (n < want) {
-          const k = fs.readSync(fd, buf, n, want - n, null);
-          if (k === 0) break;
-          n += k;
-        }
-        if (n < want) buf.fill(0, n); // file shrank while archiving: keep the tar well-formed
+        readFull(fd, buf, 0, want);
         left -= want;
-        if (push(buf)) yield take();
+        if (used > 0) yield take();
+        yield buf;
       }
     } finally {
       fs.closeSync(fd);
     }
-    const pad = tarPadding(h.size);
-    if (pad > 0 && push(Buffer.alloc(pad))) yield take();
+    if (pad > 0) {
+      put(ZERO_PAD.subarray(0, pad));
+      if (full()) yield take();
+    }
   }
-  push(tarTrailer());
+  put(tarTrailer());
   yield take();
+}
+
+const ZERO_PAD = Buffer.alloc(512);
+
+/**
+ * Reads exactly n bytes into buf at off; a file that shrank while archiving
+ * is padded with zeros so the tar stays well-formed. Returns n.
+ */
+function readFull(fd: number, buf: Buffer, off: number, n: number): number {
+  let got = 0;
+  while (got < n) {
+    const k = fs.readSync(fd, buf, off + got, n - got, null);
+    if (k === 0) break;
+    got += k;
+  }
+  if (got < n) buf.fill(0, off + got, off + n);
+  return n;
 }

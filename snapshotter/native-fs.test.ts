@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -59,5 +59,28 @@ describe('native-fs addon', () => {
       fs.umount2(join(d, 'merged'), 0);
     }
     expect(readdirSync(join(d, 'merged'))).toEqual([]);
+  });
+
+  it('creates a file with content, owner, mode and times in one call, never through a symlink', () => {
+    const fs = nativeFs();
+    const d = tmp();
+    const old = process.umask(0o022);
+    try {
+      fs.createFile(join(d, 'f'), Buffer.from('hello'), 0o755, 12, 34, 5000, true, 0o4755);
+      fs.createFile(join(d, 'g'), Buffer.alloc(0), 0o640, 0, 0, 7, false, -1);
+    } finally {
+      process.umask(old);
+    }
+    const st = statSync(join(d, 'f'));
+    expect(readFileSync(join(d, 'f'), 'utf8')).toBe('hello');
+    expect([st.uid, st.gid, st.mode & 0o7777, st.mtimeMs, st.atimeMs]).toEqual([12, 34, 0o4755, 5_000_000, 5_000_000]);
+    const g = statSync(join(d, 'g'));
+    expect([g.size, g.mode & 0o7777, g.mtimeMs]).toEqual([0, 0o640 & ~0o022, 7000]);
+    expect(() => fs.createFile(join(d, 'f'), Buffer.from('x'), 0o644, 0, 0, 1, false, -1)).toThrow(expect.objectContaining({ code: 'EEXIST', syscall: 'open' }));
+    writeFileSync(join(d, 'victim'), 'original');
+    symlinkSync(join(d, 'victim'), join(d, 'link'));
+    expect(() => fs.createFile(join(d, 'link'), Buffer.from('x'), 0o644, 0, 0, 1, false, -1)).toThrow(expect.objectContaining({ code: 'EEXIST' }));
+    expect(readFileSync(join(d, 'victim'), 'utf8')).toBe('original');
+    expect(lstatSync(join(d, 'link')).isSymbolicLink()).toBe(true);
   });
 });

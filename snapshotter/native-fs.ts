@@ -1,6 +1,7 @@
 /**
  * Typed loader of the `rbuild_fs` N-API addon (native/src/fsops.c): xattrs,
- * mknod, mount and umount2, which Node's fs lacks. Calls are synchronous and
+ * mknod, mount and umount2, which Node's fs lacks, and createFile, the
+ * extractor's one-call small file. Calls are synchronous and
  * throw Node-style errors (`code` = errno name, `errno`, `syscall`, `path`).
  * Also loads `rbuild_gzip` (native/src/gzip.c), the libdeflate compressor.
  */
@@ -25,12 +26,18 @@ export interface NativeFs {
   mount(source: string, target: string, fstype: string, flags: number, data: string | null): void;
   /** umount2(2). */
   umount2(target: string, flags: number): void;
+  /**
+   * A new regular file in one call: open(O_CREAT|O_EXCL|O_NOFOLLOW, mode & 0777),
+   * write all of data, fchown when setOwner, fchmod(chmodTo) when chmodTo >= 0,
+   * atime and mtime set to `mtime` seconds, close. Throws EEXIST when something is in the way.
+   */
+  createFile(path: string, data: Buffer, mode: number, uid: number, gid: number, mtime: number, setOwner: boolean, chmodTo: number): void;
   /** The addon's interface version. */
   readonly abiVersion: number;
 }
 
 /** The addon version this code was written for; a mismatch means a stale native build. */
-const ABI_VERSION = 1;
+const ABI_VERSION = 2;
 
 /** Raised when the addon is missing or stale. */
 export class NativeAddonError extends Error {
