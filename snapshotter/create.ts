@@ -43,26 +43,36 @@ async function tryMount(driver: MountDriver, dir: string): Promise<string | unde
   } catch (e) {
     return (e as Error).message;
   } finally {
-    fs.rmSync(base, { recursive: true, force: true });
+    // A FUSE mount can take a moment to go after its unmount (EBUSY): a leftover probe dir is harmless.
+    try {
+      fs.rmSync(base, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+    } catch {
+      // left under snapshots/tmp, removed with it
+    }
   }
 }
 
-/** Probes every driver, fastest first, with a real mount under `<root>/snapshots/tmp`. */
-export async function probeDrivers(root: string): Promise<DriverProbe[]> {
+/**
+ * Probes the drivers, fastest first, with a real mount under `<root>/snapshots/tmp`;
+ * with `firstOnly`, stops at the first that works (a build needs one, `rbuild info` all).
+ */
+export async function probeDrivers(root: string, firstOnly = false): Promise<DriverProbe[]> {
   const dir = join(root, 'snapshots', 'tmp');
   fs.mkdirSync(dir, { recursive: true });
   const out: DriverProbe[] = [];
   const overlay = await tryMount(overlayDriver, dir);
   out.push(overlay === undefined ? { driver: 'overlay', ok: true } : { driver: 'overlay', ok: false, reason: overlay });
+  if (firstOnly && overlay === undefined) return out;
   const fuse = fuseProblem() ?? (await tryMount(fuseOverlayfsDriver, dir));
   out.push(fuse === undefined ? { driver: 'fuse-overlayfs', ok: true } : { driver: 'fuse-overlayfs', ok: false, reason: fuse });
+  if (firstOnly && fuse === undefined) return out;
   out.push({ driver: 'copy', ok: true });
   return out;
 }
 
 /** The fastest driver that works here (overlay, then fuse-overlayfs, then copy). */
 export async function detectDriver(root: string): Promise<DriverName> {
-  return (await probeDrivers(root)).find((p) => p.ok)!.driver;
+  return (await probeDrivers(root, true)).find((p) => p.ok)!.driver;
 }
 
 /** Opens (creating if needed) the snapshot store at `<root>/snapshots/` with a driver. */

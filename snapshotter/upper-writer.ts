@@ -173,7 +173,10 @@ export class UpperWriter {
       }
       // Not ctime: restoring a parent's times (keepingTimes) sets it. A chmod/chown to the very same
       // values, with the same mtime set back, is the one change this cannot see.
-      const untouched = now.isDirectory() && now.ino === before.ino && now.mtimeNs === before.mtimeNs &&
+      // mtime within a microsecond: times are set through utimes' double seconds, which cannot carry every
+      // nanosecond value, so restoring a parent's mtime may move it by a few ns; a real write moves it to now.
+      const diff = now.mtimeNs - before.mtimeNs;
+      const untouched = now.isDirectory() && now.ino === before.ino && diff < 1000n && diff > -1000n &&
         now.mode === before.mode && now.uid === before.uid && now.gid === before.gid;
       if (untouched && fs.readdirSync(abs).length === 0) keepingTimes(dirname(abs), () => fs.rmdirSync(abs));
     }

@@ -162,6 +162,8 @@ interface WriteTarget {
   root: string;
   /** An unmounted snapshot's path resolver (copies up from the layers below); undefined on a mounted root. */
   resolve?: PathResolver;
+  /** An unmounted snapshot's read-only lookup (host path of the merged entry, nothing copied up). */
+  locate?: (imagePath: string) => string | undefined;
   /** Outside the build namespace: the host ids that are 0:0 inside; undefined when ids are the build's own. */
   hostRoot?: { uid: number; gid: number };
   /** A directory whose etc/passwd and etc/group are the step's (USER and --chown names). */
@@ -297,6 +299,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
       const target: WriteTarget = {
         root: active.upper,
         resolve: (p, followLast) => writer.resolve(p, followLast),
+        locate: (p) => writer.locate(p, true),
         ...(direct.hostRoot ? { hostRoot: direct.hostRoot } : {}),
         userRoot: async () => (users ??= usersFrom ? await usersDirOf(snap, usersFrom) : await usersDir(writer)),
       };
@@ -572,6 +575,11 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
 
   async function prepareWorkdir(t: WriteTarget, state: StageState): Promise<string> {
     const wd = state.config.config?.WorkingDir || '/';
+    if (t.locate) {
+      // An existing workdir is only looked at (as on a mounted root): resolving it would copy it up.
+      const found = t.locate(wd);
+      if (found && (await lstat(found).catch(() => undefined))?.isDirectory()) return wd;
+    }
     const owner = state.config.config?.User ? await workdirOwner(await t.userRoot(), state.config) : undefined;
     if (t.hostRoot && owner && (owner.uid !== 0 || owner.gid !== 0)) {
       // Only root's files can be written outside the namespace: fine while the directory exists.
