@@ -155,7 +155,13 @@ export async function copyInto<S extends { rel: string; abs: string; stat: Stats
           if (e.stat.isDirectory()) skipped.add(e.rel);
           continue;
         }
-        host = resolve(`${base}/${e.rel}`, false);
+        // Below a directory this copy created (none was there, in the upper or the layers below),
+        // nothing can exist: no lookup through the layers, as on the fast path.
+        const made = dirs.get(p);
+        if (made) {
+          into = made;
+          host = `${made.host}/${e.rel.slice(slash + 1)}`;
+        } else host = resolve(`${base}/${e.rel}`, false);
       } else {
         const found = parentDir(e.rel);
         if (found === 'skipped' || excluded(src, e.rel)) {
@@ -168,7 +174,7 @@ export async function copyInto<S extends { rel: string; abs: string; stat: Stats
       if (e.stat.isFile() && e.stat.size > SMALL_FILE) await writeBigFile(e.abs, e.stat, host, w, into);
       else {
         const made = writeEntry(e.abs, e.stat, host, w, into);
-        if (made && !perEntry) dirs.set(e.rel, made);
+        if (made && (!perEntry || made.fresh)) dirs.set(e.rel, made);
       }
       if (e.stat.isDirectory()) dirTimes.push([host, e.stat]);
       if (++count % BATCH === 0) {
