@@ -18,7 +18,8 @@ export interface ViewEntry {
   st: fs.Stats;
 }
 
-function lstatOrUndefined(p: string): fs.Stats | undefined {
+/** lstat, or undefined when the path (or a directory on it) is missing. */
+export function lstatOrUndefined(p: string): fs.Stats | undefined {
   try {
     return fs.lstatSync(p);
   } catch (e) {

@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import { dirname, join } from 'node:path';
 import { copyXattrs } from './copy-tree.js';
 import { SnapshotError } from './errors.js';
+import { lstatOrUndefined } from './lower-view.js';
 import { nativeFs } from './native-fs.js';
 import { OPAQUE_XATTR } from './overlay-form.js';
 import type { LowerEntry, LowerLookup } from './snapshotter.js';
@@ -20,15 +21,6 @@ import type { LowerEntry, LowerLookup } from './snapshotter.js';
 /** Symlink hops allowed while resolving one path (the kernel's limit is 40; resolve-in-root allows 255). */
 const MAX_HOPS = 255;
 
-function lstatOrUndefined(p: string): fs.Stats | undefined {
-  try {
-    return fs.lstatSync(p);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    throw e;
-  }
-}
 
 /** What this process may not do here becomes NEEDS_NAMESPACE; the caller retries with a mount, in the namespace. */
 function permission(e: unknown, what: string): Error {
