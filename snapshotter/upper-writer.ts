@@ -21,7 +21,6 @@ import type { LowerEntry, LowerLookup } from './snapshotter.js';
 /** Symlink hops allowed while resolving one path (the kernel's limit is 40; resolve-in-root allows 255). */
 const MAX_HOPS = 255;
 
-
 /** What this process may not do here becomes NEEDS_NAMESPACE; the caller retries with a mount, in the namespace. */
 function permission(e: unknown, what: string): Error {
   const code = (e as NodeJS.ErrnoException).code;
