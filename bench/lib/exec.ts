@@ -5,7 +5,7 @@
  * command: the failure is part of the result.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { userInfo } from '../../test/support/unprivileged.js';
@@ -45,6 +45,21 @@ export function firstErrorLine(stderr: string, code: number | null, signal: stri
   const why = signal ? `killed by ${signal}` : `exit ${code}`;
   // The tools prefix their messages with "error:" / "Error:"; the report adds its own.
   return err ? `${err.replace(/^error:\s*/i, '').slice(0, 300)} (${why})` : why;
+}
+
+/**
+ * With RBUILD_BENCH_LOGS=DIR, each timed command's stderr (rbuild's plain progress
+ * with per-step times) is kept as DIR/NNN-tool.log: where a figure's time went.
+ */
+function keepLog(argv: string[], seconds: number, stderr: string): void {
+  const dir = process.env.RBUILD_BENCH_LOGS;
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  const n = String(readdirSync(dir).length).padStart(3, '0');
+  const i = argv.findIndex((a) => !a.startsWith('-') && a !== 'node');
+  const prog = argv[i]?.split('/').pop() ?? 'cmd';
+  const tool = prog === 'main.js' ? `rbuild-${argv[i + 1]}` : prog;
+  writeFileSync(join(dir, `${n}-${tool}.log`), `$ ${argv.join(' ')}\n# ${seconds.toFixed(3)} s\n${stderr}`);
 }
 
 /** Runs argv as `user` (setpriv, clean environment) and times it. */
@@ -98,6 +113,7 @@ export function runTimed(user: string, spec: RunSpec): Promise<TimedRun> {
         }
         rmSync(timeDir, { recursive: true, force: true });
       }
+      keepLog(spec.argv, seconds, stderr);
       const run: TimedRun = { seconds, peakRssKiB, code };
       if (spawnError) run.error = spawnError.message;
       else if (timedOut) run.error = `timed out after ${spec.timeoutSeconds} s`;
