@@ -14,6 +14,7 @@ import type { Descriptor, HealthConfig, ImageConfig, Manifest } from '../../regi
 import type { Snapshotter } from '../../snapshotter/snapshotter.js';
 import type { UpperWriter } from '../../snapshotter/upper-writer.js';
 import type { Sandbox, StepMount } from '../sandbox/sandbox.js';
+import { commitDiffOptions, dockerLayerType } from './commit-compression.js';
 import { BuildCache, cacheKey, type CacheFallback, type CacheRecord, type LayerRef } from './cache.js';
 import { BuildContext } from './context.js';
 import { copyInto, ensureDir, parentsDestination, RootTree, type CopyOptions, type PathResolver, type SourceTree } from './copy.js';
@@ -112,6 +113,8 @@ export interface BuildOptions {
   network: 'host' | 'none' | 'private' | 'default';
   sourceDateEpoch?: number;
   compressionLevel?: number;
+  /** Compress layers at commit (default: uncompressed; see commit-compression.ts). */
+  compressionFormat?: 'gzip' | 'zstd' | 'none';
   labels: Array<[string, string]>;
   format: 'oci' | 'docker';
   /** Manifest annotations (--annotation). */
@@ -257,7 +260,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
     const active = await snap.prepare(key, parent, signal);
     try {
       await work(active.root);
-      const info = await snap.diff(key, deps.store, { compression: 'gzip', level: opts.compressionLevel, sourceDateEpoch: opts.sourceDateEpoch }, signal);
+      const info = await snap.diff(key, deps.store, commitDiffOptions(opts), signal);
       if (!info) return undefined;
       const layer: LayerRef = { mediaType: info.mediaType, digest: info.digest as `sha256:${string}`, size: info.size, diffId: info.diffId };
       const chain = chainIds([...state.layers.map((l) => l.diffId), layer.diffId]);
@@ -305,7 +308,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
       };
       await work(target);
       writer.finish();
-      const info = await snap.diff(key, deps.store, { compression: 'gzip', level: opts.compressionLevel, sourceDateEpoch: opts.sourceDateEpoch }, signal);
+      const info = await snap.diff(key, deps.store, commitDiffOptions(opts), signal);
       if (!info) return undefined;
       const layer: LayerRef = { mediaType: info.mediaType, digest: info.digest as `sha256:${string}`, size: info.size, diffId: info.diffId };
       if (commit) {
@@ -365,7 +368,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
     const active = await snap.prepare(key, undefined, signal);
     try {
       await work(active.root);
-      const info = await snap.diff(key, deps.store, { compression: 'gzip', level: opts.compressionLevel, sourceDateEpoch: opts.sourceDateEpoch }, signal);
+      const info = await snap.diff(key, deps.store, commitDiffOptions(opts), signal);
       return info ? { mediaType: info.mediaType, digest: info.digest as `sha256:${string}`, size: info.size, diffId: info.diffId } : undefined;
     } finally {
       await snap.remove(key);
@@ -911,9 +914,4 @@ async function writeImage(store: ContentStore, state: StageState, opts: BuildOpt
   };
   const descriptor = await store.writeBytes(Buffer.from(JSON.stringify(manifest)), manifest.mediaType!);
   return { descriptor, manifest, config };
-}
-
-function dockerLayerType(mt: string): string {
-  if (mt.endsWith('+gzip') || mt.endsWith('.gzip')) return 'application/vnd.docker.image.rootfs.diff.tar.gzip';
-  return mt;
 }
