@@ -91,7 +91,13 @@ describe('uncompressed store, compressed on the way out', () => {
     expect(got.manifest.config.digest).toBe(local.manifest.config.digest);
     expect(got.diffIds).toEqual(local.diffIds);
     expect(got.manifest.layers.every((l) => l.mediaType.endsWith('+gzip'))).toBe(true);
-    const run = await rbuild(['build', '-q', '--root', fresh, '--pull=never', ctx]);
+    // And it works as a base: its files are there.
+    const ctx2 = join(work, 'ctx2');
+    mkdirSync(ctx2);
+    writeFileSync(join(ctx2, 'Dockerfile'), `FROM ${ref()}\nRUN grep -q 1040000 /size.txt\n`);
+    const { uid, gid } = userInfo(TEST_USER);
+    for (const p of [ctx2, join(ctx2, 'Dockerfile')]) chownSync(p, uid, gid);
+    const run = await rbuild(['build', '-q', '--root', fresh, '--pull=never', ctx2]);
     expect(run.code, run.stderr).toBe(0);
   });
 
@@ -121,7 +127,7 @@ describe('uncompressed store, compressed on the way out', () => {
   it('build --compression-format gzip compresses at commit, as before', async () => {
     const r = await rbuild(['build', '--root', join(work, 'gz'), '-t', 'local/gz:1', '--compression-format', 'gzip', ctx]);
     expect(r.code, r.stderr).toBe(0);
-    const img = storedImage(join(work, 'gz'), 'localhost/local/gz:1');
+    const img = storedImage(join(work, 'gz'), 'docker.io/local/gz:1');
     expect(img.manifest.layers.every((l) => l.mediaType.endsWith('+gzip'))).toBe(true);
   });
 });
