@@ -149,7 +149,8 @@ async function buildWith(
   // A failed save only costs rehashing.
   // With --push, the target stage's new layers start compressing as they are committed (they are
   // stored uncompressed), so the push waits for less at the end.
-  const precompress = req.push && commitDiffOptions(req).compression === 'none';
+  // (Not with --squash: the stage's layers are replaced by one.)
+  const precompress = req.push && !req.squash && commitDiffOptions(req).compression === 'none';
   const stageOf = new Map<string, string>();
   const events: EventSink = !precompress ? emit : (e) => {
     if (e.type === 'step-start') stageOf.set(e.step, e.stage);

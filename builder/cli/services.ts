@@ -126,8 +126,11 @@ export function buildServices(opts: {
   const choice: CompressionChoice = opts.compression ?? { format: 'gzip' };
   let blobs: Promise<CompressedBlobs> | undefined;
   const compressed = (): Promise<CompressedBlobs> => (blobs ??= openCompressedBlobs(store));
-  // Background compression: one layer at a time (gzip of one layer already uses every core).
+  // Background compression: one layer at a time (gzip of one layer already uses every core);
+  // stopped when the build is done (a layer the push did not need is not worth finishing).
   let background: Promise<unknown> = Promise.resolve();
+  const stopBackground = new AbortController();
+  const backgroundSignal = opts.signal ? AbortSignal.any([opts.signal, stopBackground.signal]) : stopBackground.signal;
 
   const remoteCache: RemoteCacheIo = {
     async fetchManifest(ref, signal) {
@@ -164,6 +167,7 @@ export function buildServices(opts: {
       return { ignores: (rel) => m.matches(rel), mayReinclude: (dir) => m.mayContainIncluded(dir) };
     },
     async close() {
+      stopBackground.abort();
       if (client) await (await client).close();
     },
     async push(descriptor, ref) {
@@ -174,8 +178,10 @@ export function buildServices(opts: {
       return r.digest;
     },
     precompress(layer) {
+      // Outside the namespace the build may still re-run inside it, which would compress the same layer.
+      if (!inNamespace() || backgroundSignal.aborted) return;
       // A failure here is not the build's: the push compresses again and reports it.
-      background = background.then(async () => (await compressed()).layer(layer, choice, opts.signal)).catch(() => undefined);
+      background = background.then(async () => (await compressed()).layer(layer, choice, backgroundSignal)).catch(() => undefined);
     },
   };
 }
