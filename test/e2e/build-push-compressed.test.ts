@@ -124,6 +124,29 @@ describe('uncompressed store, compressed on the way out', () => {
     expect(pulled.code, pulled.stderr).toBe(0);
   });
 
+  it('a docker-archive holds plain tars; loaded elsewhere and pushed, its layers go out gzip', async () => {
+    const archive = join(work, 'img.tar');
+    const saved = await rbuild(['save', '--root', root(), '-o', archive, ref()]);
+    expect(saved.code, saved.stderr).toBe(0);
+    const other = join(work, 'loaded');
+    const loaded = await rbuild(['load', '--root', other, '-i', archive]);
+    expect(loaded.code, loaded.stderr).toBe(0);
+    const img = storedImage(other, ref());
+    expect(img.manifest.layers.map((l) => l.digest)).toEqual(img.diffIds); // stored as the plain tars they are
+    const dest = `${registry()}/e2e/compressed-loaded:1`;
+    const pushed = await rbuild(['push', '--root', other, ref(), dest]);
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect(skopeoRaw(dest).layers.every((l) => l.mediaType.endsWith('tar.gzip') || l.mediaType.endsWith('tar+gzip'))).toBe(true);
+    // An OCI archive carries the compressed layers.
+    const oci = join(work, 'img-oci.tar');
+    const s2 = await rbuild(['save', '--root', root(), '--format', 'oci', '-o', oci, ref()]);
+    expect(s2.code, s2.stderr).toBe(0);
+    const listing = execFileSync('tar', ['-xOf', oci, 'index.json'], { encoding: 'utf8' });
+    const top = (JSON.parse(listing) as { manifests: Array<{ digest: string }> }).manifests[0]!.digest;
+    const m = JSON.parse(execFileSync('tar', ['-xOf', oci, `blobs/sha256/${top.slice(7)}`], { encoding: 'utf8' })) as Stored['manifest'];
+    expect(m.layers.every((l) => l.mediaType.endsWith('+gzip'))).toBe(true);
+  });
+
   it('build --compression-format gzip compresses at commit, as before', async () => {
     const r = await rbuild(['build', '--root', join(work, 'gz'), '-t', 'local/gz:1', '--compression-format', 'gzip', ctx]);
     expect(r.code, r.stderr).toBe(0);
