@@ -144,9 +144,6 @@ async function buildWith(
     const { ImportedCache } = await import('../build/remote-cache.js');
     cacheFallback = await ImportedCache.load(req.cacheFrom, store, services.remoteCache, signal);
   }
-  // Hashes are saved even when the build stops early: the first pass (outside the
-  // namespace) hashes the context and then re-executes; the second pass reads them back.
-  // A failed save only costs rehashing.
   // With --push, the target stage's new layers start compressing as they are committed (they are
   // stored uncompressed), so the push waits for less at the end.
   // (Not with --squash: the stage's layers are replaced by one.)
@@ -159,6 +156,9 @@ async function buildWith(
     }
     emit(e);
   };
+  // Hashes are saved even when the build stops early: the first pass (outside the
+  // namespace) hashes the context and then re-executes; the second pass reads them back.
+  // A failed save only costs rehashing.
   const result = await executeBuild(
     graph,
     {
