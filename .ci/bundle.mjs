@@ -2,8 +2,10 @@
 // dist/builder/cli/rbuild.cjs, records V8's code cache for it
 // (dist/builder/cli/rbuild.v8cache), and replaces tsc's
 // dist/builder/cli/main.js (the bin; what the tests and the bench run) with a
-// small loader (builder/cli/bundle-loader.ts). The rest of dist/ stays tsc's
-// output; `tsc` alone gives back the unbundled main.js, which works too.
+// small CommonJS loader (builder/cli/bundle-loader.ts), with a package.json
+// in dist/builder/cli that makes that directory CommonJS. The rest of dist/
+// stays tsc's output. (`tsc` alone gives back the unbundled ES-module main.js;
+// to run it, remove dist/builder/cli/package.json.)
 //
 // Why: every rbuild command pays Node's start-up. Loading ~70 ES modules one by
 // one (each an async read, a resolve and a compile) plus the node: built-ins they
@@ -15,6 +17,7 @@
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
+import { createRequire, isBuiltin } from 'node:module';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -46,7 +49,7 @@ const cli = await build({
   banner: { js: "var __rbuildBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   // import() of node: built-ins and undici becomes require(): a vm.Script has no module loader.
   supported: { 'dynamic-import': false },
-  plugins: [lazyCommanderChildProcess()],
+  plugins: [lazyCommanderChildProcess(), lazyBuiltins()],
   sourcemap: 'linked',
   legalComments: 'none',
   logLevel: 'warning',
@@ -64,27 +67,44 @@ for (const out of cli.outputFiles) {
 }
 writeFileSync(join(root, 'dist/bundle-meta.json'), JSON.stringify(cli.metafile));
 
-// 2. The loader, as dist/builder/cli/main.js (an ES module: package.json says "type": "module").
-await build({
+// 2. The loader, as dist/builder/cli/main.js, a CommonJS script: an ES-module entry makes Node
+// start its ES module loader (~20 internal modules, fs/promises and readline among them, and an
+// async read of the entry) before the first line runs, ~5-10 ms of a ~80 ms cached rebuild.
+// package.json says "type": "module", so dist/builder/cli gets a package.json of its own that
+// says "commonjs"; tsc's ES-module outputs in that directory are then unusable, and nothing loads
+// them: the CLI is the bundle. (The loader module is written again as CommonJS for its test.)
+const loaderOptions = {
   absWorkingDir: root,
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  // bundle-loader.ts finds its built-ins with createRequire(import.meta.url).
+  define: { 'import.meta.url': '__rbuildLoaderUrl' },
+  logLevel: 'warning',
+};
+writeFileSync(join(outDir, 'package.json'), '{ "type": "commonjs" }\n');
+await build({
+  ...loaderOptions,
   stdin: {
     resolveDir: root,
     sourcefile: 'bundle-main.ts',
     loader: 'ts',
     contents: [
       "import { runBundle } from './builder/cli/bundle-loader.ts';",
-      "const here = (f: string): string => decodeURIComponent(new URL(f, import.meta.url).pathname);",
+      "const here = (f: string): string => `${__dirname}/${f}`;",
       'const record = process.env.RBUILD_RECORD_CODE_CACHE;',
-      "runBundle(here('./rbuild.cjs'), here('./rbuild.v8cache'), record ? { recordCacheTo: record } : {});",
+      "runBundle(here('rbuild.cjs'), here('rbuild.v8cache'), record ? { recordCacheTo: record } : {});",
     ].join('\n'),
   },
   outfile: mainFile,
-  bundle: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  banner: { js: '#!/usr/bin/env node\n// rbuild: loads the bundled CLI (./rbuild.cjs) with its code cache; made by .ci/bundle.mjs.' },
-  logLevel: 'warning',
+  banner: { js: "#!/usr/bin/env node\n// rbuild: loads the bundled CLI (./rbuild.cjs) with its code cache; made by .ci/bundle.mjs.\nvar __rbuildLoaderUrl = require('node:url').pathToFileURL(__filename).href;" },
+});
+await build({
+  ...loaderOptions,
+  entryPoints: ['builder/cli/bundle-loader.ts'],
+  outfile: join(outDir, 'bundle-loader.js'),
+  banner: { js: "var __rbuildLoaderUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
 
 // 3. The code cache: run a few commands, each reading the cache so far and writing it back
@@ -126,6 +146,45 @@ function lazyCommanderChildProcess() {
         if (!text.includes(eager)) return undefined; // a commander that changed: bundle it as it is
         const lazy = "const childProcess = { spawn: (...a) => require('node:child_process').spawn(...a) };";
         return { contents: text.replace(eager, lazy), loader: 'js' };
+      });
+    },
+  };
+}
+
+/**
+ * esbuild turns `import { spawn } from 'node:child_process'` into a require() that runs when the
+ * importing module is initialised, and initialising the build command initialises most of the code
+ * base: a fully cached build paid ~10 ms for child_process, net, stream, zlib, assert and friends it
+ * never calls. Here each such built-in is a small module whose exports are getters that require the
+ * real one on first access. The export names are read from this Node at bundle time (the bundle is
+ * made by the Node that runs it); a module that uses a built-in at its top level (`extends Transform`)
+ * still loads it then, as before.
+ */
+function lazyBuiltins() {
+  // Built-ins a bare `node` has loaded at start-up already: requiring them costs nothing.
+  const STARTUP_BUILTINS = new Set(['fs', 'path', 'url', 'events', 'buffer', 'util', 'process', 'module', 'vm', 'timers', 'async_hooks', 'querystring']);
+  const NS = 'rbuild-lazy-builtin';
+  return {
+    name: 'lazy-builtins',
+    setup(b) {
+      b.onResolve({ filter: /^[a-z_/]+$|^node:/ }, (args) => {
+        const bare = args.path.replace(/^node:/, '');
+        if (!isBuiltin(args.path) || STARTUP_BUILTINS.has(bare)) return undefined;
+        // The lazy module's own require() of the real built-in.
+        if (args.namespace === NS) return { path: `node:${bare}`, external: true };
+        return { path: bare, namespace: NS };
+      });
+      b.onLoad({ filter: /.*/, namespace: NS }, (args) => {
+        const real = createRequire(import.meta.url)(`node:${args.path}`);
+        const names = Object.keys(real).filter((k) => /^[A-Za-z_$][\w$]*$/.test(k));
+        const spec = JSON.stringify(`node:${args.path}`);
+        const lines = [
+          'let m;',
+          `for (const k of ${JSON.stringify(names)}) Object.defineProperty(exports, k, { enumerable: true, get: () => (m ??= require(${spec}))[k] });`,
+          // `import os from 'node:os'`: the default export is the module itself (loaded on first use too).
+          `Object.defineProperty(exports, 'default', { get: () => (m ??= require(${spec})) });`,
+        ];
+        return { contents: lines.join('\n'), loader: 'js', resolveDir: root };
       });
     },
   };
