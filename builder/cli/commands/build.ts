@@ -45,11 +45,20 @@ function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
 }
 
-/** `--check=warn` as docker-style flags write it becomes `--check --check-level warn` (commander's optional values would swallow the context). */
+/** Values `--pull` takes (true/false as docker's boolean writes them). */
+const PULL_POLICIES = ['always', 'missing', 'never', 'true', 'false'];
+
+/**
+ * Docker-style optional flag values, made explicit (commander's optional values would swallow the context):
+ * `--check=warn` becomes `--check --check-level warn`; a bare `--pull` (docker's boolean) becomes
+ * `--pull always` unless a policy follows it.
+ */
 export function normalizeBuildArgv(argv: string[]): string[] {
-  return argv.flatMap((a) => {
+  return argv.flatMap((a, i) => {
     const m = /^--check=(.*)$/.exec(a);
-    return m ? ['--check', '--check-level', m[1]!] : [a];
+    if (m) return ['--check', '--check-level', m[1]!];
+    if (a === '--pull' && !PULL_POLICIES.includes(argv[i + 1] ?? '')) return ['--pull', 'always'];
+    return [a];
   });
 }
 
@@ -66,7 +75,7 @@ export function register(program: Command, hooks: { enterNamespace(): Promise<vo
     .option('--target <stage>', 'build this stage and what it needs')
     .option('--no-cache', 'do not use the build cache')
     .option('--no-cache-filter <stage>', 'do not use the cache for this stage (repeatable)', collect, [])
-    .addOption(new Option('--pull [policy]', 'pull the base images: always, missing (default), never').choices(['always', 'missing', 'never', 'true', 'false']))
+    .addOption(new Option('--pull [policy]', 'pull the base images: always (alone: --pull), missing (default), never').choices(PULL_POLICIES))
     .option('--label <key=value>', 'set an image label (repeatable)', collect, [])
     .option('--annotation <key=value>', 'set a manifest annotation (repeatable)', collect, [])
     .option('--platform <os/arch>', 'target platform (only the host platform for now)')
