@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startFaultProxy } from '../../../test/support/fault-proxy.js';
 import { startTestRegistry, TEST_USERS, type TestRegistry } from '../../../test/support/registry-server.js';
-import { runAs, tempDirFor, TEST_USER } from '../../../test/support/unprivileged.js';
+import { mkdirFor, runAs, tempDirFor, TEST_USER, userInfo } from '../../../test/support/unprivileged.js';
 
 // The built CLI, run as the unprivileged test user against the real registry.
 const registry = inject('registry');
@@ -73,6 +73,50 @@ describe('rbuild pull / push / login / logout', () => {
     const out = await rbuild(['logout', reg.host], { env });
     expect(out.stdout).toBe(`Removing login credentials for ${reg.host}\n`);
     const denied = await rbuild(['pull', '--root', join(dir, 's2'), `${reg.host}/private/bb:1`], { env });
+    expect(denied.code).toBe(3);
+    expect(denied.stderr).toMatch(/401 Unauthorized/);
+  });
+
+  it('logs in, pushes, pulls and logs out through a credential helper (credsStore), keeping the secret out of config.json', async () => {
+    // A real `docker-credential-rbtest` executable on the test user's PATH, keeping secrets in its own file.
+    const bin = mkdirFor(TEST_USER, join(dir, 'helper-bin'));
+    const secrets = join(bin, 'secrets.json');
+    writeFileSync(join(bin, 'docker-credential-rbtest'), `#!/usr/bin/env node
+const fs = require('fs');
+const file = ${JSON.stringify(secrets)};
+const db = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
+const input = fs.readFileSync(0, 'utf8').trim();
+const verb = process.argv[2];
+if (verb === 'get') {
+  if (!db[input]) { process.stdout.write('credentials not found in native keychain\\n'); process.exit(1); }
+  process.stdout.write(JSON.stringify({ ServerURL: input, ...db[input] }));
+} else if (verb === 'store') {
+  const c = JSON.parse(input); db[c.ServerURL] = { Username: c.Username, Secret: c.Secret };
+  fs.writeFileSync(file, JSON.stringify(db));
+} else if (verb === 'erase') { delete db[input]; fs.writeFileSync(file, JSON.stringify(db)); }
+else process.exit(2);
+`);
+    chmodSync(join(bin, 'docker-credential-rbtest'), 0o755);
+    const dockerDir = mkdirFor(TEST_USER, join(dir, 'docker-helper'));
+    writeFileSync(join(dockerDir, 'config.json'), JSON.stringify({ credsStore: 'rbtest' }));
+    chownSync(join(dockerDir, 'config.json'), userInfo(TEST_USER).uid, userInfo(TEST_USER).gid);
+    const env = { DOCKER_CONFIG: dockerDir, PATH: `${bin}:/usr/local/bin:/usr/bin:/bin` };
+
+    const login = await rbuild(['login', reg.host, '-u', 'tester', '--password-stdin'], { env, input: `${TEST_USERS.tester}\n` });
+    expect(login.code, login.stderr).toBe(0);
+    expect(login.stderr).toContain('Credentials saved in docker-credential-rbtest');
+    expect(readFileSync(join(dockerDir, 'config.json'), 'utf8')).not.toContain(Buffer.from(`tester:${TEST_USERS.tester}`).toString('base64'));
+    expect(JSON.parse(readFileSync(secrets, 'utf8'))[reg.host]).toEqual({ Username: 'tester', Secret: TEST_USERS.tester });
+
+    const push = await rbuild(['push', '--root', join(dir, 'store'), `${registry}/library/busybox:latest`, `${reg.host}/helper/bb:1`], { env });
+    expect(push.code, push.stderr).toBe(0);
+    const pull = await rbuild(['pull', '--root', join(dir, 'helper-store'), `${reg.host}/helper/bb:1`], { env });
+    expect(pull.code, pull.stderr).toBe(0);
+
+    const out = await rbuild(['logout', reg.host], { env });
+    expect(out.code, out.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(secrets, 'utf8'))).toEqual({});
+    const denied = await rbuild(['pull', '--root', join(dir, 'helper-store2'), `${reg.host}/helper/bb:1`], { env });
     expect(denied.code).toBe(3);
     expect(denied.stderr).toMatch(/401 Unauthorized/);
   });
