@@ -35,6 +35,14 @@ describe('rbuild pull / push / login / logout', () => {
     expect(again.stderr).not.toMatch(/Pull complete/);
   });
 
+  it('--platform on a single-platform image of another platform warns', async () => {
+    const res = await rbuild(['pull', '--root', join(dir, 'plat-store'), '--platform', 'linux/s390x', `${registry}/library/busybox:latest`]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toMatch(/^WARNING: image platform \(linux\/[a-z0-9]+\) does not match the requested platform \(linux\/s390x\)$/m);
+    const same = await rbuild(['pull', '--root', join(dir, 'plat-store'), '--platform', `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`, `${registry}/library/busybox:latest`]);
+    expect(same.stderr).not.toMatch(/WARNING/);
+  });
+
   it('pushes from the store; skopeo sees the same digest', async () => {
     const root = join(dir, 'store');
     const res = await rbuild(['push', '--root', root, `${registry}/library/busybox:latest`, `${registry}/cli/pushed:1`]);
