@@ -96,6 +96,9 @@ export function register(program: Command, hooks: { enterNamespace(): Promise<vo
     .addOption(new Option('--format <format>', 'manifest and config media types').choices(['oci', 'docker']).default('oci'))
     .option('--compression-level <n>', 'gzip level of new layers')
     .option('--root <dir>', 'store directory (default: $XDG_DATA_HOME/rbuild)')
+    .option('--insecure-registry <host>', 'reach this registry over plain HTTP (repeatable; loopback ones always are)', collect, [])
+    .option('--registries-config <file>', 'mirrors and insecure registries (default: $XDG_CONFIG_HOME/rbuild/registries.json)')
+    .option('--authfile <file>', "credentials file (default: $REGISTRY_AUTH_FILE or Docker's config.json)")
     .addOption(
       new Option('--isolation <mode>', 'how RUN steps are isolated: rootless (namespaces), chroot (root in a container that forbids namespaces), auto')
         .choices(['auto', 'rootless', 'chroot'])
@@ -263,6 +266,9 @@ function toRequest(context: string, o: Record<string, unknown>): BuildRequest {
     cacheTo: (o.cacheTo as string[]).map((v) => parseCacheSpec(v)),
     cacheFrom: (o.cacheFrom as string[]).map((v) => parseCacheSpec(v).ref),
     ...(o.storageDriver ? { storageDriver: o.storageDriver as string } : {}),
+    ...((o.insecureRegistry as string[]).length ? { insecureRegistries: o.insecureRegistry as string[] } : {}),
+    ...(o.registriesConfig ? { registriesConfig: resolve(o.registriesConfig as string) } : {}),
+    ...(o.authfile ? { authFile: resolve(o.authfile as string) } : {}),
   };
 }
 

@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, connect, type AddressInfo, type Server } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startFaultProxy } from '../../../test/support/fault-proxy.js';
@@ -152,5 +154,66 @@ else process.exit(2);
     const res = await rbuild(['pull', '--root', join(dir, 'store'), 'Not/Valid']);
     expect(res.code).toBe(2);
     expect(res.stderr).toMatch(/invalid reference "Not\/Valid": repository name must be lowercase/);
+  });
+});
+
+/** The machine's first non-loopback IPv4 address (the test needs one: a registry reached there is not loopback). */
+function outsideAddress(): string {
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  throw new Error('no non-loopback IPv4 address on this machine');
+}
+
+describe('a plain-HTTP registry that is not on loopback', () => {
+  let dir: string;
+  let fwd: Server;
+  let host: string;
+  beforeAll(async () => {
+    dir = tempDirFor(TEST_USER);
+    // The real registry, reached through a TCP forwarder on a non-loopback address.
+    const [rh, rp] = [registry.slice(0, registry.lastIndexOf(':')), Number(registry.slice(registry.lastIndexOf(':') + 1))];
+    fwd = createServer((c) => {
+      const up = connect(rp, rh);
+      c.pipe(up).pipe(c);
+      up.on('error', () => c.destroy());
+      c.on('error', () => up.destroy());
+    });
+    const ip = outsideAddress();
+    await new Promise<void>((r) => fwd.listen(0, ip, r));
+    host = `${ip}:${(fwd.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => fwd.close(() => r())));
+
+  it('is reached over HTTPS unless named insecure, with one clear error line and the fix', async () => {
+    const ref = `${host}/library/busybox:latest`;
+    const refused = await rbuild(['pull', '--root', join(dir, 's0'), ref]);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr.split('\n').filter(Boolean)).toEqual([
+      expect.stringMatching(new RegExp(`^error: pulling ${ref}: ERR_SSL_WRONG_VERSION_NUMBER: wrong version number from ${host}`)),
+      `hint: ${host} may speak plain HTTP: mark it insecure (--tls-verify=false or the registries config)`,
+    ]);
+    for (const flags of [['--tls-verify=false'], ['--insecure-registry', host]]) {
+      const ok = await rbuild(['pull', '--root', join(dir, 's1'), ...flags, ref]);
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(ok.stdout.trim()).toBe(ref);
+    }
+    const config = join(dir, 'registries.json');
+    writeFileSync(config, JSON.stringify({ insecure: [host] }));
+    const viaConfig = await rbuild(['pull', '--root', join(dir, 's2'), '--registries-config', config, ref]);
+    expect(viaConfig.code, viaConfig.stderr).toBe(0);
+  });
+
+  it('build takes --insecure-registry and --registries-config too', async () => {
+    const ctx = mkdirFor(TEST_USER, join(dir, 'ctx'));
+    writeFileSync(join(ctx, 'Dockerfile'), `FROM ${host}/library/busybox:latest\nRUN true\n`);
+    chownSync(join(ctx, 'Dockerfile'), userInfo(TEST_USER).uid, userInfo(TEST_USER).gid);
+    const refused = await rbuild(['build', '--root', join(dir, 'b0'), '--progress=quiet', ctx]);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/may speak plain HTTP/);
+    const ok = await rbuild(['build', '--root', join(dir, 'b1'), '--progress=quiet', '--insecure-registry', host, ctx]);
+    expect(ok.code, ok.stderr).toBe(0);
+    const config = join(dir, 'build-registries.json');
+    writeFileSync(config, JSON.stringify({ insecure: [host] }));
+    const viaConfig = await rbuild(['build', '--root', join(dir, 'b2'), '--progress=quiet', '--registries-config', config, ctx]);
+    expect(viaConfig.code, viaConfig.stderr).toBe(0);
   });
 });
