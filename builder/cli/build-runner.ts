@@ -67,6 +67,12 @@ export interface BuildRequest {
   isolation?: import('../sandbox/isolation.js').IsolationMode;
   /** --storage-driver (default: the fastest that works; copy with chroot isolation). */
   storageDriver?: string;
+  /** Registries reached over plain HTTP besides loopback ones (--insecure-registry). */
+  insecureRegistries?: string[];
+  /** --registries-config (mirrors, insecure hosts). */
+  registriesConfig?: string;
+  /** --authfile (default: $REGISTRY_AUTH_FILE or Docker's config.json). */
+  authFile?: string;
 }
 
 /** What the build produced. */
@@ -119,6 +125,11 @@ export async function runBuild(req: BuildRequest, emit: EventSink, signal?: Abor
     root: req.root, store, emit, ...(signal ? { signal } : {}),
     ...(req.isolation ? { isolation: req.isolation } : {}), ...(req.storageDriver ? { storageDriver: req.storageDriver } : {}),
     compression: { format: req.compressionFormat ?? 'gzip', ...(req.compressionLevel !== undefined ? { level: req.compressionLevel } : {}) },
+    registry: {
+      ...(req.insecureRegistries?.length ? { insecure: req.insecureRegistries } : {}),
+      ...(req.registriesConfig ? { registriesConfig: req.registriesConfig } : {}),
+      ...(req.authFile ? { authFile: req.authFile } : {}),
+    },
   });
   try {
     return await buildWith(req, services, store, graph, platform, tags, emit, signal);

@@ -52,6 +52,8 @@ export function buildServices(opts: {
   isolation?: IsolationMode;
   /** How uncompressed layers leave the machine (push, --cache-to); default gzip. */
   compression?: CompressionChoice;
+  /** --insecure-registry, --registries-config and --authfile of the build. */
+  registry?: { insecure?: string[]; registriesConfig?: string; authFile?: string };
 }): BuildServices {
   const { store, root } = opts;
   // The registry client, snapshotter and sandbox are imported on first use:
@@ -61,7 +63,13 @@ export function buildServices(opts: {
     (client ??= Promise.all([import('../../registry/remote/default-client.js'), import('../../registry/auth/ci-env.js')]).then(
       async ([m, ci]) => {
         await useBaselineWasmCompiler();
-        return (await m.createDefaultClient({ onCiCredential: (s) => opts.emit({ type: 'info', message: ci.describeCiCredential(s) }) })).client;
+        const r = opts.registry;
+        return (await m.createDefaultClient({
+          onCiCredential: (s) => opts.emit({ type: 'info', message: ci.describeCiCredential(s) }),
+          ...(r?.insecure?.length && { insecure: r.insecure }),
+          ...(r?.registriesConfig !== undefined && { registriesConfig: r.registriesConfig }),
+          ...(r?.authFile !== undefined && { authFile: r.authFile }),
+        })).client;
       },
     ));
   let snap: Promise<Snapshotter> | undefined;

@@ -46,11 +46,20 @@ function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
 }
 
-/** `--check=warn` as docker-style flags write it becomes `--check --check-level warn` (commander's optional values would swallow the context). */
+/** Values `--pull` takes (true/false as docker's boolean writes them). */
+const PULL_POLICIES = ['always', 'missing', 'never', 'true', 'false'];
+
+/**
+ * Docker-style optional flag values, made explicit (commander's optional values would swallow the context):
+ * `--check=warn` becomes `--check --check-level warn`; a bare `--pull` (docker's boolean) becomes
+ * `--pull always` unless a policy follows it.
+ */
 export function normalizeBuildArgv(argv: string[]): string[] {
-  return argv.flatMap((a) => {
+  return argv.flatMap((a, i) => {
     const m = /^--check=(.*)$/.exec(a);
-    return m ? ['--check', '--check-level', m[1]!] : [a];
+    if (m) return ['--check', '--check-level', m[1]!];
+    if (a === '--pull' && !PULL_POLICIES.includes(argv[i + 1] ?? '')) return ['--pull', 'always'];
+    return [a];
   });
 }
 
@@ -67,7 +76,7 @@ export function register(program: Command, hooks: { enterNamespace(): Promise<vo
     .option('--target <stage>', 'build this stage and what it needs')
     .option('--no-cache', 'do not use the build cache')
     .option('--no-cache-filter <stage>', 'do not use the cache for this stage (repeatable)', collect, [])
-    .addOption(new Option('--pull [policy]', 'pull the base images: always, missing (default), never').choices(['always', 'missing', 'never', 'true', 'false']))
+    .addOption(new Option('--pull [policy]', 'pull the base images: always (alone: --pull), missing (default), never').choices(PULL_POLICIES))
     .option('--label <key=value>', 'set an image label (repeatable)', collect, [])
     .option('--annotation <key=value>', 'set a manifest annotation (repeatable)', collect, [])
     .option('--platform <os/arch>', 'target platform (only the host platform for now)')
@@ -89,6 +98,9 @@ export function register(program: Command, hooks: { enterNamespace(): Promise<vo
     .addOption(new Option('--compression-format <format>', 'compress new layers at commit (default: stored uncompressed) and on push (default gzip)').choices(['gzip', 'zstd']))
     .option('--compression-level <n>', 'compression level of new layers (implies compressing at commit)')
     .option('--root <dir>', 'store directory (default: $XDG_DATA_HOME/rbuild)')
+    .option('--insecure-registry <host>', 'reach this registry over plain HTTP (repeatable; loopback ones always are)', collect, [])
+    .option('--registries-config <file>', 'mirrors and insecure registries (default: $XDG_CONFIG_HOME/rbuild/registries.json)')
+    .option('--authfile <file>', "credentials file (default: $REGISTRY_AUTH_FILE or Docker's config.json)")
     .addOption(
       new Option('--isolation <mode>', 'how RUN steps are isolated: rootless (namespaces), chroot (root in a container that forbids namespaces), auto')
         .choices(['auto', 'rootless', 'chroot'])
@@ -254,6 +266,9 @@ function toRequest(context: string, o: Record<string, unknown>): BuildRequest {
     cacheTo: (o.cacheTo as string[]).map((v) => parseCacheSpec(v)),
     cacheFrom: (o.cacheFrom as string[]).map((v) => parseCacheSpec(v).ref),
     ...(o.storageDriver ? { storageDriver: o.storageDriver as string } : {}),
+    ...((o.insecureRegistry as string[]).length ? { insecureRegistries: o.insecureRegistry as string[] } : {}),
+    ...(o.registriesConfig ? { registriesConfig: resolve(o.registriesConfig as string) } : {}),
+    ...(o.authfile ? { authFile: resolve(o.authfile as string) } : {}),
   };
 }
 
