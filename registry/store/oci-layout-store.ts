@@ -13,6 +13,7 @@ import { addAbortSignal, Readable } from 'node:stream';
 import { unlinkSync } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, stat, unlink, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import pLimit from 'p-limit';
 import type { ContentStore, ImageIndex } from '../content-store.js';
 import { AnnotationRefName, MediaType } from '../oci/types.js';
 import type { Descriptor, Digest, Index } from '../oci/types.js';
@@ -443,9 +444,13 @@ export class OciLayoutStore implements ContentStore, ImageIndex {
 const WRITE_BATCH = 1 << 20;
 /** Written bytes between two early flushes of a blob being written. */
 const FLUSH_EVERY = 32 << 20;
-/** Early flushes in flight in this process: each holds a libuv threadpool thread (4 by default) until the disk is done. */
-let flushesInFlight = 0;
-const MAX_FLUSHES_IN_FLIGHT = 1;
+/**
+ * Blob fsyncs in flight in this process. Each holds one of libuv's 4 threadpool threads until
+ * the disk is done; four at once (a pull's parallel blobs finishing together) would leave no
+ * thread for the writes and reads of the others, whose sockets would then stall. The disk
+ * writes no faster for more of them (one fsync already queues all of a file's dirty pages).
+ */
+const blobSyncs = pLimit(2);
 
 /**
  * Writes one blob's temp file: pieces gathered into writev calls (no copy), and, when the
@@ -478,7 +483,7 @@ class BlobFileWriter {
     await this.writeBatch();
     await this.flushing;
     if (this.flushError !== undefined) throw this.flushError;
-    if (this.fsync) await this.fh.sync();
+    if (this.fsync) await blobSyncs(() => this.fh.sync());
   }
 
   /** Waits for a background flush before the file is closed on failure. */
@@ -508,14 +513,13 @@ class BlobFileWriter {
       done = total;
     }
     this.sinceFlush += done;
-    if (this.fsync && this.sinceFlush >= FLUSH_EVERY && !this.flushing && flushesInFlight < MAX_FLUSHES_IN_FLIGHT) {
+    // Only when a sync slot is free: an early flush never waits, nor makes a final fsync wait long.
+    if (this.fsync && this.sinceFlush >= FLUSH_EVERY && !this.flushing && blobSyncs.activeCount === 0) {
       this.sinceFlush = 0;
-      flushesInFlight++;
-      this.flushing = this.fh.datasync().then(
+      this.flushing = blobSyncs(() => this.fh.datasync()).then(
         () => undefined,
         (err: unknown) => void (this.flushError ??= err),
       ).finally(() => {
-        flushesInFlight--;
         this.flushing = undefined;
       });
     }
