@@ -62,6 +62,14 @@ describe('CompressedBlobs', () => {
     expect(second.compressedCount).toBe(1);
   });
 
+  it('names the remembered compressed blobs of given diff IDs (for prune to keep)', async () => {
+    const img = await makeTestImage(store, { layers: [{ 'a.txt': 'p' }, { 'b.txt': 'q' }], gzip: false });
+    expect(await blobsOf(store).rememberedFor(img.diffIds)).toEqual([]);
+    const gz = await blobsOf(store).layer(img.layers[0]!, { format: 'gzip' });
+    expect(await blobsOf(store).rememberedFor(img.diffIds)).toEqual([gz.digest]);
+    expect(await blobsOf(store).rememberedFor([img.diffIds[1]!])).toEqual([]);
+  });
+
   it('compresses again when the remembered blob was pruned', async () => {
     const img = await makeTestImage(store, { layers: [{ 'a.txt': 'x' }], gzip: false });
     const gz = await blobsOf(store).layer(img.layers[0]!, { format: 'gzip' });

@@ -13,7 +13,7 @@
  * gzip goes through node:zlib on one core.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, writeFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
@@ -137,6 +137,31 @@ export class CompressedBlobs {
       const { urls, annotations } = desc;
       return { mediaType, digest, size, ...(urls ? { urls } : {}), ...(annotations ? { annotations } : {}) };
     });
+  }
+
+  /**
+   * The remembered compressed blobs of these uncompressed layers (by diff ID), whether or not they
+   * are still stored: prune keeps them with the images that have the layers.
+   */
+  async rememberedFor(diffIds: Iterable<string>): Promise<Digest[]> {
+    const wanted = new Set([...diffIds].map((d) => d.slice(d.indexOf(':') + 1)));
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return []; // nothing compressed yet
+    }
+    const out: Digest[] = [];
+    for (const n of names) {
+      if (!wanted.has(n.slice(0, n.indexOf('.')))) continue;
+      try {
+        const r = JSON.parse(await readFile(join(this.dir, n), 'utf8')) as Remembered;
+        if (isDigest(r.digest)) out.push(r.digest);
+      } catch {
+        // torn or vanished: nothing to keep
+      }
+    }
+    return out;
   }
 
   /** The remembered compressed blob for a mapping key, when it is still in the store. */
