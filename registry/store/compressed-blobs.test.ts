@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { MediaType, type Descriptor, type Manifest } from '../oci/types.js';
 import { canonicalJson, sha256Digest } from '../oci/validate.js';
-import { compressImage, rewriteLayers } from './compress-image.js';
+import { compressImage, outgoingStore, rewriteLayers } from './compress-image.js';
 import { CompressedBlobs, compressedBlobsDir, compressedMediaType, zlibCompressor, type StreamCompressor } from './compressed-blobs.js';
 import { openStore, type OciLayoutStore } from './oci-layout-store.js';
 import { makeTestImage } from './test-image.js';
@@ -133,6 +133,15 @@ describe('compressImage', () => {
     const again = await compressImage(store, img.manifest, { format: 'gzip' }, (l, c, s) => blobsOf(store).layer(l, c, s));
     expect(again).toEqual(out);
     expect(calls).toBe(2);
+  });
+
+  it('through an outgoingStore, the rewritten manifest stays in memory; the compressed layers are stored', async () => {
+    const img = await makeTestImage(store, { layers: [{ 'a.txt': 'mem' }], gzip: false });
+    const out = outgoingStore(store);
+    const d = await compressImage(out, img.manifest, { format: 'gzip' }, (l, c) => blobsOf(store).layer(l, c));
+    expect(await store.stat(d.digest)).toBeUndefined();
+    const m = JSON.parse((await out.readBytes(d.digest)).toString()) as Manifest;
+    expect(await store.stat(m.layers[0]!.digest)).toEqual({ size: m.layers[0]!.size });
   });
 
   it('returns the descriptor itself when every layer is compressed already', async () => {

@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, writeFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { addAbortSignal, pipeline, Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { ContentStore } from '../content-store.js';
 import { isDigest } from '../oci/validate.js';
@@ -71,19 +71,10 @@ export function compressedMediaType(mediaType: string, format: ExportCompression
 /** gzip through node:zlib (one core): the fallback when no compressor is injected. */
 export const zlibCompressor: StreamCompressor = (src, opts, signal) => {
   if (opts.compression !== 'gzip') throw new StoreError('UNSUPPORTED_COMPRESSION', `${opts.compression} needs a compressor (none was configured)`);
-  const gz = createGzip({ level: opts.level ?? DEFAULT_LEVEL.gzip });
-  void (async () => {
-    try {
-      for await (const c of src) {
-        signal?.throwIfAborted();
-        if (!gz.write(c)) await new Promise((r) => gz.once('drain', r));
-      }
-      gz.end();
-    } catch (e) {
-      gz.destroy(e as Error);
-    }
-  })();
-  return gz;
+  // pipeline: an error on either side (a corrupt source) reaches the consumer once, and both streams are destroyed.
+  const input = Readable.from(src, { objectMode: false });
+  if (signal) addAbortSignal(signal, input);
+  return pipeline(input, createGzip({ level: opts.level ?? DEFAULT_LEVEL.gzip }), () => undefined);
 };
 
 /** What a mapping file holds. */
