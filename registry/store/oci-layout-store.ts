@@ -10,8 +10,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { addAbortSignal, Readable } from 'node:stream';
-import { unlinkSync } from 'node:fs';
-import { link, mkdir, open, readdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { link, mkdir, open, readdir, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContentStore, ImageIndex } from '../content-store.js';
 import { AnnotationRefName, MediaType } from '../oci/types.js';
@@ -57,8 +57,10 @@ export class OciLayoutStore implements ContentStore, ImageIndex {
 
   /** Creates the layout when absent (safe when several processes do it at once). */
   async init(): Promise<void> {
-    await mkdir(join(this.layoutDir, 'blobs', 'sha256'), { recursive: true });
-    await mkdir(this.tmpDir, { recursive: true });
+    // Synchronous: on an existing store these are a few metadata calls, each an awaited threadpool
+    // round trip otherwise (the same goes for stat, readBytes and readIndex below).
+    mkdirSync(join(this.layoutDir, 'blobs', 'sha256'), { recursive: true });
+    mkdirSync(this.tmpDir, { recursive: true });
     await this.createIfAbsent(join(this.layoutDir, 'oci-layout'), Buffer.from('{"imageLayoutVersion":"1.0.0"}'));
     await this.createIfAbsent(join(this.layoutDir, 'index.json'), canonicalJson(emptyIndex()));
   }
@@ -73,7 +75,7 @@ export class OciLayoutStore implements ContentStore, ImageIndex {
   /** The size of a stored blob, or undefined when absent. */
   async stat(digest: Digest): Promise<{ size: number } | undefined> {
     try {
-      const st = await stat(this.blobPath(digest));
+      const st = statSync(this.blobPath(digest));
       return { size: st.size };
     } catch (err) {
       if (isErrno(err, 'ENOENT')) return undefined;
@@ -107,7 +109,8 @@ export class OciLayoutStore implements ContentStore, ImageIndex {
   async readBytes(digest: Digest, signal?: AbortSignal): Promise<Buffer> {
     let bytes: Buffer;
     try {
-      bytes = await readFile(this.blobPath(digest), { signal });
+      signal?.throwIfAborted();
+      bytes = readFileSync(this.blobPath(digest));
     } catch (err) {
       if (isErrno(err, 'ENOENT')) throw new StoreError('BLOB_UNKNOWN', `blob ${digest} is not in the store`, { cause: err });
       throw err;
@@ -360,7 +363,7 @@ export class OciLayoutStore implements ContentStore, ImageIndex {
   async readIndex(): Promise<Index> {
     let bytes: Buffer;
     try {
-      bytes = await readFile(join(this.layoutDir, 'index.json'));
+      bytes = readFileSync(join(this.layoutDir, 'index.json'));
     } catch (err) {
       if (isErrno(err, 'ENOENT')) return emptyIndex();
       throw err;
@@ -420,7 +423,7 @@ export class OciLayoutStore implements ContentStore, ImageIndex {
   // concurrent creator's (possibly already updated) file: write temp, link().
   private async createIfAbsent(path: string, bytes: Uint8Array): Promise<void> {
     try {
-      await stat(path);
+      statSync(path);
       return;
     } catch (err) {
       if (!isErrno(err, 'ENOENT')) throw err;
