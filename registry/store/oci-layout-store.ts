@@ -10,7 +10,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { addAbortSignal, Readable } from 'node:stream';
-import { unlinkSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, utimesSync } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, stat, unlink, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
@@ -58,8 +58,10 @@ export class OciLayoutStore implements ContentStore, ImageIndex {
 
   /** Creates the layout when absent (safe when several processes do it at once). */
   async init(): Promise<void> {
-    await mkdir(join(this.layoutDir, 'blobs', 'sha256'), { recursive: true });
-    await mkdir(this.tmpDir, { recursive: true });
+    // Synchronous: on an existing store these are a few metadata calls, each an awaited threadpool
+    // round trip otherwise (the same goes for stat, readBytes and readIndex below).
+    mkdirSync(join(this.layoutDir, 'blobs', 'sha256'), { recursive: true });
+    mkdirSync(this.tmpDir, { recursive: true });
     await this.createIfAbsent(join(this.layoutDir, 'oci-layout'), Buffer.from('{"imageLayoutVersion":"1.0.0"}'));
     await this.createIfAbsent(join(this.layoutDir, 'index.json'), canonicalJson(emptyIndex()));
   }
@@ -74,7 +76,7 @@ export class OciLayoutStore implements ContentStore, ImageIndex {
   /** The size of a stored blob, or undefined when absent. */
   async stat(digest: Digest): Promise<{ size: number } | undefined> {
     try {
-      const st = await stat(this.blobPath(digest));
+      const st = statSync(this.blobPath(digest));
       return { size: st.size };
     } catch (err) {
       if (isErrno(err, 'ENOENT')) return undefined;
@@ -108,7 +110,8 @@ export class OciLayoutStore implements ContentStore, ImageIndex {
   async readBytes(digest: Digest, signal?: AbortSignal): Promise<Buffer> {
     let bytes: Buffer;
     try {
-      bytes = await readFile(this.blobPath(digest), { signal });
+      signal?.throwIfAborted();
+      bytes = readFileSync(this.blobPath(digest));
     } catch (err) {
       if (isErrno(err, 'ENOENT')) throw new StoreError('BLOB_UNKNOWN', `blob ${digest} is not in the store`, { cause: err });
       throw err;
@@ -261,7 +264,8 @@ export class OciLayoutStore implements ContentStore, ImageIndex {
     const path = join(this.tmpDir, `writer-${process.pid}`);
     if (writerMarks.has(path)) return;
     writerMarks.add(path);
-    await writeFile(path, '', { flag: 'a' });
+    // Synchronous, like the touch below: two metadata calls, once per process.
+    closeSync(openSync(path, 'a'));
     if (writerMarks.size === 1) {
       process.once('exit', () => {
         for (const p of writerMarks) {
@@ -364,7 +368,7 @@ export class OciLayoutStore implements ContentStore, ImageIndex {
   async readIndex(): Promise<Index> {
     let bytes: Buffer;
     try {
-      bytes = await readFile(join(this.layoutDir, 'index.json'));
+      bytes = readFileSync(join(this.layoutDir, 'index.json'));
     } catch (err) {
       if (isErrno(err, 'ENOENT')) return emptyIndex();
       throw err;
@@ -410,7 +414,7 @@ export class OciLayoutStore implements ContentStore, ImageIndex {
   private async touchIfPresent(digest: Digest): Promise<boolean> {
     const now = new Date();
     try {
-      await utimes(this.blobPath(digest), now, now);
+      utimesSync(this.blobPath(digest), now, now);
       return true;
     } catch (err) {
       if (isErrno(err, 'ENOENT')) return false;
@@ -424,7 +428,7 @@ export class OciLayoutStore implements ContentStore, ImageIndex {
   // concurrent creator's (possibly already updated) file: write temp, link().
   private async createIfAbsent(path: string, bytes: Uint8Array): Promise<void> {
     try {
-      await stat(path);
+      statSync(path);
       return;
     } catch (err) {
       if (!isErrno(err, 'ENOENT')) throw err;

@@ -3,7 +3,7 @@
  * the real registry, and independent tools (skopeo, umoci) read the result.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync, chownSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync, chownSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -105,6 +105,19 @@ describe('rbuild build as an unprivileged user', () => {
     const ev = events(r.stderr);
     expect(ev.filter((e) => e.type === 'step-start')).toEqual([]);
     expect(ev.filter((e) => e.type === 'step-cached').length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('the same build again, same tag, writes nothing to the index and does not enter the namespace', async () => {
+    const index = join(store, 'oci', 'index.json');
+    const before = statSync(index).ino;
+    const r = await rbuild(['build', '-t', 'e2e/simple:2', '--root', store, '--progress=json', ctx]);
+    expect(r.code).toBe(0);
+    const ev = events(r.stderr);
+    expect(ev.filter((e) => e.type === 'step-start')).toEqual([]);
+    // index.json is replaced by rename whenever it is written: the same inode means it was not.
+    expect(statSync(index).ino).toBe(before);
+    // Only a process inside the build namespace announces its isolation.
+    expect(ev.filter((e) => e.type === 'info' && String(e.message).startsWith('isolation:'))).toEqual([]);
   });
 
   it('changing one context file reruns only from the step that reads it', async () => {
