@@ -190,6 +190,9 @@ function lazyBuiltins() {
       b.onResolve({ filter: /^[a-z_/]+$|^node:/ }, (args) => {
         const bare = args.path.replace(/^node:/, '');
         if (!isBuiltin(args.path) || STARTUP_BUILTINS.has(bare)) return undefined;
+        // A built-in that IS a function (assert) cannot be stood in for by an object of getters:
+        // esbuild's ES-module interop makes `import assert from 'assert'` the exports object itself.
+        if (typeof createRequire(import.meta.url)(`node:${bare}`) === 'function') return undefined;
         // The lazy module's own require() of the real built-in.
         if (args.namespace === NS) return { path: `node:${bare}`, external: true };
         return { path: bare, namespace: NS };
