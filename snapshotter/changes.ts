@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import type { LowerView } from './lower-view.js';
 import { nativeFs } from './native-fs.js';
-import { isOverlayXattr, isWhiteoutDevice, OPAQUE_MARKER, WHITEOUT_PREFIX } from './overlay-form.js';
+import { isWhiteoutDevice, OPAQUE_MARKER, WHITEOUT_PREFIX } from './overlay-form.js';
+import { sameAsLower, sameContent, sameXattrs } from './unchanged.js';
 
 /** One change: an entry to write, a deletion, or "this directory hides everything below". */
 export type Change =
@@ -36,8 +37,11 @@ function join2(rel: string, name: string): string {
   return rel === '' ? name : `${rel}/${name}`;
 }
 
-/** Changes recorded in an overlay upper dir (kernel overlay or fuse-overlayfs form). */
-export function changesFromUpper(upper: string, signal?: AbortSignal): Change[] {
+/**
+ * Changes recorded in an overlay upper dir (kernel overlay or fuse-overlayfs form).
+ * With `lower`, copy-ups that changed nothing are left out (see unchanged.ts).
+ */
+export function changesFromUpper(upper: string, signal?: AbortSignal, lower?: LowerView): Change[] {
   const nfs = nativeFs();
   const out: Change[] = [];
   // One llistxattr, and a read only of the markers that are there (most directories have none).
@@ -69,10 +73,18 @@ export function changesFromUpper(upper: string, signal?: AbortSignal): Change[] 
       if (isWhiteoutDevice(st)) {
         out.push({ kind: 'whiteout', path });
       } else if (st.isDirectory()) {
+        const opaque = isOpaque(abs);
+        if (!opaque && lower && sameAsLower(abs, st, lower.lookup(path))) {
+          // A copy-up that changed nothing: it goes in only as the parent of a change below it.
+          const mark = out.length;
+          walk(path, abs);
+          if (out.length > mark) out.splice(mark, 0, { kind: 'entry', path, abs, st });
+          continue;
+        }
         out.push({ kind: 'entry', path, abs, st });
-        if (isOpaque(abs)) out.push({ kind: 'opaque', path });
+        if (opaque) out.push({ kind: 'opaque', path });
         walk(path, abs);
-      } else {
+      } else if (!lower || !sameAsLower(abs, st, lower.lookup(path))) {
         out.push({ kind: 'entry', path, abs, st });
       }
     }
@@ -80,41 +92,6 @@ export function changesFromUpper(upper: string, signal?: AbortSignal): Change[] 
   walk('', upper);
   // The root directory itself is not part of a layer (docker and buildkit leave it out).
   return out;
-}
-
-function sameXattrs(a: string, b: string): boolean {
-  const nfs = nativeFs();
-  const la = nfs.llistxattr(a).filter((n) => !isOverlayXattr(n)).sort();
-  const lb = nfs.llistxattr(b).filter((n) => !isOverlayXattr(n)).sort();
-  if (la.length !== lb.length) return false;
-  for (let i = 0; i < la.length; i++) {
-    if (la[i] !== lb[i]) return false;
-    if (!nfs.lgetxattr(a, la[i]!)!.equals(nfs.lgetxattr(b, lb[i]!)!)) return false;
-  }
-  return true;
-}
-
-function sameContent(a: string, b: string): boolean {
-  const fa = fs.openSync(a, 'r');
-  const fb = fs.openSync(b, 'r');
-  try {
-    const ba = Buffer.allocUnsafe(1 << 20);
-    const bb = Buffer.allocUnsafe(1 << 20);
-    for (;;) {
-      const na = fs.readSync(fa, ba, 0, ba.length, null);
-      let nb = 0;
-      while (nb < na) {
-        const k = fs.readSync(fb, bb, nb, na - nb, null);
-        if (k === 0) break;
-        nb += k;
-      }
-      if (na !== nb || !ba.subarray(0, na).equals(bb.subarray(0, nb))) return false;
-      if (na === 0) return true;
-    }
-  } finally {
-    fs.closeSync(fa);
-    fs.closeSync(fb);
-  }
 }
 
 /**
@@ -126,7 +103,8 @@ function differs(curAbs: string, cur: fs.Stats, low: { abs: string; st: fs.Stats
   const l = low.st;
   if ((cur.mode & 0o170000) !== (l.mode & 0o170000)) return true;
   if (cur.mode !== l.mode || cur.uid !== l.uid || cur.gid !== l.gid) return true;
-  if (cur.isDirectory()) return cur.mtimeMs !== l.mtimeMs || !sameXattrs(curAbs, low.abs);
+  // A directory's times are not compared (see unchanged.ts): overlay drivers leave them out too.
+  if (cur.isDirectory()) return !sameXattrs(curAbs, low.abs);
   if (cur.size !== l.size || cur.mtimeMs !== l.mtimeMs || cur.rdev !== l.rdev) return true;
   if (cur.isSymbolicLink()) return fs.readlinkSync(curAbs) !== fs.readlinkSync(low.abs);
   const ctimeNs = BigInt(Math.floor(cur.ctimeMs * 1e6));

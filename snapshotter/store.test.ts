@@ -159,4 +159,49 @@ describe('snapshot store', () => {
     }
     expect(digests[0]).toBe(digests[1]);
   });
+
+  // As BuildKit's overlay differ: copy-ups that changed nothing stay out of the layer (and of the
+  // committed snapshot); a directory goes in when its mode, owner or xattrs changed, or as a parent.
+  for (const driver of ['overlay', 'fuse-overlayfs', 'copy'] as const) {
+    it(`${driver}: copied-up but unchanged entries are not in the layer, parents of changes are`, async () => {
+      const root = tmp();
+      const s = await createSnapshotter({ root, driver });
+      const base = tarLayer([
+        ...['etc', 'run', 'usr', 'usr/share', 'usr/share/x', 'opt', 'srv'].map((path) => ({ path, type: 'dir' as const, mtime: 5000 })),
+        { path: 'etc/passwd', body: 'root', mtime: 5000 },
+        { path: 'etc/big', body: 'b'.repeat(100_000), mtime: 5000 },
+        { path: 'opt/tool', body: 't', mode: 0o755, mtime: 5000 },
+        { path: 'srv/keep', body: 'k', mtime: 5000 },
+      ]);
+      await s.unpack(base);
+      const a = await s.prepare('k', base.chainId);
+      const p = (x: string) => join(a.root, x);
+      fs.writeFileSync(p('etc/tmp'), 't'); // a temp file made and removed: etc is copied up, its mtime moves
+      fs.unlinkSync(p('etc/tmp'));
+      fs.utimesSync(p('run'), 7000, 7000); // only the times of a directory
+      fs.chmodSync(p('etc/passwd'), 0o644); // the same mode: a copy-up of the whole file
+      fs.chownSync(p('etc/big'), 0, 0); // the same owner
+      fs.writeFileSync(p('usr/share/x/new'), 'n'); // a change three levels down
+      fs.chmodSync(p('srv'), 0o700); // a directory's mode: a real change
+      fs.chmodSync(p('opt/tool'), 0o700); // a file's mode: a real change
+      const sink = fileSink(join(root, 'blobs'));
+      const layer = await s.diff('k', sink, { compression: 'none' });
+      const listing = execFileSync('tar', ['-tf', sink.path(layer!.digest)], { encoding: 'utf8' }).trim().split('\n');
+      expect(listing).toEqual(['opt/', 'opt/tool', 'srv/', 'usr/', 'usr/share/', 'usr/share/x/', 'usr/share/x/new']);
+      const top = nextChainId(base.chainId, layer!.diffId);
+      await s.commit('k', top);
+      // The committed snapshot is what the layer extracts to: etc and run keep the lower's times.
+      const v = await s.view('v', top);
+      expect(fs.statSync(join(v.root, 'etc')).mtimeMs).toBe(5_000_000);
+      expect(fs.statSync(join(v.root, 'run')).mtimeMs).toBe(5_000_000);
+      expect(fs.statSync(join(v.root, 'srv')).mode & 0o7777).toBe(0o700);
+      expect(fs.readFileSync(join(v.root, 'usr/share/x/new'), 'utf8')).toBe('n');
+      await s.remove('v');
+      if (driver !== 'copy') {
+        const upper = join(root, 'snapshots/by-chain', top.slice(7), 'fs');
+        expect(fs.readdirSync(upper).sort()).toEqual(['opt', 'srv', 'usr']);
+        expect(fs.readdirSync(join(upper, 'opt'))).toEqual(['tool']);
+      }
+    });
+  }
 });

@@ -21,6 +21,7 @@ import { MOUNT_DATA_MAX, overlayDriver } from './drivers/overlay.js';
 import { SnapshotError } from './errors.js';
 import { extractLayer } from './extract.js';
 import { LowerView } from './lower-view.js';
+import { dropUnchanged } from './unchanged.js';
 import { nativeFs } from './native-fs.js';
 import { OPAQUE_MARKER, OPAQUE_XATTR, S_IFCHR, WHITEOUT_PREFIX, isOverlayXattr } from './overlay-form.js';
 import type { ActiveSnapshot, BlobSink, Digest, DiffOptions, DriverName, LayerInfo, Snapshotter, UnmountedSnapshot, UnpackLayer, UnpackReport } from './snapshotter.js';
@@ -282,9 +283,10 @@ export class SnapshotStore implements Snapshotter {
     const meta = this.readMeta(key);
     const dir = this.activeDir(key);
     if (meta.readonly) return [];
-    if (meta.unmounted) return this.hostRoot ? changesFromUpper(join(dir, 'upper'), signal).map((c) => inNamespaceIds(c, this.hostRoot!)) : changesFromUpper(join(dir, 'upper'), signal);
-    if (meta.driver === 'copy') return changesFromCopy(join(dir, 'merged'), new LowerView(meta.lowers), BigInt(meta.since ?? '0'), signal);
-    return changesFromUpper(join(dir, 'upper'), signal);
+    const lower = new LowerView(meta.lowers);
+    if (meta.unmounted) return this.hostRoot ? changesFromUpper(join(dir, 'upper'), signal, lower).map((c) => inNamespaceIds(c, this.hostRoot!)) : changesFromUpper(join(dir, 'upper'), signal, lower);
+    if (meta.driver === 'copy') return changesFromCopy(join(dir, 'merged'), lower, BigInt(meta.since ?? '0'), signal);
+    return changesFromUpper(join(dir, 'upper'), signal, lower);
   }
 
   async diff(key: string, sink: BlobSink, options: DiffOptions, signal?: AbortSignal): Promise<LayerInfo | null> {
@@ -303,6 +305,7 @@ export class SnapshotStore implements Snapshotter {
     try {
       if (meta.unmounted) {
         // Written in overlay form by the caller: nothing to unmount or normalize.
+        dropUnchanged(join(dir, 'upper'), new LowerView(meta.lowers), signal);
         fs.renameSync(join(dir, 'upper'), join(stage, 'fs'));
       } else if (meta.driver === 'copy') {
         fs.mkdirSync(join(stage, 'fs'));
@@ -310,6 +313,7 @@ export class SnapshotStore implements Snapshotter {
       } else {
         await this.mountDriver.unmount(join(dir, 'merged'));
         normalizeUpper(join(dir, 'upper'));
+        dropUnchanged(join(dir, 'upper'), new LowerView(meta.lowers), signal);
         fs.renameSync(join(dir, 'upper'), join(stage, 'fs'));
       }
       this.publish(stage, chainId, meta.parent);
