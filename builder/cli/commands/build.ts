@@ -274,6 +274,7 @@ function toRequest(context: string, o: Record<string, unknown>): BuildRequest {
 
 /** --compression-format / --compression-level, validated (the level's range depends on the format). */
 function compressionFlags(o: Record<string, unknown>): Pick<BuildRequest, 'compressionFormat' | 'compressionLevel'> {
+  if (o.compressionFormat === 'zstd' && o.format === 'docker') throw new UsageError('--compression-format zstd needs --format oci: docker image manifests have no zstd layer type');
   if (o.compressionFormat === undefined && o.compressionLevel === undefined) return {};
   const c = parseCompressionChoice(o.compressionFormat, o.compressionLevel);
   return { ...(o.compressionFormat !== undefined ? { compressionFormat: c.format } : {}), ...(c.level !== undefined ? { compressionLevel: c.level } : {}) };
