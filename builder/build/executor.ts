@@ -14,6 +14,7 @@
 import { BuildRun } from './build-run.js';
 import type { BuildDeps, BuildGraph, BuildOptions, BuildResult } from './build-types.js';
 import { BuildError, NeedsNamespaceError } from './errors.js';
+import { FailFast } from './fail-fast.js';
 import type { EventSink } from './events.js';
 import { withView } from './layer-snapshots.js';
 import { squashState } from './squash-stage.js';
@@ -27,11 +28,13 @@ export { parseChmod } from './chmod-spec.js';
 
 /** Builds the graph and writes the image (config + manifest) into the store; tags are the caller's. */
 export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: BuildDeps, emit: EventSink, signal?: AbortSignal): Promise<BuildResult> {
-  const run = new BuildRun(graph, opts, deps, emit, signal, runStage);
+  // A failing stage cancels the others (their running steps are killed), and the build reports that failure.
+  const failFast = new FailFast(signal);
+  const run = new BuildRun(graph, opts, deps, emit, failFast.signal, runStage);
   const target = run.stage(graph.target) ?? graph.stages[graph.stages.length - 1];
   if (!target) throw new BuildError('NO_STAGES', 'the Dockerfile has no stages');
   // Start every needed stage so that independent ones run in parallel.
-  for (const s of graph.stages) void run.stageResult(s.id).catch(() => undefined);
+  const stages = graph.stages.map((s) => run.stageResult(s.id).catch((err: unknown) => failFast.fail(err)));
   let handOver = false;
   try {
     let final = await run.stageResult(target.id);
@@ -41,10 +44,15 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
     const image = await writeImage(deps.store, final, opts);
     return { ...image, executed: run.counts.executed, cached: run.counts.cached, cacheRecords: run.cache.touched, baseImageLayers: run.baseImageLayers };
   } catch (err) {
+    failFast.fail(err);
+    // Cancelled stages clean up (processes killed, snapshots removed) before the build returns.
+    await Promise.allSettled(stages);
+    const error = failFast.error(err);
     // The build re-runs inside its namespace: what was downloaded for cache keys goes with it.
-    handOver = err instanceof NeedsNamespaceError;
-    throw err;
+    handOver = error instanceof NeedsNamespaceError;
+    throw error;
   } finally {
+    failFast.dispose();
     await run.downloads.close(handOver);
   }
 }

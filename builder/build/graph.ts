@@ -7,6 +7,7 @@
 import { DockerfileError } from '../dockerfile/errors.js';
 import { expandInstruction, type FromInstruction, type Instruction } from '../dockerfile/instructions.js';
 import { ShellLex } from '../dockerfile/shell-lex.js';
+import { checkStagePlatform } from './stage-platform.js';
 import type { BuildGraph, GraphStage, Step } from './build-types.js';
 
 /** Inputs that shape the graph. */
@@ -29,12 +30,14 @@ export function planGraph(instructions: Instruction[], opts: GraphOptions): Plan
   const lex = new ShellLex(opts.escapeToken ?? '\\');
   const globalArgs = new Map(opts.predefinedArgs);
   const declared = new Set<string>();
-  const stages: Array<GraphStage & { deps: Set<string>; name?: string }> = [];
+  const stages: Array<GraphStage & { deps: Set<string>; name?: string; checkPlatform(): void }> = [];
   for (const instr of instructions) {
     if (instr.kind === 'FROM') {
       const from = expandInstruction(instr, globalArgs, lex) as FromInstruction;
       const index = stages.length;
-      stages.push({ id: instr.stageName ?? String(index), index, from: from.image, instructions: [], deps: new Set(), ...(instr.stageName ? { name: instr.stageName } : {}) });
+      // Checked once the target is known: stages it does not need are never built.
+      const checkPlatform = (): void => checkStagePlatform(from.platform, opts.predefinedArgs.get('TARGETPLATFORM'), instr.loc);
+      stages.push({ id: instr.stageName ?? String(index), index, from: from.image, instructions: [], deps: new Set(), checkPlatform, ...(instr.stageName ? { name: instr.stageName } : {}) });
       continue;
     }
     const current = stages[stages.length - 1];
@@ -90,6 +93,7 @@ export function planGraph(instructions: Instruction[], opts: GraphOptions): Plan
     }
   };
   visit(target);
+  for (const s of stages) if (needed.has(s.index)) s.checkPlatform();
   return {
     stages: stages.filter((s) => needed.has(s.index)).map(({ id, index, from, instructions: ins }) => ({ id, index, from, instructions: ins })),
     target: target.id,

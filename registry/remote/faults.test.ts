@@ -69,6 +69,19 @@ describe('faults between rbuild and the real registry', () => {
     expect(patches).toEqual(['0-1048575 202', '1048576-2097151 503', '1048576-2097151 202', `2097152-${size - 1} 202`]);
   });
 
+  it("honours the registry's OCI-Chunk-Min-Length: chunks grow to it", async () => {
+    const src = new MemoryStore();
+    const desc = await makeTestImage(src, { layers: [5_000_000] });
+    proxy.clear();
+    proxy.add({ method: 'POST', path: uploadPath, fault: { kind: 'add-headers', headers: { 'OCI-Chunk-Min-Length': String(2 << 20) } }, times: 1 });
+    const start = proxy.log.length;
+    const pushed = await pushImage(src, desc, `${proxy.host}/faults/minchunk:1`, { client, monolithicMax: 1 << 20, chunkSize: 1 << 20 });
+    expect(pushed.digest).toBe(desc.digest);
+    const size = (JSON.parse(src.blobs.get(desc.digest)!.toString()) as { layers: Array<{ size: number }> }).layers[0]!.size;
+    const ranges = proxy.log.slice(start).filter((l) => l.method === 'PATCH').map((l) => l.contentRange);
+    expect(ranges).toEqual(['0-2097151', '2097152-4194303', `4194304-${size - 1}`]);
+  });
+
   it('pull finishes through dropped connections mid-blob (resuming with Range), resets and 5xx', async () => {
     const src = new MemoryStore();
     const desc = await makeTestImage(src, { layers: [1_500_000, 700_000] });

@@ -93,6 +93,20 @@ describe('build error messages', () => {
     expect(r.code).toBe(2);
   });
 
+  it('FROM --platform of another platform is refused at its line; $BUILDPLATFORM builds', async () => {
+    const r = await fails('fromplat', { Dockerfile: `FROM ${busybox()} AS ok\nFROM --platform=linux/s390x ${busybox()}\nRUN true\n` });
+    expect(r.error).toMatch(/^error: .*Dockerfile:2:1: FROM --platform=linux\/s390x: building stages for another platform than linux\/\S+ is not supported yet$/);
+    expect(r.lines.filter((l) => l.startsWith('error:'))).toHaveLength(1);
+    expect(r.lines[r.lines.length - 1]).toBe('hint: drop --platform, or use --platform=$BUILDPLATFORM');
+    expect(r.code).toBe(2);
+    // A stage the target does not need is never built, so its platform does not matter.
+    const ctx = join(work, 'fromplat-ok');
+    writeContext(ctx, { Dockerfile: `FROM --platform=linux/s390x ${busybox()} AS unused\nFROM --platform=$BUILDPLATFORM ${busybox()}\nRUN true\n` });
+    const ok = await rbuild(['build', '--root', store, '--progress=quiet', ctx]);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+  });
+
   it('another --platform, and --pull=never without the image', async () => {
     const plat = await fails('plat', { Dockerfile: `FROM ${busybox()}\n` }, ['--platform', 'linux/s390x']);
     oneClearLine(plat);

@@ -22,6 +22,8 @@ export type Fault =
   | { kind: 'redirect'; location: string; status?: number }
   /** Forward, flipping one byte of the response body. */
   | { kind: 'corrupt' }
+  /** Forward, adding these headers to the registry's answer (e.g. OCI-Chunk-Min-Length). */
+  | { kind: 'add-headers'; headers: Record<string, string> }
   /** Answer 200 with this body instead of forwarding. */
   | { kind: 'body'; body: Buffer; contentType?: string };
 
@@ -89,7 +91,7 @@ export async function startFaultProxy(target: string, rules: FaultRule[] = []): 
           });
           return;
         }
-        res.writeHead(up.statusCode ?? 502, up.headers);
+        res.writeHead(up.statusCode ?? 502, { ...up.headers, ...(fault?.kind === 'add-headers' && fault.headers) });
         if (fault?.kind === 'drop-mid-body' && req.method === 'GET') {
           let sent = 0;
           up.on('data', (c: Buffer) => {
@@ -140,7 +142,7 @@ export async function startFaultProxy(target: string, rules: FaultRule[] = []): 
       const range = res.getHeader('range');
       if (typeof range === 'string') entry.range = range;
     });
-    if (!fault || fault.kind === 'drop-mid-body' || fault.kind === 'corrupt') return forward(req, res, fault);
+    if (!fault || fault.kind === 'drop-mid-body' || fault.kind === 'corrupt' || fault.kind === 'add-headers') return forward(req, res, fault);
     switch (fault.kind) {
       case 'status':
         req.resume();
