@@ -16,7 +16,8 @@ import type { UpperWriter } from '../../snapshotter/upper-writer.js';
 import type { Sandbox, StepMount } from '../sandbox/sandbox.js';
 import { BuildCache, cacheKey, type CacheFallback, type CacheRecord, type LayerRef } from './cache.js';
 import { BuildContext } from './context.js';
-import { copyInto, ensureDir, parentsDestination, RootTree, type CopyOptions, type PathResolver, type SourceTree } from './copy.js';
+import { copyInto, ensureDir, parentsDestination, RootTree, type CopyOptions, type FileReuse, type PathResolver, type SourceTree } from './copy.js';
+import { openCopyReuse, type LayerDirs } from './copy-reuse.js';
 import { createIgnoreMatcher } from '../dockerfile/dockerignore.js';
 import { detectArchive, Downloads, extractArchive, gitClone, gitRemoteCommit, isGitUrl, isHttpUrl, type ArchiveKind } from './add-sources.js';
 import { resolveInRoot } from './resolve-in-root.js';
@@ -567,7 +568,10 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
           const layer = await withView(state.layers, async (below) => withEmptySnapshot(async (root) => copyStep(mountedTarget(root, below), state, step)));
           return withLayer(layer, `${step.original} # rbuild`);
         }
-        const layer = await withWritable(state, async (t) => copyStep(t, state, step));
+        // Unchanged files linked from the last run of this step (copy-reuse.ts); links only into an unmounted upper.
+        const r = await openCopyReuse(step, { root: opts.root, parentKey: state.key, hashes: opts.context, lookup: !opts.noCache && !opts.noCacheFilter?.length, layerDirs: async () => (await deps.unmountedSnapshotter?.())?.snapshotter as Partial<LayerDirs> | undefined });
+        const layer = await withWritable(state, async (t) => copyStep(t, state, step, r?.reuse.target(t.root, t.resolve !== undefined)));
+        if (r && layer) r.save(chainIds([...state.layers, layer].map((l) => l.diffId)).at(-1)!);
         return withLayer(layer, `${step.original} # rbuild`);
       }
     }
@@ -663,7 +667,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
     if (res.exitCode !== 0) throw new RunFailedError(step.prependShell ? step.cmd.join(' ') : JSON.stringify(step.cmd), res.exitCode, tail.slice(-5));
   }
 
-  async function copyStep(t: WriteTarget, state: StageState, step: Extract<Step, { kind: 'COPY' | 'ADD' }>): Promise<void> {
+  async function copyStep(t: WriteTarget, state: StageState, step: Extract<Step, { kind: 'COPY' | 'ADD' }>, reuse?: FileReuse): Promise<void> {
     const wd = await prepareWorkdir(t, state);
     const chown = step.chown ? await deps.resolveUser(await t.userRoot(), step.chown) : undefined;
     if (t.hostRoot && chown && (chown.uid !== 0 || chown.gid !== 0)) throw new NeedsNamespaceError();
@@ -709,11 +713,11 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
       return;
     }
     if (step.kind === 'ADD') {
-      await addStep(t, step, base);
+      await addStep(t, step, reuse ? { ...base, reuse } : base);
       return;
     }
     const sources = await opts.context.resolve(step.sources);
-    await copyAll(opts.context, sources, base);
+    await copyAll(opts.context, sources, reuse ? { ...base, reuse } : base);
   }
 
   /** ADD from the context or the network: archives unpacked, URLs downloaded, git repositories cloned. */
