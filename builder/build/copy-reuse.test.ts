@@ -25,7 +25,7 @@ function context(dirs = 3, per = 4): string {
     for (let f = 0; f < per; f++) {
       const p = join(ctx, `files/d${d}/f${f}.txt`);
       writeFileSync(p, `file ${d}/${f}\n`);
-      utimesSync(p, 1_700_000_000.123, 1_700_000_000 + d * 10 + f + 0.456);
+      utimesSync(p, 1_700_000_000.123, 1_700_000_000 + d * 10 + f + 0.4567);
     }
     utimesSync(join(ctx, `files/d${d}`), 1_700_000_000, 1_700_000_100);
   }
@@ -167,11 +167,13 @@ describe('linking unchanged files', () => {
     expect(t2.place('/src', st, join(root, 'd/x'), want, false)).toBe(false);
     expect(t2.place('/src', st, '/elsewhere/d/a', want, true)).toBe(false);
   });
-  it('sameResult compares the mtime the copy sets (whole milliseconds) within rounding', () => {
-    const st = (mtimeMs: number, over: Partial<Stats> = {}) => ({ isFile: () => true, size: 3, uid: 0, gid: 0, mode: 0o100644, mtimeMs, ...over }) as Stats;
+  it('sameResult compares the mtime the copy sets (rounded to milliseconds) within a microsecond', () => {
+    // Node's Stats.mtime rounds mtimeMs to whole milliseconds; the copy sets that Date.
+    const st = (mtimeMs: number, over: Partial<Stats> = {}) => ({ isFile: () => true, size: 3, uid: 0, gid: 0, mode: 0o100644, mtimeMs, mtime: new Date(Math.round(mtimeMs)), ...over }) as Stats;
     const want = { uid: 0, gid: 0, mode: 0o644 };
-    expect(sameResult(st(1000.000999), st(1000.7), want)).toBe(true);
+    expect(sameResult(st(1000.000999), st(999.7), want)).toBe(true);
     expect(sameResult(st(999.999999), st(1000.2), want)).toBe(true);
+    expect(sameResult(st(1000), st(1000.7), want)).toBe(false);
     expect(sameResult(st(1000), st(1001.2), want)).toBe(false);
     expect(sameResult(st(1000, { size: 4 }), st(1000), want)).toBe(false);
     expect(sameResult(st(1000, { uid: 5 }), st(1000), want)).toBe(false);

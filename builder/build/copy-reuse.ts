@@ -154,12 +154,12 @@ export class CopyReuse {
 
 /**
  * Whether an existing inode is what the copy would write for source `st`: a regular file
- * of the same size, with the owner and mode wanted and the mtime the copy sets (from
- * the source's Date, whole milliseconds; a written time reads back within a microsecond).
+ * of the same size, with the owner and mode wanted and the mtime the copy sets (the
+ * source's `mtime` Date, whole milliseconds, rounded; a written time reads back within a microsecond).
  */
 export function sameResult(old: Stats, st: Stats, want: { uid: number; gid: number; mode: number }): boolean {
   return old.isFile() && old.size === st.size && old.uid === want.uid && old.gid === want.gid &&
-    (old.mode & 0o7777) === want.mode && Math.abs(old.mtimeMs - Math.trunc(st.mtimeMs)) < 0.5;
+    (old.mode & 0o7777) === want.mode && Math.abs(old.mtimeMs - st.mtime.getTime()) < 0.5;
 }
 
 /** Options of openCopyReuse. */
