@@ -7,7 +7,7 @@
 import { DockerfileError } from '../dockerfile/errors.js';
 import { expandInstruction, type FromInstruction, type Instruction } from '../dockerfile/instructions.js';
 import { ShellLex } from '../dockerfile/shell-lex.js';
-import type { BuildGraph, GraphStage, Step } from './executor.js';
+import type { BuildGraph, GraphStage, Step } from './build-types.js';
 
 /** Inputs that shape the graph. */
 export interface GraphOptions {

@@ -2,7 +2,7 @@
 import { parseDockerfile } from '../dockerfile/parser.js';
 import { toInstructions } from '../dockerfile/instructions.js';
 import { BuildError } from './errors.js';
-import type { Step } from './executor.js';
+import type { Step } from './build-types.js';
 
 /** Parses a base image's triggers into steps; refuses what Docker refuses in a trigger. */
 export function parseTriggers(triggers: readonly string[], base: string): Step[] {

@@ -1,0 +1,78 @@
+/**
+ * Layers as snapshots: unpacking a state's layers, a writable snapshot whose
+ * changes become a layer, an empty one (COPY --link), a read-only view.
+ */
+import { randomBytes } from 'node:crypto';
+import { chainIds } from '../../snapshotter/chain-id.js';
+import type { Snapshotter } from '../../snapshotter/snapshotter.js';
+import type { LayerRef } from './cache.js';
+import type { BuildRun } from './build-run.js';
+import type { StageState } from './build-types.js';
+
+/** Makes sure every layer of a state is unpacked; returns the top chain ID. */
+export async function ensureSnapshots(run: BuildRun, layers: LayerRef[], using?: Snapshotter): Promise<`sha256:${string}` | undefined> {
+  const { deps, signal } = run;
+  if (layers.length === 0) return undefined;
+  const snap = using ?? (await deps.snapshotter());
+  const chains = chainIds(layers.map((l) => l.diffId));
+  for (let i = 0; i < layers.length; i++) {
+    if (await snap.exists(chains[i]!)) continue;
+    const l = layers[i]!;
+    await snap.unpack({ chainId: chains[i]!, parent: i > 0 ? chains[i - 1] : undefined, diffId: l.diffId, mediaType: l.mediaType, open: () => deps.store.read(l.digest, signal) }, signal);
+  }
+  return chains[chains.length - 1];
+}
+
+/** Runs `work` on a writable snapshot of `state`, then turns its changes into a layer. */
+export async function withSnapshot(run: BuildRun, state: StageState, work: (root: string) => Promise<void>): Promise<LayerRef | undefined> {
+  const { deps, opts, signal } = run;
+  const parent = await ensureSnapshots(run, state.layers);
+  const snap = await deps.snapshotter();
+  const key = `build-${randomBytes(8).toString('hex')}`;
+  const active = await snap.prepare(key, parent, signal);
+  try {
+    await work(active.root);
+    const info = await snap.diff(key, deps.store, { compression: 'gzip', level: opts.compressionLevel, sourceDateEpoch: opts.sourceDateEpoch }, signal);
+    if (!info) return undefined;
+    const layer: LayerRef = { mediaType: info.mediaType, digest: info.digest as `sha256:${string}`, size: info.size, diffId: info.diffId };
+    const chain = chainIds([...state.layers.map((l) => l.diffId), layer.diffId]);
+    await snap.commit(key, chain[chain.length - 1]!, signal);
+    return layer;
+  } finally {
+    await snap.remove(key);
+  }
+}
+
+/** Runs `work` on an empty writable snapshot and returns its content as a layer; not committed (its chain is not a full root). */
+export async function withEmptySnapshot(run: BuildRun, work: (root: string) => Promise<void>): Promise<LayerRef | undefined> {
+  const { deps, opts, signal } = run;
+  const snap = await deps.snapshotter();
+  const key = `link-${randomBytes(8).toString('hex')}`;
+  const active = await snap.prepare(key, undefined, signal);
+  try {
+    await work(active.root);
+    const info = await snap.diff(key, deps.store, { compression: 'gzip', level: opts.compressionLevel, sourceDateEpoch: opts.sourceDateEpoch }, signal);
+    return info ? { mediaType: info.mediaType, digest: info.digest as `sha256:${string}`, size: info.size, diffId: info.diffId } : undefined;
+  } finally {
+    await snap.remove(key);
+  }
+}
+
+/** Runs `work` on a read-only view of `layers`, removed afterwards. */
+export async function withView<T>(run: BuildRun, layers: LayerRef[], work: (root: string) => Promise<T>): Promise<T> {
+  const view = await openView(run, layers);
+  try {
+    return await work(view.root);
+  } finally {
+    await view.release();
+  }
+}
+
+/** A read-only view of `layers`, held until release. */
+export async function openView(run: BuildRun, layers: LayerRef[]): Promise<{ root: string; release(): Promise<void> }> {
+  const parent = await ensureSnapshots(run, layers);
+  const snap = await run.deps.snapshotter();
+  const key = `view-${randomBytes(8).toString('hex')}`;
+  const view = await snap.view(key, parent, run.signal);
+  return { root: view.root, release: () => snap.remove(key) };
+}
