@@ -2,8 +2,10 @@
 // dist/builder/cli/rbuild.cjs, records V8's code cache for it
 // (dist/builder/cli/rbuild.v8cache), and replaces tsc's
 // dist/builder/cli/main.js (the bin; what the tests and the bench run) with a
-// small loader (builder/cli/bundle-loader.ts). The rest of dist/ stays tsc's
-// output; `tsc` alone gives back the unbundled main.js, which works too.
+// small CommonJS loader (builder/cli/bundle-loader.ts), with a package.json
+// in dist/builder/cli that makes that directory CommonJS. The rest of dist/
+// stays tsc's output. (`tsc` alone gives back the unbundled ES-module main.js;
+// to run it, remove dist/builder/cli/package.json.)
 //
 // Why: every rbuild command pays Node's start-up. Loading ~70 ES modules one by
 // one (each an async read, a resolve and a compile) plus the node: built-ins they
@@ -15,6 +17,7 @@
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
+import { createRequire, isBuiltin } from 'node:module';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -46,7 +49,7 @@ const cli = await build({
   banner: { js: "var __rbuildBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   // import() of node: built-ins and undici becomes require(): a vm.Script has no module loader.
   supported: { 'dynamic-import': false },
-  plugins: [lazyCommanderChildProcess()],
+  plugins: [lazyCommanderChildProcess(), lazyBuiltins()],
   sourcemap: 'linked',
   legalComments: 'none',
   logLevel: 'warning',
@@ -56,6 +59,10 @@ const cli = await build({
 for (const out of cli.outputFiles) {
   let text = out.text;
   if (out.path === bundleFile) {
+    // ASCII only, so that the loader can read it as latin1 (a third of the time of UTF-8
+    // decoding): esbuild escapes non-ASCII text in strings but not in every regular expression.
+    // \uXXXX means the same there (and in strings, identifiers and comments).
+    text = text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
     // The id ties a code cache to this exact bundle (V8 itself only checks the length).
     const id = createHash('sha256').update(text).digest('hex');
     text = `${text}//# rbuildBundleId=${id}\n`;
@@ -64,51 +71,84 @@ for (const out of cli.outputFiles) {
 }
 writeFileSync(join(root, 'dist/bundle-meta.json'), JSON.stringify(cli.metafile));
 
-// 2. The loader, as dist/builder/cli/main.js (an ES module: package.json says "type": "module").
-await build({
+// 2. The loader, as dist/builder/cli/main.js, a CommonJS script: an ES-module entry makes Node
+// start its ES module loader (~20 internal modules, fs/promises and readline among them, and an
+// async read of the entry) before the first line runs, ~5-10 ms of a ~80 ms cached rebuild.
+// package.json says "type": "module", so dist/builder/cli gets a package.json of its own that
+// says "commonjs"; tsc's ES-module outputs in that directory are then unusable, and nothing loads
+// them: the CLI is the bundle. (The loader module is written again as CommonJS for its test.)
+const loaderOptions = {
   absWorkingDir: root,
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  // bundle-loader.ts finds its built-ins with createRequire(import.meta.url).
+  define: { 'import.meta.url': '__rbuildLoaderUrl' },
+  logLevel: 'warning',
+};
+writeFileSync(join(outDir, 'package.json'), '{ "type": "commonjs" }\n');
+await build({
+  ...loaderOptions,
   stdin: {
     resolveDir: root,
     sourcefile: 'bundle-main.ts',
     loader: 'ts',
     contents: [
       "import { runBundle } from './builder/cli/bundle-loader.ts';",
-      "const here = (f: string): string => decodeURIComponent(new URL(f, import.meta.url).pathname);",
+      "const here = (f: string): string => `${__dirname}/${f}`;",
       'const record = process.env.RBUILD_RECORD_CODE_CACHE;',
-      "runBundle(here('./rbuild.cjs'), here('./rbuild.v8cache'), record ? { recordCacheTo: record } : {});",
+      "runBundle(here('rbuild.cjs'), here('rbuild.v8cache'), record ? { recordCacheTo: record } : {});",
     ].join('\n'),
   },
   outfile: mainFile,
-  bundle: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  banner: { js: '#!/usr/bin/env node\n// rbuild: loads the bundled CLI (./rbuild.cjs) with its code cache; made by .ci/bundle.mjs.' },
-  logLevel: 'warning',
+  banner: { js: "#!/usr/bin/env node\n// rbuild: loads the bundled CLI (./rbuild.cjs) with its code cache; made by .ci/bundle.mjs.\nvar __rbuildLoaderUrl = require('node:url').pathToFileURL(__filename).href;" },
+});
+await build({
+  ...loaderOptions,
+  entryPoints: ['builder/cli/bundle-loader.ts'],
+  outfile: join(outDir, 'bundle-loader.js'),
+  banner: { js: "var __rbuildLoaderUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
 
-// 3. The code cache: run a few commands, each reading the cache so far and writing it back
-// with what it compiled on top: --help (every command's options), a build of a metadata-only
-// image into an empty store, and the same build again (the fully cached path).
+// 3. The code cache, recorded from a fully cached rebuild only: what a no-op build runs is what
+// must start fast, and V8 spends time on every function in the cache when it loads it (a cache
+// that also held --help and a cold build's layer writing was 50% bigger and ~3 ms slower to
+// load). Other paths compile what they run as they run it, as without a cache. The warm-up
+// builds are made without a cache; the last one, a rebuild of the same Dockerfile (a base image
+// from the store, ENV, ARG, USER, WORKDIR, COPY of a file and a directory, a .dockerignore),
+// records it.
 const work = mkdtempSync(join(tmpdir(), 'rbuild-bundle-'));
 try {
+  const base = join(work, 'base');
   const ctx = join(work, 'ctx');
-  mkdirSync(ctx);
-  writeFileSync(join(ctx, 'Dockerfile'), 'FROM scratch\nLABEL org.example.warmup=1\nENV A=1\nWORKDIR /w\n');
-  const runs = [['--help'], ['build', '--progress', 'plain', '--root', join(work, 'store'), '-t', 'warmup', ctx]];
-  runs.push(runs[1]);
-  for (const args of runs) {
+  mkdirSync(base);
+  mkdirSync(join(ctx, 'conf'), { recursive: true });
+  writeFileSync(join(base, 'Dockerfile'), 'FROM scratch\nCOPY a.txt /etc/a.txt\nLABEL org.example.warmup=1\nCMD ["/bin/sh"]\n');
+  writeFileSync(join(base, 'a.txt'), 'a\n');
+  writeFileSync(join(ctx, 'Dockerfile'), 'FROM warmup-base\nARG V=1\nENV A=$V B=2\nWORKDIR /w\nCOPY conf/ /w/conf/\nCOPY b.txt /w/b.txt\nUSER 1000\nCMD ["cat", "/w/b.txt"]\n');
+  writeFileSync(join(ctx, 'b.txt'), 'b\n');
+  writeFileSync(join(ctx, 'conf', 'c.conf'), 'c\n');
+  writeFileSync(join(ctx, '.dockerignore'), '*.tmp\n');
+  const store = join(work, 'store');
+  const runs = [
+    ['build', '--root', store, '-t', 'warmup-base', base],
+    ['build', '--root', store, '-t', 'warmup', ctx],
+    ['build', '--root', store, '-t', 'warmup', ctx],
+  ];
+  for (const [i, args] of runs.entries()) {
     const next = join(work, 'next.v8cache');
+    const record = i === runs.length - 1 ? { RBUILD_RECORD_CODE_CACHE: next } : {};
     try {
-      execFileSync(process.execPath, [mainFile, ...args], { stdio: 'ignore', env: { ...process.env, HOME: work, XDG_DATA_HOME: join(work, 'data'), RBUILD_RECORD_CODE_CACHE: next } });
+      execFileSync(process.execPath, [mainFile, ...args], { stdio: 'ignore', env: { ...process.env, HOME: work, XDG_DATA_HOME: join(work, 'data'), ...record } });
     } catch (err) {
       console.warn(`bundle: warm-up \`rbuild ${args.join(' ')}\` failed (${err.message.split('\n')[0]}); the code cache covers less`);
     }
-    try {
-      renameSync(next, cacheFile);
-    } catch {
-      // nothing recorded
-    }
+  }
+  try {
+    renameSync(join(work, 'next.v8cache'), cacheFile);
+  } catch {
+    // nothing recorded: every run compiles as it goes
   }
 } finally {
   rmSync(work, { recursive: true, force: true });
@@ -126,6 +166,45 @@ function lazyCommanderChildProcess() {
         if (!text.includes(eager)) return undefined; // a commander that changed: bundle it as it is
         const lazy = "const childProcess = { spawn: (...a) => require('node:child_process').spawn(...a) };";
         return { contents: text.replace(eager, lazy), loader: 'js' };
+      });
+    },
+  };
+}
+
+/**
+ * esbuild turns `import { spawn } from 'node:child_process'` into a require() that runs when the
+ * importing module is initialised, and initialising the build command initialises most of the code
+ * base: a fully cached build paid ~10 ms for child_process, net, stream, zlib, assert and friends it
+ * never calls. Here each such built-in is a small module whose exports are getters that require the
+ * real one on first access. The export names are read from this Node at bundle time (the bundle is
+ * made by the Node that runs it); a module that uses a built-in at its top level (`extends Transform`)
+ * still loads it then, as before.
+ */
+function lazyBuiltins() {
+  // Built-ins a bare `node` has loaded at start-up already: requiring them costs nothing.
+  const STARTUP_BUILTINS = new Set(['fs', 'path', 'url', 'events', 'buffer', 'util', 'process', 'module', 'vm', 'timers', 'async_hooks', 'querystring']);
+  const NS = 'rbuild-lazy-builtin';
+  return {
+    name: 'lazy-builtins',
+    setup(b) {
+      b.onResolve({ filter: /^[a-z_/]+$|^node:/ }, (args) => {
+        const bare = args.path.replace(/^node:/, '');
+        if (!isBuiltin(args.path) || STARTUP_BUILTINS.has(bare)) return undefined;
+        // The lazy module's own require() of the real built-in.
+        if (args.namespace === NS) return { path: `node:${bare}`, external: true };
+        return { path: bare, namespace: NS };
+      });
+      b.onLoad({ filter: /.*/, namespace: NS }, (args) => {
+        const real = createRequire(import.meta.url)(`node:${args.path}`);
+        const names = Object.keys(real).filter((k) => /^[A-Za-z_$][\w$]*$/.test(k));
+        const spec = JSON.stringify(`node:${args.path}`);
+        const lines = [
+          'let m;',
+          `for (const k of ${JSON.stringify(names)}) Object.defineProperty(exports, k, { enumerable: true, get: () => (m ??= require(${spec}))[k] });`,
+          // `import os from 'node:os'`: the default export is the module itself (loaded on first use too).
+          `Object.defineProperty(exports, 'default', { get: () => (m ??= require(${spec})) });`,
+        ];
+        return { contents: lines.join('\n'), loader: 'js', resolveDir: root };
       });
     },
   };

@@ -156,7 +156,8 @@ export function changesFromCopy(tree: string, view: LowerView, since: bigint, si
     const names = fs.readdirSync(dir);
     const here = new Set(names);
     const items = names.map((name) => ({ name, key: byteOrderKey(name), gone: false }));
-    for (const n of view.readdir(rel)) if (!here.has(n)) items.push({ name: n, key: byteOrderKey(n), gone: true });
+    const lower = view.entries(rel); // [] for a directory the lower chain does not have
+    for (const n of lower.keys()) if (!here.has(n)) items.push({ name: n, key: byteOrderKey(n), gone: true });
     items.sort(byKey);
     for (const { name, gone } of items) {
       const path = join2(rel, name);
@@ -166,7 +167,7 @@ export function changesFromCopy(tree: string, view: LowerView, since: bigint, si
       }
       const abs = join(dir, name);
       const st = fs.lstatSync(abs);
-      const low = view.lookup(path);
+      const low = lower.get(name);
       if (!low) {
         out.push({ kind: 'entry', path, abs, st });
         if (st.isDirectory()) addAll(path, abs);

@@ -153,6 +153,21 @@ async function* tap(src: AsyncIterable<Uint8Array>, hash: ReturnType<typeof crea
   }
 }
 
+/**
+ * The compressed form of a byte stream (gzip: parallel libdeflate members; zstd: the
+ * `zstd` program). Exported for the store's exit points (push, archives), which compress
+ * layers kept uncompressed locally; they get it injected, registry does not import snapshotter.
+ */
+export function compressStream(
+  src: AsyncIterable<Uint8Array>,
+  opts: { compression: 'gzip' | 'zstd'; level?: number; blockSize?: number; parallel?: number },
+  signal?: AbortSignal,
+): AsyncIterable<Buffer> {
+  if (opts.compression === 'zstd') return zstdCompress(src, opts.level ?? 3, signal);
+  const parallel = opts.parallel ?? Math.min(4, availableParallelism() + 1);
+  return parallelGzip(src, opts.level ?? GZIP_LEVELS.default, opts.blockSize ?? DEFAULT_BLOCK, parallel, signal);
+}
+
 /** Compresses a tar stream into `sink`, computing diff ID, digest and size on the way. */
 export async function compressAndDigest(
   tar: AsyncIterable<Uint8Array>,
@@ -160,19 +175,18 @@ export async function compressAndDigest(
   opts: CompressOptions,
   signal?: AbortSignal,
 ): Promise<CompressedLayer> {
+  if (opts.compression === 'none') {
+    // Uncompressed: the blob is the tar, so its digest is the diff ID. One pass, one hash (the
+    // sink's, which it needs anyway to name the blob): tar -> sha256 -> blob file.
+    const stored = await sink.write(Readable.from(tar, { objectMode: false }), undefined, signal);
+    return { mediaType: LAYER_MEDIA_TYPES.none, digest: stored.digest, size: stored.size, diffId: stored.digest as Digest };
+  }
   const diffHash = createHash('sha256');
   const blobHash = createHash('sha256');
   const count = { n: 0 };
   const raw = tap(tar, diffHash); // diff ID: the uncompressed tar
-  let out: AsyncIterable<Uint8Array>;
-  if (opts.compression === 'gzip') {
-    const parallel = opts.parallel ?? Math.min(4, availableParallelism() + 1);
-    out = parallelGzip(raw, opts.level ?? GZIP_LEVELS.default, opts.blockSize ?? DEFAULT_BLOCK, parallel, signal);
-  } else if (opts.compression === 'zstd') {
-    out = zstdCompress(raw, opts.level ?? 3, signal);
-  } else {
-    out = raw;
-  }
+  const { compression, ...rest } = opts;
+  const out = compressStream(raw, { ...rest, compression }, signal);
   const blob = tap(out, blobHash, count); // digest and size: the bytes stored
   const stored = await sink.write(Readable.from(blob, { objectMode: false }), undefined, signal);
   const digest = `sha256:${blobHash.digest('hex')}`;

@@ -60,9 +60,8 @@ export function flattenView(view: LowerView, dest: string, signal?: AbortSignal)
   const inodes: InodeMap = new Map();
   const walk = (rel: string, destDir: string): void => {
     signal?.throwIfAborted();
-    for (const name of view.readdir(rel)) {
+    for (const [name, e] of view.entries(rel)) {
       const r = rel === '' ? name : `${rel}/${name}`;
-      const e = view.lookup(r)!;
       const d = join(destDir, name);
       if (e.st.isDirectory()) {
         fs.mkdirSync(d, { mode: 0o700 });

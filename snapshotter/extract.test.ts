@@ -119,6 +119,94 @@ describe('extractTar', () => {
   });
 });
 
+// Small files are created on worker threads in batches; the tree must be what one-by-one extraction in tar order gives.
+describe('small files on worker threads', () => {
+  const pieces = (b: Buffer, n: number): Buffer[] => Array.from({ length: Math.ceil(b.length / n) }, (_, i) => b.subarray(i * n, (i + 1) * n));
+
+  it('keeps tar order wherever an entry meets a path still being created', async () => {
+    const root = tmp();
+    const many: MakeTarEntry[] = [];
+    for (let i = 0; i < 700; i++) many.push({ path: `many/d${String(i % 7).padStart(2, '0')}/f${String(i).padStart(3, '0')}`, body: `file ${i}` });
+    const tar = makeTar([
+      ...many,
+      { path: 'owned', body: 'o', uid: 1000, gid: 1001, mode: 0o640, mtime: 222 },
+      { path: 'dup/f', body: 'one' },
+      { path: 'dup/f', body: 'two' },
+      { path: 'x', body: 'file' },
+      { path: 'x', type: 'dir' },
+      { path: 'x/y', body: 'y' },
+      { path: 'd3/a', body: 'a' },
+      { path: 'd3/b', body: 'b' },
+      { path: 'd3', body: 'now a file' },
+      { path: 'h', type: 'hardlink', linkname: 'many/d00/f000' },
+      { path: 's', body: 's' },
+      { path: 's', type: 'symlink', linkname: 'target' },
+      { path: 'w/gone', body: 'g' },
+      { path: 'w/.wh.gone', body: '' },
+      { path: 'big', body: 'small' },
+      { path: 'big', body: Buffer.alloc(70_000, 7) },
+      { path: 'xa', body: 'plain' },
+      { path: 'xa', body: 'with xattr', xattrs: { 'user.note': Buffer.from('n') } },
+      { path: 'dev', type: 'dir' },
+      { path: 'dev/f', body: 'f' },
+      { path: 'dev/f', type: 'fifo', mode: 0o600 },
+      { path: 'lnk/f', body: 'under a dir that becomes a link' },
+      { path: 'lnk', type: 'symlink', linkname: 'many' },
+      { path: 'late', body: 'l' },
+    ]);
+    const r = await extractTar(pieces(tar, 4096), root);
+    expect(r.warnings).toEqual([]);
+    const m = treeManifest(root, { mtime: true });
+    expect(fs.readdirSync(join(root, 'many')).length).toBe(7);
+    for (let i = 0; i < 700; i += 37) expect(fs.readFileSync(join(root, `many/d${String(i % 7).padStart(2, '0')}/f${String(i).padStart(3, '0')}`), 'utf8')).toBe(`file ${i}`);
+    expect(m.filter((l) => l.startsWith('many/')).length).toBe(707);
+    expect(m).toContain('owned file 640 1000:1001 1 65c74c15a686187b mtime=222');
+    expect(fs.readFileSync(join(root, 'dup/f'), 'utf8')).toBe('two');
+    expect(fs.readFileSync(join(root, 'x/y'), 'utf8')).toBe('y');
+    expect(fs.readFileSync(join(root, 'd3'), 'utf8')).toBe('now a file');
+    expect(fs.statSync(join(root, 'h')).ino).toBe(fs.statSync(join(root, 'many/d00/f000')).ino);
+    expect(fs.readlinkSync(join(root, 's'))).toBe('target');
+    expect(fs.lstatSync(join(root, 'w/gone')).isCharacterDevice()).toBe(true);
+    expect(fs.statSync(join(root, 'big')).size).toBe(70_000);
+    expect(fs.readFileSync(join(root, 'xa'), 'utf8')).toBe('with xattr');
+    expect(nativeFs().lgetxattr(join(root, 'xa'), 'user.note')?.toString()).toBe('n');
+    expect(fs.lstatSync(join(root, 'dev/f')).isFIFO()).toBe(true);
+    // `lnk` was a directory made for lnk/f: replaced by the link, its file gone with it.
+    expect(fs.readlinkSync(join(root, 'lnk'))).toBe('many');
+    expect(fs.readFileSync(join(root, 'late'), 'utf8')).toBe('l');
+    expect(fs.readdirSync(root).sort()).toEqual(['big', 'd3', 'dev', 'dup', 'h', 'late', 'lnk', 'many', 'owned', 's', 'w', 'x', 'xa']);
+  });
+
+  it('redoes, in order, files that meet something left in root before the layer', async () => {
+    const base = tmp();
+    const root = join(base, 'root');
+    fs.mkdirSync(join(root, 'd/sub'), { recursive: true });
+    fs.writeFileSync(join(root, 'd/sub/old'), 'old');
+    fs.writeFileSync(join(root, 'f'), 'old');
+    const tar = makeTar([
+      { path: 'f', body: 'new' },
+      { path: 'd', body: 'a file now' },
+      { path: 'g', body: 'g' },
+    ]);
+    await extractTar(pieces(tar, 512), root);
+    expect(fs.readFileSync(join(root, 'f'), 'utf8')).toBe('new');
+    expect(fs.readFileSync(join(root, 'd'), 'utf8')).toBe('a file now');
+    expect(fs.readdirSync(root).sort()).toEqual(['d', 'f', 'g']);
+
+    // A symlink left in root: never written through, and replacing it is refused, naming the entry.
+    fs.mkdirSync(join(base, 'outside'));
+    fs.writeFileSync(join(base, 'outside/victim'), 'original');
+    const root2 = join(base, 'root2');
+    fs.mkdirSync(root2);
+    fs.symlinkSync(join(base, 'outside/victim'), join(root2, 's'));
+    const err = await extractTar([makeTar([{ path: 'a', body: 'a' }, { path: 's', body: 'evil' }, { path: 'b', body: 'b' }])], root2).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LayerSecurityError);
+    expect((err as LayerSecurityError).entry).toBe('s');
+    expect(fs.readFileSync(join(base, 'outside/victim'), 'utf8')).toBe('original');
+    expect(fs.readdirSync(join(base, 'outside'))).toEqual(['victim']);
+  });
+});
+
 // Issue 5: entries through a symlink made earlier in the same layer resolve inside root (as containerd does).
 describe('entries through symlinks of the same layer', () => {
   it('follows relative symlinks that stay inside root', async () => {
@@ -154,29 +242,75 @@ describe('entries through symlinks of the same layer', () => {
     expect(fs.readdirSync(root).sort()).toEqual(['a', 'b', 'lib', 'usr']);
   });
 
-  it('refuses absolute symlinks on the way, even when the target exists inside root', async () => {
-    const root = tmp();
+  // As containerd (fs.RootPath): an absolute target is resolved as if root were `/`, never on the host.
+  it('follows absolute symlinks from root, never from the host root', async () => {
+    const base = tmp();
+    const root = join(base, 'root');
+    fs.mkdirSync(root);
     const tar = makeTar([
       { path: 'usr/lib', type: 'dir' },
       { path: 'lib', type: 'symlink', linkname: '/usr/lib' },
       { path: 'lib/x.so', body: 'elf' },
+      { path: 'var/run', type: 'symlink', linkname: '/run' }, // Debian's /var/run; /run is made below root
+      { path: 'var/run/lock/pid', body: '1' },
+      { path: 'conf', type: 'symlink', linkname: '/etc' }, // the host's /etc exists: it must not matter
+      { path: 'conf/passwd', body: 'root:x:0:0::/root:/bin/sh\n' },
+      { path: 'top', type: 'symlink', linkname: '/' },
+      { path: 'top/usr/lib/y.so', body: 'y' },
+      { path: 'rel', type: 'symlink', linkname: 'abs' }, // a chain: relative, then absolute, then relative
+      { path: 'abs', type: 'symlink', linkname: '//usr/./lib/' },
+      { path: 'rel/z.so', body: 'z' },
+      { path: 'lib/z.so.1', type: 'hardlink', linkname: 'lib/z.so' },
+      { path: 'out', type: 'symlink', linkname: base }, // the real path of root's parent on this host
+      { path: 'out/escaped', body: 'x' },
+    ]);
+    const passwd = fs.readFileSync('/etc/passwd');
+    const r = await extractTar([tar], root);
+    expect(r.warnings).toEqual([]);
+    expect(fs.readFileSync(join(root, 'usr/lib/x.so'), 'utf8')).toBe('elf');
+    expect(fs.readFileSync(join(root, 'run/lock/pid'), 'utf8')).toBe('1');
+    expect(fs.readFileSync(join(root, 'usr/lib/y.so'), 'utf8')).toBe('y');
+    expect(fs.readFileSync(join(root, 'usr/lib/z.so'), 'utf8')).toBe('z');
+    expect(fs.statSync(join(root, 'usr/lib/z.so')).nlink).toBe(2);
+    expect(fs.readFileSync(join(root, base.slice(1), 'escaped'), 'utf8')).toBe('x');
+    // Links as plain entries are kept as written.
+    expect(fs.readlinkSync(join(root, 'lib'))).toBe('/usr/lib');
+    expect(fs.readlinkSync(join(root, 'var/run'))).toBe('/run');
+    expect(fs.readlinkSync(join(root, 'conf'))).toBe('/etc');
+    expect(fs.readdirSync(base)).toEqual(['root']);
+    expect(fs.readFileSync('/etc/passwd').equals(passwd)).toBe(true);
+    // The host's /etc/passwd stays as it was; the layer's lands below root, through the link's target there.
+    expect(fs.readFileSync(join(root, 'etc', 'passwd'), 'utf8')).toBe('root:x:0:0::/root:/bin/sh\n');
+    expect(fs.readdirSync(root).sort()).toEqual(['abs', 'conf', 'etc', 'lib', 'out', 'rel', 'run', 'top', 'usr', 'var', base.split('/')[1]!].sort());
+  });
+
+  it('refuses an absolute target whose ".." climbs above root', async () => {
+    const base = tmp();
+    const root = join(base, 'root');
+    fs.mkdirSync(root);
+    const tar = makeTar([
+      { path: 'up', type: 'symlink', linkname: '/../..' },
+      { path: 'up/evil', body: 'x' },
     ]);
     const err = await extractTar([tar], root).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LayerSecurityError);
-    expect((err as LayerSecurityError).entry).toBe('lib/x.so');
-    expect(fs.existsSync(join(root, 'usr/lib/x.so'))).toBe(false);
+    expect((err as LayerSecurityError).entry).toBe('up/evil');
+    expect(fs.readdirSync(base)).toEqual(['root']);
   });
 });
 
-// Hostile layers: every case is refused with an error naming the entry, and nothing appears outside.
-const hostile: Array<[string, MakeTarEntry[], string]> = [
+// Hostile layers: nothing appears outside. Each case is refused with an error naming the entry, or (an
+// absolute symlink, resolved as if root were `/`, as containerd does) contained: written below root.
+const hostile: Array<[string, MakeTarEntry[], string | { inside: string }]> = [
   ['dot-dot path', [{ path: '../evil', body: 'x' }], '../evil'],
   ['dot-dot inside a path', [{ path: 'a/../../evil', body: 'x' }], 'a/../../evil'],
   ['absolute path', [{ path: '/tmp/evil', body: 'x' }], '/tmp/evil'],
-  ['symlink out, then a file through it', [{ path: 'esc', type: 'symlink', linkname: '@OUT@' }, { path: 'esc/evil', body: 'x' }], 'esc/evil'],
+  ['symlink out, then a file through it', [{ path: 'esc', type: 'symlink', linkname: '@OUT@' }, { path: 'esc/evil', body: 'x' }], { inside: '@OUT@/evil' }],
+  ['absolute symlink climbing out with "..", then a file through it', [{ path: 'esc', type: 'symlink', linkname: '/../../../../../..@OUT@' }, { path: 'esc/evil', body: 'x' }], 'esc/evil'],
+  ['absolute symlink to root, then a link climbing from it', [{ path: 'r', type: 'symlink', linkname: '/' }, { path: 'r2', type: 'symlink', linkname: 'r/..' }, { path: 'r2/evil', body: 'x' }], 'r2/evil'],
   ['relative symlink out, then a dir through it', [{ path: 'esc', type: 'symlink', linkname: '../../../../../..@OUT@' }, { path: 'esc/sub', type: 'dir' }], 'esc/sub'],
   ['relative symlink climbing above root, then a file through it', [{ path: 'd', type: 'dir' }, { path: 'd/up', type: 'symlink', linkname: '../..' }, { path: 'd/up/evil', body: 'x' }], 'd/up/evil'],
-  ['chain of symlinks ending outside', [{ path: 'a', type: 'symlink', linkname: 'b' }, { path: 'b', type: 'symlink', linkname: '@OUT@' }, { path: 'a/evil', body: 'x' }], 'a/evil'],
+  ['chain of symlinks ending outside', [{ path: 'a', type: 'symlink', linkname: 'b' }, { path: 'b', type: 'symlink', linkname: '@OUT@' }, { path: 'a/evil', body: 'x' }], { inside: '@OUT@/evil' }],
   ['inside symlink to a dir whose link climbs out', [{ path: 'usr', type: 'dir' }, { path: 'usr/x', type: 'symlink', linkname: '../../../../../../..' }, { path: 'lib', type: 'symlink', linkname: 'usr/x' }, { path: 'lib/evil', body: 'x' }], 'lib/evil'],
   ['symlink loop', [{ path: 'a', type: 'symlink', linkname: 'a' }, { path: 'a/f', body: 'x' }], 'a/f'],
   ['file through an inside symlink, then a symlink in its place', [{ path: 'd', type: 'dir' }, { path: 'in', type: 'symlink', linkname: 'd' }, { path: 'in/f', body: 'x' }, { path: 'in/f', type: 'symlink', linkname: '@OUT@/victim' }, { path: 'in/f', body: 'y' }], 'in/f'],
@@ -187,13 +321,14 @@ const hostile: Array<[string, MakeTarEntry[], string]> = [
   ['symlink then a file with the same name', [{ path: 'f', type: 'symlink', linkname: '@OUT@/victim' }, { path: 'f', body: 'overwrite' }], 'f'],
   ['symlink then a dir with the same name', [{ path: 'f', type: 'symlink', linkname: '@OUT@' }, { path: 'f', type: 'dir' }], 'f'],
   ['whiteout of dot-dot', [{ path: 'a/.wh...', body: '' }], 'a/.wh...'],
-  ['whiteout through a symlink', [{ path: 'esc', type: 'symlink', linkname: '@OUT@' }, { path: 'esc/.wh.victim', body: '' }], 'esc/.wh.victim'],
-  ['opaque marker through a symlink', [{ path: 'esc', type: 'symlink', linkname: '@OUT@' }, { path: 'esc/.wh..wh..opq', body: '' }], 'esc/.wh..wh..opq'],
+  ['whiteout through a symlink', [{ path: 'esc', type: 'symlink', linkname: '@OUT@' }, { path: 'esc/.wh.victim', body: '' }], { inside: '@OUT@/victim' }],
+  ['opaque marker through a symlink', [{ path: 'esc', type: 'symlink', linkname: '@OUT@' }, { path: 'esc/.wh..wh..opq', body: '' }], { inside: '@OUT@' }],
+  ['symlink out, then a file through it, then the same file again', [{ path: 'esc', type: 'symlink', linkname: '@OUT@' }, { path: 'esc/victim', body: 'x' }, { path: 'esc/victim', body: 'y' }], { inside: '@OUT@/victim' }],
 ];
 
 describe('hostile layers', () => {
-  for (const [name, entries, entry] of hostile) {
-    it(`refuses: ${name}`, async () => {
+  for (const [name, entries, outcome] of hostile) {
+    it(`${typeof outcome === 'string' ? 'refuses' : 'contains'}: ${name}`, async () => {
       const base = tmp();
       const outside = join(base, 'outside');
       fs.mkdirSync(outside);
@@ -203,9 +338,14 @@ describe('hostile layers', () => {
       const fix = (s?: string) => s?.replace('@OUT@', outside);
       const tar = makeTar(entries.map((e) => ({ ...e, path: e.path.replace('@OUT@', outside), linkname: fix(e.linkname) })));
       const err = await extractTar([tar], root).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(LayerSecurityError);
-      expect((err as LayerSecurityError).entry).toBe(entry.replace('@OUT@', outside));
-      expect((err as Error).message).toContain(JSON.stringify(entry.replace('@OUT@', outside)));
+      if (typeof outcome === 'string') {
+        expect(err).toBeInstanceOf(LayerSecurityError);
+        expect((err as LayerSecurityError).entry).toBe(outcome.replace('@OUT@', outside));
+        expect((err as Error).message).toContain(JSON.stringify(outcome.replace('@OUT@', outside)));
+      } else {
+        expect(err).not.toBeInstanceOf(Error);
+        expect(fs.lstatSync(join(root, outcome.inside.replace('@OUT@', outside))).isSymbolicLink()).toBe(false);
+      }
       expect(fs.readdirSync(outside)).toEqual(['victim']);
       expect(fs.readFileSync(join(outside, 'victim'), 'utf8')).toBe('original');
       expect(fs.statSync(join(outside, 'victim')).nlink).toBe(1);

@@ -2,22 +2,27 @@
  * Extracts one layer tar into a directory in overlay form (see
  * overlay-form.ts), in one pass, safely: nothing outside `root` can be
  * created or changed. Rules, each refusal a LayerSecurityError naming the
- * entry: no absolute paths, no `..` components, no entry below a symlink
- * (parents are checked with lstat and never followed), hardlinks only to
- * regular files already extracted from this layer, files created with
- * O_EXCL|O_NOFOLLOW after removing whatever was there (so a symlink planted
- * under the same name is replaced, never written through), overlay's own
- * xattrs never taken from a tar. Synchronous fs calls: small files dominate
- * layers and one syscall per await would cost more than the decompression.
+ * entry: no absolute paths, no `..` components; an entry below a symlink made
+ * earlier in the layer is placed where the link leads as if root were `/`
+ * (containerd's semantics: an absolute target starts again at root), and
+ * refused when a `..` would climb above root; parents are checked with lstat
+ * and the real path is used, so the kernel never follows a link for us;
+ * hardlinks only to regular files already extracted from this layer, files
+ * created with O_EXCL|O_NOFOLLOW (a symlink planted under the same name is
+ * never written through, and replacing it is refused), overlay's own xattrs
+ * never taken from a tar. Synchronous fs calls: small files dominate layers
+ * and one syscall per await would cost more than the decompression; the
+ * small files themselves are created on two worker threads (small-file-batch.ts).
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import { DiffIdMismatchError, LayerSecurityError } from './errors.js';
 import { decompressLayer } from './decompress.js';
-import { nativeFs } from './native-fs.js';
+import { nativeFs, type FileQueueFailure } from './native-fs.js';
 import { isOverlayXattr, isWhiteoutDevice, OPAQUE_MARKER, OPAQUE_XATTR, S_IFCHR, WHITEOUT_PREFIX } from './overlay-form.js';
 import type { TarEntryHeader } from './tar-header.js';
+import { SmallFileBatch, type QueuedFile } from './small-file-batch.js';
 import { TarParser, type TarHandler } from './tar-reader.js';
 
 /** What an extraction reports: entries skipped and why. */
@@ -37,6 +42,8 @@ const WRITE_BATCH = 1 << 20;
 const ZEROS = Buffer.alloc(WRITE_BATCH);
 /** Symlinks followed while resolving one entry's parent, as the kernel's ELOOP limit. */
 const MAX_SYMLINK_HOPS = 40;
+/** Threads creating small files: both cores, while the JS thread parses and gunzip inflates. */
+const FILE_THREADS = 2;
 
 /** Splits an entry path into safe components, or throws. `.`-only paths give []. */
 export function safeComponents(entry: string, raw: string, what = 'path'): string[] {
@@ -86,9 +93,17 @@ class Extractor implements TarHandler {
   private setgidSeen: boolean;
   /** New files get their mode from open() when the umask lets them. */
   private readonly umask = processUmask();
+  /** Small files on their way to the worker threads; a path it holds is touched only after settle(). */
+  private readonly batch: SmallFileBatch;
 
   constructor(private readonly root: string) {
     this.setgidSeen = (fs.statSync(root).mode & S_ISGID) !== 0;
+    this.batch = new SmallFileBatch(this.nfs, root, FILE_THREADS, (f, failure) => this.redo(f, failure));
+  }
+
+  /** Waits for a pending small file at rel before rel is looked at or changed. */
+  private settle(rel: string): void {
+    if (this.batch.pending(rel)) this.batch.settle();
   }
 
   private abs(rel: string): string {
@@ -108,10 +123,11 @@ class Extractor implements TarHandler {
    * The real directory (relative to root, no symlinks) that the components
    * `comps` name, creating missing directories when `create`; undefined when
    * it does not exist and create is false. Symlinks met on the way (made by an
-   * earlier entry of this layer, e.g. `lib -> usr/lib` then `lib/x.so`) are
-   * followed inside root, as containerd does; a symlink with an absolute
-   * target (on this host, outside the snapshot) or one whose `..` would climb
-   * above root makes the layer refused.
+   * earlier entry of this layer, e.g. `lib -> usr/lib` or `run -> /var/run`
+   * then `lib/x.so`) are followed inside root as if root were `/`, as
+   * containerd's fs.RootPath does: an absolute target starts again at root,
+   * never at the host's `/`. A `..` that would climb above root (which
+   * containerd clamps) makes the layer refused: no real image needs it.
    */
   private resolveDir(entry: string, comps: string[], create: boolean): string | undefined {
     const key = comps.join('/');
@@ -133,6 +149,7 @@ class Extractor implements TarHandler {
         continue;
       }
       const p = this.abs(next);
+      this.settle(next);
       let st: fs.Stats | undefined;
       try {
         st = fs.lstatSync(p);
@@ -145,12 +162,12 @@ class Extractor implements TarHandler {
       } else if (st.isSymbolicLink()) {
         if (++hops > MAX_SYMLINK_HOPS) throw new LayerSecurityError(entry, `goes through too many symlinks (${JSON.stringify(next)})`);
         const target = fs.readlinkSync(p);
-        if (target.startsWith('/') || target === '') {
-          throw new LayerSecurityError(entry, `goes through the symlink ${JSON.stringify(next)} -> ${JSON.stringify(target)}, which points outside the layer root`);
-        }
+        if (target === '') throw new LayerSecurityError(entry, `goes through the symlink ${JSON.stringify(next)}, which has an empty target`);
         const tc = target.split('/');
         for (let i = tc.length - 1; i >= 0; i--) if (tc[i] !== '' && tc[i] !== '.') todo.push(tc[i]!);
-        continue; // a relative target starts from the link's own directory: rel stays
+        // A relative target starts from the link's own directory (rel stays); an absolute one from root.
+        if (target.startsWith('/')) rel = '';
+        continue;
       } else if (!st.isDirectory()) {
         if (!create) return undefined;
         // A file where a directory is needed: tar semantics replace it.
@@ -172,6 +189,7 @@ class Extractor implements TarHandler {
    */
   private clear(entry: string, rel: string): void {
     const p = this.abs(rel);
+    this.settle(rel);
     let st: fs.Stats;
     try {
       st = fs.lstatSync(p);
@@ -180,6 +198,8 @@ class Extractor implements TarHandler {
     }
     if (st.isSymbolicLink()) throw new LayerSecurityError(entry, `would replace the symlink ${JSON.stringify(rel)} of an earlier entry`);
     if (st.isDirectory()) {
+      // Pending small files may be below it: they land first, then go with it.
+      this.batch.settle();
       fs.rmSync(p, { recursive: true, force: true });
       const prefix = `${rel}/`;
       for (const d of this.dirs) if (d === rel || d.startsWith(prefix)) this.dirs.delete(d);
@@ -216,13 +236,14 @@ class Extractor implements TarHandler {
       const target = name.slice(WHITEOUT_PREFIX.length);
       if (target === '' || target === '.' || target === '..') throw new LayerSecurityError(h.path, 'is a malformed whiteout');
       const wrel = parentRel === '' ? target : `${parentRel}/${target}`;
-      this.clear(h.path, wrel);
+      this.clear(h.path, wrel); // settles a pending file at wrel first
       this.nfs.mknod(this.abs(wrel), S_IFCHR | 0o000, 0);
       if (!this.ownedByUs(h)) fs.lchownSync(this.abs(wrel), h.uid, h.gid);
       return;
     }
 
     if (h.type === 'dir') {
+      this.settle(rel);
       let st: fs.Stats | undefined;
       try {
         st = fs.lstatSync(p);
@@ -249,9 +270,12 @@ class Extractor implements TarHandler {
 
     if (h.type === 'file') {
       if (body !== undefined && body.length < 65536) {
-        this.smallFile(h, rel, p, body);
+        // A path this layer already made (a duplicate entry) is replaced on this thread, in order.
+        if (h.xattrs === undefined && !this.batch.pending(rel) && !this.files.has(rel) && !this.dirs.has(rel)) this.queueFile(h, rel, body);
+        else this.smallFile(h, rel, p, body);
         return;
       }
+      this.settle(rel);
       // No lstat first: O_EXCL tells whether something is in the way.
       const fd = this.create(h, rel, p);
       this.files.add(rel);
@@ -283,6 +307,7 @@ class Extractor implements TarHandler {
         if (target === undefined || !this.files.has(target)) {
           throw new LayerSecurityError(h.path, `is a hardlink to ${JSON.stringify(h.linkname)}, which is not a file of this layer`);
         }
+        this.settle(target);
         fs.linkSync(this.abs(target), p);
         this.files.add(rel);
         return; // a hardlink shares its target's metadata
@@ -317,8 +342,42 @@ class Extractor implements TarHandler {
     fs.lutimesSync(p, h.mtime, h.mtime);
   }
 
-  /** A small file that arrived whole: content and metadata in one native call. */
+  /**
+   * A small file that arrived whole, without xattrs, at a path this layer has
+   * not made yet and no pending record names: queued for the worker threads. Its parent is a real
+   * directory that exists now and is removed only through clear(), which
+   * settles first; so the worker creates exactly what the sync path would.
+   */
+  private queueFile(h: TarEntryHeader, rel: string, body: Buffer): void {
+    const chowned = !this.ownedByUs(h);
+    const chmodTo = chowned || this.needsChmod(h, h.mode & 0o777) ? h.mode & 0o7777 : -1;
+    this.batch.add({ h, rel, body, chowned, chmodTo });
+    this.files.add(rel);
+  }
+
+  /**
+   * A queued file the worker could not create. EEXIST: something was at its
+   * path before this layer (nothing of this layer: that path would have been
+   * settled first), so it is redone here as the sync path would have, in
+   * order, since no later entry has touched that path yet. ELOOP/EXDEV:
+   * openat2 met a symlink or left root, which the resolution above rules out;
+   * refused all the same.
+   */
+  private redo(f: QueuedFile, failure: FileQueueFailure): void {
+    const p = this.abs(f.rel);
+    if (failure.code === 'EEXIST') {
+      this.smallFile(f.h, f.rel, p, f.body);
+      return;
+    }
+    if (failure.code === 'ELOOP' || failure.code === 'EXDEV') {
+      throw new LayerSecurityError(f.h.path, `would be created through a symlink or outside the root (${failure.code})`);
+    }
+    throw Object.assign(new Error(`${failure.code}: ${failure.syscall} '${p}'`), { code: failure.code, errno: failure.errno, syscall: failure.syscall, path: p });
+  }
+
+  /** A small file that arrived whole: content and metadata in one native call, on this thread. */
   private smallFile(h: TarEntryHeader, rel: string, p: string, body: Buffer): void {
+    this.settle(rel);
     const chowned = !this.ownedByUs(h);
     const chmodTo = chowned || this.needsChmod(h, h.mode & 0o777) ? h.mode & 0o7777 : -1;
     try {
@@ -391,8 +450,15 @@ class Extractor implements TarHandler {
     }
   }
 
-  /** Closes a file left open by an error. */
+  /** The parser has used up one chunk: hands the gathered small files to the threads, takes their reports. */
+  chunkDone(): void {
+    this.batch.submit();
+    this.batch.poll();
+  }
+
+  /** Closes a file left open by an error; stops the worker threads (the running batches finish first). */
   abort(): void {
+    this.batch.close();
     if (this.cur !== undefined) fs.closeSync(this.cur.fd);
     this.cur = undefined;
   }
@@ -420,6 +486,8 @@ class Extractor implements TarHandler {
    * so a parent's restrictive mode comes last.
    */
   finish(): void {
+    this.batch.settle();
+    this.batch.close();
     const rels = [...this.dirMeta.keys()].reverse();
     for (const rel of rels) {
       const { h, made } = this.dirMeta.get(rel)!;
@@ -480,8 +548,9 @@ function makedev(major: number, minor: number): number {
 /**
  * Extracts an uncompressed tar stream into `root` (which must exist) in overlay form.
  * Returns the warnings and the stream's sha256. On error `root` holds a partial tree: the caller deletes it.
- * Parsing and file system calls are synchronous per chunk; the gunzip
- * upstream runs on libuv's thread pool meanwhile, so both cores work.
+ * Parsing and file system calls are synchronous per chunk; small files are
+ * created on two worker threads and the gunzip upstream runs on libuv's
+ * thread pool meanwhile.
  */
 export async function extractTar(tar: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, root: string, signal?: AbortSignal): Promise<ExtractResult> {
   const hash = createHash('sha256');
@@ -493,12 +562,13 @@ export async function extractTar(tar: AsyncIterable<Uint8Array> | Iterable<Uint8
       const b = Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
       hash.update(b);
       parser.feed(b);
+      x.chunkDone();
     }
     parser.end();
+    x.finish();
   } finally {
     x.abort();
   }
-  x.finish();
   return { warnings: x.warnings, diffId: `sha256:${hash.digest('hex')}` };
 }
 

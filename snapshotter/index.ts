@@ -3,7 +3,7 @@ export type { ActiveSnapshot, BlobSink, Digest, DiffOptions, DriverName, LayerIn
 export { createSnapshotter, detectDriver, probeDrivers, type DriverProbe } from './create.js';
 export { SnapshotStore, type SnapshotterOptions } from './store.js';
 export { chainId, chainIds, nextChainId } from './chain-id.js';
-export { compressAndDigest, LAYER_MEDIA_TYPES, type CompressOptions, type CompressedLayer } from './compress.js';
+export { compressAndDigest, compressStream, LAYER_MEDIA_TYPES, type CompressOptions, type CompressedLayer } from './compress.js';
 export { layerTar, type LayerTarOptions } from './layer-tar.js';
 export { diffToLayer, layerFromDirectory } from './diff.js';
 export { changesFromUpper, type Change } from './changes.js';

@@ -79,6 +79,27 @@ export class LowerView {
     return undefined;
   }
 
+  /**
+   * The merged entries of directory `rel` by name, each from its top layer: one readdir per
+   * contributing layer and one lstat per name. Walking a tree with this instead of lookup()
+   * per path keeps a chain of hundreds of layers linear (lookup lstats every layer per path).
+   */
+  entries(rel: string): Map<string, ViewEntry> {
+    const out = new Map<string, ViewEntry>();
+    const seen = new Set<string>();
+    for (const i of this.dirLayers(rel)) {
+      const dir = rel === '' ? this.layers[i]! : join(this.layers[i]!, rel);
+      for (const name of fs.readdirSync(dir)) {
+        if (seen.has(name)) continue;
+        seen.add(name);
+        const abs = join(dir, name);
+        const st = fs.lstatSync(abs);
+        if (!isWhiteoutDevice(st)) out.set(name, { abs, layer: i, st });
+      }
+    }
+    return out;
+  }
+
   /** The names in merged directory `rel`, unsorted. */
   readdir(rel: string): string[] {
     const seen = new Set<string>();

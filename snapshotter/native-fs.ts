@@ -1,7 +1,8 @@
 /**
  * Typed loader of the `rbuild_fs` N-API addon (native/src/fsops.c): xattrs,
- * mknod, mount and umount2, which Node's fs lacks, and createFile, the
- * extractor's one-call small file. Calls are synchronous and
+ * mknod, mount and umount2, which Node's fs lacks, createFile, the
+ * extractor's one-call small file, and createFileQueue, which creates small
+ * files on worker threads. Calls are synchronous and
  * throw Node-style errors (`code` = errno name, `errno`, `syscall`, `path`).
  * Also loads `rbuild_gzip` (native/src/gzip.c), the libdeflate compressor.
  */
@@ -32,12 +33,61 @@ export interface NativeFs {
    * atime and mtime set to `mtime` seconds, close. Throws EEXIST when something is in the way.
    */
   createFile(path: string, data: Buffer, mode: number, uid: number, gid: number, mtime: number, setOwner: boolean, chmodTo: number): void;
+  /**
+   * A queue whose `threads` threads create files below `root` (a directory,
+   * opened once): see FileQueue. Close it when done.
+   */
+  createFileQueue(root: string, threads: number): FileQueue;
   /** The addon's interface version. */
   readonly abiVersion: number;
 }
 
+/** Numbers per record in FileQueue.submit's `meta`: mode, uid, gid, mtime, setOwner (0/1), chmodTo (-1: none). */
+export const FILE_QUEUE_META = 6;
+
+/** A record of a submitted batch that failed (the others were created). */
+export interface FileQueueFailure {
+  batch: number;
+  /** The record's index in its batch. */
+  index: number;
+  /** errno name: EEXIST when something is in the way, ELOOP/EXDEV when the path met a symlink or left root. */
+  code: string;
+  errno: number;
+  syscall: string;
+}
+
+/** Batches finished since the last report, and their failed records. */
+export interface FileQueueReport {
+  done: number[];
+  failures: FileQueueFailure[];
+}
+
+/**
+ * Small files created off the JS thread, each exactly as createFile does
+ * (O_CREAT|O_EXCL|O_NOFOLLOW, write, fchown, fchmod, futimens), opened with
+ * openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS) below root where the kernel has
+ * it (`beneath`), so that no component may be a symlink. Files of different
+ * batches are created in any order: a caller submits only files whose parent
+ * directories exist and that no other pending record names.
+ */
+export interface FileQueue {
+  /**
+   * Copies a batch (paths relative to root, contents, FILE_QUEUE_META numbers
+   * per record) and returns its id; blocks while 8 batches or 32 MiB are pending.
+   */
+  submit(rels: string[], bodies: Buffer[], meta: Float64Array): number;
+  /** Batches finished since the last report; never blocks. */
+  poll(): FileQueueReport;
+  /** Waits until every submitted batch is done; reports them. */
+  drain(): FileQueueReport;
+  /** Drops the batches not started, waits for the running ones, ends the threads; idempotent. */
+  close(): void;
+  /** Whether openat2 guards every path component (false on kernels before 5.6 or under seccomp filters). */
+  readonly beneath: boolean;
+}
+
 /** The addon version this code was written for; a mismatch means a stale native build. */
-const ABI_VERSION = 2;
+const ABI_VERSION = 3;
 
 /** Raised when the addon is missing or stale. */
 export class NativeAddonError extends Error {

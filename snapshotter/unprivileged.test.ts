@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { runAs, tempDirFor, TEST_USER, userInfo } from '../test/support/unprivileged.js';
 import { makeTar } from './testing/make-tar.js';
+import type { LongChainResult } from './testing/long-chain.js';
 import type { RoundTripResult } from './testing/round-trip.js';
 
 const made: string[] = [];
@@ -93,5 +94,24 @@ describe('snapshotter in a user namespace (unprivileged user)', () => {
     } finally {
       fs.chmodSync('/dev/fuse', before);
     }
+  });
+
+  // fuse-overlayfs mounts the same folded lowers as overlay (SnapshotStore.mountLowers): its own
+  // round trip above covers it, and reading 600 files through FUSE would add seconds here.
+  it('a chain of 600 layers (past overlay\'s 500 and the mount option page) mounts right with overlay and copy', async () => {
+    const work = tempDirFor(TEST_USER);
+    made.push(work);
+    const r = await inUserNamespace('run-long-chain.js', [work, '600', 'overlay', 'copy']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const res = JSON.parse(r.stdout) as LongChainResult;
+    expect(res.expected).toHaveLength(1 + 598 + 1 + 2 + 1); // d, its files, d/h, o and o/new, s
+    expect(res.expected).toContainEqual(expect.stringMatching(/^d\/f10 file 600 7:8 7 /));
+    expect(res.expected).toContainEqual(expect.stringMatching(/^d\/h file 4755 0:0 3 \S+ nlink=2 /));
+    for (const d of ['overlay', 'copy']) {
+      expect(res.views[d]).toEqual(res.expected);
+      expect(res.diffs[d]).toEqual(['d/', 'd/step']);
+    }
+    expect(res.flat).toBe(1); // overlay folded the bottom once
   });
 });

@@ -16,10 +16,8 @@ import { SnapshotError } from './errors.js';
 import { lstatOrUndefined } from './lower-view.js';
 import { nativeFs } from './native-fs.js';
 import { OPAQUE_XATTR } from './overlay-form.js';
+import { walkPath, type WalkedComponent } from './path-walk.js';
 import type { LowerEntry, LowerLookup } from './snapshotter.js';
-
-/** Symlink hops allowed while resolving one path (the kernel's limit is 40; resolve-in-root allows 255). */
-const MAX_HOPS = 255;
 
 /** What this process may not do here becomes NEEDS_NAMESPACE; the caller retries with a mount, in the namespace. */
 function permission(e: unknown, what: string): Error {
@@ -63,34 +61,14 @@ export class UpperWriter {
   }
 
   /** The components of `p` resolved in the merged root (as resolve-in-root does on a mounted one). */
-  private components(p: string, followLast: boolean, inUpper?: boolean[]): string[] {
-    let pending = p.split('/').filter((s) => s !== '' && s !== '.');
-    const done: string[] = [];
-    let hops = 0;
-    while (pending.length > 0) {
-      const part = pending.shift()!;
-      if (part === '..') {
-        done.pop();
-        inUpper?.pop();
-        continue;
-      }
-      const e = this.entry([...done, part].join('/'));
-      if (e?.st.isSymbolicLink() && (followLast || pending.length > 0)) {
-        if (++hops > MAX_HOPS) throw new SnapshotError('UNMOUNTED_FALLBACK', `too many levels of symbolic links resolving ${p}`);
-        const target = fs.readlinkSync(e.abs);
-        if (target.startsWith('/')) {
-          done.length = 0;
-          if (inUpper) inUpper.length = 0;
-        }
-        pending = [...target.split('/').filter((s) => s !== '' && s !== '.'), ...pending];
-        continue;
-      }
+  private components(p: string, followLast: boolean): Array<WalkedComponent<LowerEntry & { inUpper: boolean }>> {
+    return walkPath(p, {
+      lookup: (rel) => this.entry(rel),
+      followLast,
+      tooManyLinks: () => new SnapshotError('UNMOUNTED_FALLBACK', `too many levels of symbolic links resolving ${p}`),
       // A path through a non-directory fails on a mounted root; let that path report it.
-      if (e && pending.length > 0 && !e.st.isDirectory()) throw new SnapshotError('UNMOUNTED_FALLBACK', `${p}: not a directory`);
-      done.push(part);
-      inUpper?.push(e?.inUpper ?? false);
-    }
-    return done;
+      notDirectory: () => new SnapshotError('UNMOUNTED_FALLBACK', `${p}: not a directory`),
+    });
   }
 
   /**
@@ -102,12 +80,12 @@ export class UpperWriter {
    * UNMOUNTED_FALLBACK for paths it does not emulate (use a mounted snapshot).
    */
   resolve(p: string, followLast = true): string {
-    const inUpper: boolean[] = [];
-    const parts = this.components(p, followLast, inUpper);
+    const walked = this.components(p, followLast);
+    const parts = walked.map((c) => c.name);
     let rel = '';
     for (let i = 0; i < parts.length; i++) {
       rel = rel === '' ? parts[i]! : `${rel}/${parts[i]}`;
-      if (inUpper[i]) continue;
+      if (walked[i]!.entry?.inUpper) continue;
       const up = join(this.upper, rel);
       if (this.copied.has(rel) || lstatOrUndefined(up)) continue;
       const l = this.lower.lookup(rel);
@@ -140,7 +118,7 @@ export class UpperWriter {
 
   /** The host path of the merged entry at image path `p`, for reading (nothing copied up); undefined when absent. */
   locate(p: string, followLast = true): string | undefined {
-    const parts = this.components(p, followLast);
+    const parts = this.components(p, followLast).map((c) => c.name);
     return parts.length === 0 ? this.upper : this.entry(parts.join('/'))?.abs;
   }
 

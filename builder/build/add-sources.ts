@@ -13,7 +13,7 @@ import { chmod, mkdir, open, readFile, rm, utimes, writeFile } from 'node:fs/pro
 import { dirname, join, posix } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import * as tar from 'tar';
+import type { TarOptionsWithAliasesAsyncNoFile } from 'tar';
 import { BuildError } from './errors.js';
 
 /** BuildKit's rule for git sources: git@, git://, or an http(s)/ssh URL whose path ends in .git (ref after #). */
@@ -227,7 +227,10 @@ export async function detectArchive(path: string): Promise<ArchiveKind | undefin
  */
 export async function extractArchive(path: string, kind: ArchiveKind, dest: string, owner?: { uid: number; gid: number }, signal?: AbortSignal): Promise<void> {
   await mkdir(dest, { recursive: true });
-  const x = tar.x({ cwd: dest, strict: true, ...(owner ? { uid: owner.uid, gid: owner.gid, preserveOwner: false } : { preserveOwner: true }), processUmask: 0 } as tar.TarOptionsWithAliasesAsyncNoFile);
+  // node-tar (and the stream, zlib and assert modules it loads) only when an archive is unpacked:
+  // every build loads this module, and a fully cached one must not pay for it.
+  const tar = await import('tar');
+  const x = tar.x({ cwd: dest, strict: true, ...(owner ? { uid: owner.uid, gid: owner.gid, preserveOwner: false } : { preserveOwner: true }), processUmask: 0 } as TarOptionsWithAliasesAsyncNoFile);
   if (kind === 'tar' || kind === 'gzip') {
     await pipeline(createReadStream(path), x, { ...(signal ? { signal } : {}) });
     return;

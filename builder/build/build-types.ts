@@ -94,6 +94,8 @@ export interface BuildOptions {
   network: 'host' | 'none' | 'private' | 'default';
   sourceDateEpoch?: number;
   compressionLevel?: number;
+  /** Compress layers at commit (default: uncompressed; see commit-compression.ts). */
+  compressionFormat?: 'gzip' | 'zstd' | 'none';
   labels: Array<[string, string]>;
   format: 'oci' | 'docker';
   /** Manifest annotations (--annotation). */

@@ -8,6 +8,7 @@ import type { Snapshotter } from '../../snapshotter/snapshotter.js';
 import type { LayerRef } from './cache.js';
 import type { BuildRun } from './build-run.js';
 import type { StageState } from './build-types.js';
+import { commitDiffOptions } from './commit-compression.js';
 
 /** Makes sure every layer of a state is unpacked; returns the top chain ID. */
 export async function ensureSnapshots(run: BuildRun, layers: LayerRef[], using?: Snapshotter): Promise<`sha256:${string}` | undefined> {
@@ -32,7 +33,7 @@ export async function withSnapshot(run: BuildRun, state: StageState, work: (root
   const active = await snap.prepare(key, parent, signal);
   try {
     await work(active.root);
-    const info = await snap.diff(key, deps.store, { compression: 'gzip', level: opts.compressionLevel, sourceDateEpoch: opts.sourceDateEpoch }, signal);
+    const info = await snap.diff(key, deps.store, commitDiffOptions(opts), signal);
     if (!info) return undefined;
     const layer: LayerRef = { mediaType: info.mediaType, digest: info.digest as `sha256:${string}`, size: info.size, diffId: info.diffId };
     const chain = chainIds([...state.layers.map((l) => l.diffId), layer.diffId]);
@@ -51,7 +52,7 @@ export async function withEmptySnapshot(run: BuildRun, work: (root: string) => P
   const active = await snap.prepare(key, undefined, signal);
   try {
     await work(active.root);
-    const info = await snap.diff(key, deps.store, { compression: 'gzip', level: opts.compressionLevel, sourceDateEpoch: opts.sourceDateEpoch }, signal);
+    const info = await snap.diff(key, deps.store, commitDiffOptions(opts), signal);
     return info ? { mediaType: info.mediaType, digest: info.digest as `sha256:${string}`, size: info.size, diffId: info.diffId } : undefined;
   } finally {
     await snap.remove(key);

@@ -100,6 +100,30 @@ describe('what --cache-to exports', () => {
   });
 });
 
+describe('--cache-to publishes compressed layers', () => {
+  it('the records and the manifest name the published (compressed) blobs; base layers keep theirs', async () => {
+    const f = fakes();
+    const plain = (n: string) => ({ ...layer(n), mediaType: 'application/vnd.oci.image.layer.v1.tar' });
+    for (const n of ['b1', 'r1', 'gz:r1']) await f.store.write(Readable.from([Buffer.from(n)]));
+    const records = new Map([['k-r1', { ...rec(), layers: [layer('b1'), plain('r1')] }]]);
+    const published: string[] = [];
+    const io: RemoteCacheIo = {
+      ...f.io,
+      async publishLayer(l) {
+        published.push(l.digest);
+        return { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha('gz:r1'), size: 5 };
+      },
+    };
+    await exportCache(records, 'reg/app:c', f.store, io, undefined, { result: records.get('k-r1')!.layers, baseLayers: new Set([layer('b1').digest]) });
+    expect(published).toEqual([sha('r1')]);
+    const m = f.manifests.get('reg/app:c')!;
+    expect(m.layers).toEqual([{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha('gz:r1'), size: 5 }]);
+    const doc = parseCacheDocument(f.remote.get(m.config.digest)!).get('k-r1')!;
+    expect(doc.layers.map((l) => l.digest)).toEqual([layer('b1').digest, sha('gz:r1')]);
+    expect(doc.layers[1]!.diffId).toBe(plain('r1').diffId);
+  });
+});
+
 describe('cache document', () => {
   it('round-trips records, lists each layer once, and drops broken entries', () => {
     const records = new Map([['sha256:b', rec('x', 'y')], ['sha256:a', rec('x')]]);

@@ -101,6 +101,8 @@ export interface RemoteCacheIo {
   openBlob(ref: string, desc: { digest: Digest; size: number }, signal?: AbortSignal): Promise<Readable>;
   /** Pushes the manifest stored locally under `descriptor` (with its blobs) to `ref`. */
   push(descriptor: Descriptor, ref: string, signal?: AbortSignal): Promise<void>;
+  /** A layer as it is published (uncompressed ones compressed); the identity when absent. */
+  publishLayer?(layer: Descriptor, signal?: AbortSignal): Promise<Descriptor>;
 }
 
 /** Where imported records and their blobs come from. */
@@ -167,9 +169,37 @@ export interface ExportOptions {
   baseLayers?: ReadonlySet<string>;
 }
 
+/**
+ * The records with the layers the build made as they are published (compressed: the local store
+ * keeps them uncompressed), so that an importer fetches blobs the cache manifest carries. Base
+ * images' layers keep their digests (they are not exported; the importer has its own base).
+ */
+export async function publishRecords(
+  records: ReadonlyMap<string, CacheRecord>,
+  publish: (layer: Descriptor, signal?: AbortSignal) => Promise<Descriptor>,
+  baseLayers: ReadonlySet<string>,
+  signal?: AbortSignal,
+): Promise<Map<string, CacheRecord>> {
+  const out = new Map<string, CacheRecord>();
+  for (const [k, r] of records) {
+    const layers = [];
+    for (const l of r.layers) {
+      if (baseLayers.has(l.digest)) {
+        layers.push(l);
+        continue;
+      }
+      const p = await publish({ mediaType: l.mediaType, digest: l.digest, size: l.size }, signal);
+      layers.push({ ...l, mediaType: p.mediaType, digest: p.digest as `sha256:${string}`, size: p.size });
+    }
+    out.set(k, { ...r, layers });
+  }
+  return out;
+}
+
 /** Pushes the records (and the layers the build made, from the local store) to `ref` as one cache manifest. */
 export async function exportCache(records: ReadonlyMap<string, CacheRecord>, ref: string, store: CacheStore, io: RemoteCacheIo, signal?: AbortSignal, opts: ExportOptions = {}): Promise<Descriptor> {
-  const selected = opts.result ? selectRecords(records, opts.mode ?? 'min', opts.result) : records;
+  let selected = opts.result ? selectRecords(records, opts.mode ?? 'min', opts.result) : records;
+  if (io.publishLayer) selected = await publishRecords(selected, io.publishLayer.bind(io), opts.baseLayers ?? new Set(), signal);
   const doc = cacheDocument(selected, opts.baseLayers);
   const config = await store.writeBytes(doc.config, CACHE_CONFIG_MEDIA_TYPE, signal);
   const manifest = cacheManifest(config, doc.layers);

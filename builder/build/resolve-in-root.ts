@@ -2,10 +2,12 @@
  * Resolving a path inside a root file system the way the kernel would after
  * chroot: symlinks are followed, absolute targets restart at the root, and
  * `..` never climbs above it. COPY destinations go through this so that a
- * symlink in the image can never send a write outside the root.
+ * symlink in the image can never send a write outside the root. The walk is
+ * snapshotter/path-walk.ts's, shared with the unmounted upper-writer.
  */
-import { lstatSync, readlinkSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
+import { walkPath } from '../../snapshotter/path-walk.js';
 
 /** Too many symlinks while resolving (ELOOP). */
 export class SymlinkLoopError extends Error {
@@ -21,32 +23,17 @@ export class SymlinkLoopError extends Error {
  * that do not exist are appended as they are.
  */
 export function resolveInRoot(root: string, p: string, followLast = true): string {
-  let pending = p.split('/').filter((s) => s !== '' && s !== '.');
-  const done: string[] = [];
-  let hops = 0;
-  while (pending.length > 0) {
-    const part = pending.shift()!;
-    if (part === '..') {
-      done.pop();
-      continue;
-    }
-    const host = join(root, ...done, part);
-    let st;
-    try {
-      st = lstatSync(host);
-    } catch {
-      done.push(part);
-      continue;
-    }
-    if (st.isSymbolicLink() && (followLast || pending.length > 0)) {
-      if (++hops > 255) throw new SymlinkLoopError(p);
-      const target = readlinkSync(host);
-      const parts = target.split('/').filter((s) => s !== '' && s !== '.');
-      if (target.startsWith('/')) done.length = 0;
-      pending = [...parts, ...pending];
-      continue;
-    }
-    done.push(part);
-  }
-  return join(root, ...done);
+  const parts = walkPath(p, {
+    lookup: (rel) => {
+      const abs = join(root, rel);
+      try {
+        return { abs, st: lstatSync(abs) };
+      } catch {
+        return undefined;
+      }
+    },
+    followLast,
+    tooManyLinks: () => new SymlinkLoopError(p),
+  });
+  return join(root, ...parts.map((c) => c.name));
 }

@@ -18,7 +18,8 @@ import type { RunMount } from '../dockerfile/instructions.js';
 import { BuildError } from './errors.js';
 import { resolveInRoot } from './resolve-in-root.js';
 
-const execFileP = promisify(execFile);
+// Made on first use: touching execFile at load time loads node:child_process in every build (lazy built-ins, .ci/bundle.mjs).
+const execFileP = (file: string, args: string[], opts: { signal?: AbortSignal }): Promise<{ stdout: string; stderr: string }> => promisify(execFile)(file, args, opts);
 
 /** Where a `--secret` value comes from. */
 export interface SecretSource {

@@ -4,6 +4,7 @@ import type { Descriptor, ImageConfig, Manifest } from '../../registry/oci/types
 import * as cfg from '../image/config.js';
 import { createdTime } from './build-run.js';
 import type { BuildOptions, StageState } from './build-types.js';
+import { dockerLayerType } from './commit-compression.js';
 
 /** Writes the image config and manifest of a final state into the store (labels, annotations, format applied). */
 export async function writeImage(store: ContentStore, state: StageState, opts: BuildOptions): Promise<{ descriptor: Descriptor; manifest: Manifest; config: ImageConfig }> {
@@ -24,9 +25,4 @@ export async function writeImage(store: ContentStore, state: StageState, opts: B
   };
   const descriptor = await store.writeBytes(Buffer.from(JSON.stringify(manifest)), manifest.mediaType!);
   return { descriptor, manifest, config };
-}
-
-function dockerLayerType(mt: string): string {
-  if (mt.endsWith('+gzip') || mt.endsWith('.gzip')) return 'application/vnd.docker.image.rootfs.diff.tar.gzip';
-  return mt;
 }

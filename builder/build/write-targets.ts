@@ -16,6 +16,7 @@ import { NeedsNamespaceError } from './errors.js';
 import { ensureSnapshots, withSnapshot } from './layer-snapshots.js';
 import type { BuildRun } from './build-run.js';
 import type { StageState, UnmountedSnapshots } from './build-types.js';
+import { commitDiffOptions } from './commit-compression.js';
 
 /** Where a COPY, ADD or WORKDIR step writes. */
 export interface WriteTarget {
@@ -97,7 +98,7 @@ export async function withUnmounted(
     };
     await work(target);
     writer.finish();
-    const info = await snap.diff(key, deps.store, { compression: 'gzip', level: opts.compressionLevel, sourceDateEpoch: opts.sourceDateEpoch }, signal);
+    const info = await snap.diff(key, deps.store, commitDiffOptions(opts), signal);
     if (!info) return undefined;
     const layer: LayerRef = { mediaType: info.mediaType, digest: info.digest as `sha256:${string}`, size: info.size, diffId: info.diffId };
     if (commit) {

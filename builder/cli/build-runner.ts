@@ -18,6 +18,10 @@ import { normalizeName } from '../../registry/store/normalize-name.js';
 import { join } from 'node:path';
 import { buildServices } from './services.js';
 import { needsRootfs, type OutputSpec } from '../build/output.js';
+import { commitDiffOptions } from '../build/commit-compression.js';
+
+/** The media type of the layers a build commits by default. */
+const LAYER_TAR = 'application/vnd.oci.image.layer.v1.tar';
 
 /** Everything the build command was asked to do. */
 export interface BuildRequest {
@@ -49,6 +53,8 @@ export interface BuildRequest {
   sourceDateEpoch?: number;
   format: 'oci' | 'docker';
   compressionLevel?: number;
+  /** --compression-format: compress layers at commit with it (default: uncompressed) and push with it (default gzip). */
+  compressionFormat?: 'gzip' | 'zstd';
   root: string;
   iidfile?: string;
   metadataFile?: string;
@@ -61,11 +67,19 @@ export interface BuildRequest {
   isolation?: import('../sandbox/isolation.js').IsolationMode;
   /** --storage-driver (default: the fastest that works; copy with chroot isolation). */
   storageDriver?: string;
+  /** Registries reached over plain HTTP besides loopback ones (--insecure-registry). */
+  insecureRegistries?: string[];
+  /** --registries-config (mirrors, insecure hosts). */
+  registriesConfig?: string;
+  /** --authfile (default: $REGISTRY_AUTH_FILE or Docker's config.json). */
+  authFile?: string;
 }
 
 /** What the build produced. */
 export interface BuildOutcome extends BuildResult {
   imageId: string;
+  /** Manifest digests as pushed (--push): they differ from the local one when layers were compressed for the push. */
+  pushed: Array<{ ref: string; digest: string }>;
   tags: string[];
   size: number;
 }
@@ -110,6 +124,12 @@ export async function runBuild(req: BuildRequest, emit: EventSink, signal?: Abor
   const services = buildServices({
     root: req.root, store, emit, ...(signal ? { signal } : {}),
     ...(req.isolation ? { isolation: req.isolation } : {}), ...(req.storageDriver ? { storageDriver: req.storageDriver } : {}),
+    compression: { format: req.compressionFormat ?? 'gzip', ...(req.compressionLevel !== undefined ? { level: req.compressionLevel } : {}) },
+    registry: {
+      ...(req.insecureRegistries?.length ? { insecure: req.insecureRegistries } : {}),
+      ...(req.registriesConfig ? { registriesConfig: req.registriesConfig } : {}),
+      ...(req.authFile ? { authFile: req.authFile } : {}),
+    },
   });
   try {
     return await buildWith(req, services, store, graph, platform, tags, emit, signal);
@@ -135,6 +155,18 @@ async function buildWith(
     const { ImportedCache } = await import('../build/remote-cache.js');
     cacheFallback = await ImportedCache.load(req.cacheFrom, store, services.remoteCache, signal);
   }
+  // With --push, the target stage's new layers start compressing as they are committed (they are
+  // stored uncompressed), so the push waits for less at the end.
+  // (Not with --squash: the stage's layers are replaced by one.)
+  const precompress = req.push && !req.squash && commitDiffOptions(req).compression === 'none';
+  const stageOf = new Map<string, string>();
+  const events: EventSink = !precompress ? emit : (e) => {
+    if (e.type === 'step-start') stageOf.set(e.step, e.stage);
+    else if (e.type === 'step-done' && e.layer && stageOf.get(e.step) === graph.target) {
+      services.precompress({ mediaType: LAYER_TAR, digest: e.layer.digest as `sha256:${string}`, size: e.layer.size });
+    }
+    emit(e);
+  };
   // Hashes are saved even when the build stops early: the first pass (outside the
   // namespace) hashes the context and then re-executes; the second pass reads them back.
   // A failed save only costs rehashing.
@@ -150,6 +182,7 @@ async function buildWith(
       network: req.network,
       ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
       ...(req.compressionLevel !== undefined ? { compressionLevel: req.compressionLevel } : {}),
+      ...(req.compressionFormat ? { compressionFormat: req.compressionFormat } : {}),
       labels: req.labels,
       format: req.format,
       ...(req.annotations?.length ? { annotations: req.annotations } : {}),
@@ -161,7 +194,7 @@ async function buildWith(
       ...(cacheFallback ? { cacheFallback } : {}),
     },
     services.deps,
-    emit,
+    events,
     signal,
   ).finally(() => context.saveHashes().catch(() => undefined));
   for (const t of tags) await store.tag(t, result.descriptor);
@@ -170,10 +203,12 @@ async function buildWith(
   for (const o of req.outputs ?? []) {
     if (o.type === 'oci' || o.type === 'docker') await (await exporters()).exportArchive(store, tags.length ? tags : [result.descriptor.digest], o, signal);
   }
+  const pushed: BuildOutcome['pushed'] = [];
   if (req.push) {
     for (const t of tags) {
       emit({ type: 'push', ref: t, phase: 'start' });
       const digest = await services.push(result.descriptor, t);
+      pushed.push({ ref: t, digest });
       emit({ type: 'push', ref: t, phase: 'done', digest });
     }
   }
@@ -183,5 +218,5 @@ async function buildWith(
       await exportCache(result.cacheRecords, c.ref, store, services.remoteCache, signal, { mode: c.mode ?? 'min', result: result.manifest.layers, baseLayers: result.baseImageLayers });
     }
   }
-  return { ...result, imageId: result.manifest.config.digest, tags, size };
+  return { ...result, imageId: result.manifest.config.digest, tags, size, pushed };
 }

@@ -19,6 +19,7 @@ const { readFileSync, writeFileSync } = require('node:fs') as typeof import('nod
 const { Module } = require('node:module') as typeof import('node:module');
 const { dirname } = require('node:path') as typeof import('node:path');
 const { Script } = require('node:vm') as typeof import('node:vm');
+const { isAscii } = require('node:buffer') as typeof import('node:buffer');
 
 /** The comment .ci/bundle.mjs ends the bundle with: `//# rbuildBundleId=<sha256 of the bundle before it>`. */
 export const BUNDLE_ID_MARK = '//# rbuildBundleId=';
@@ -59,7 +60,9 @@ export interface BundleRun {
  */
 export function runBundle(bundleFile: string, cacheFile: string, opts: { recordCacheTo?: string } = {}): BundleRun {
   // The shebang line is not JavaScript; keep the line count for stack traces.
-  const source = readFileSync(bundleFile, 'utf8').replace(/^#!.*/, '');
+  // .ci/bundle.mjs makes the bundle ASCII: latin1 decoding is then exact and ~3x faster than UTF-8.
+  const bytes = readFileSync(bundleFile);
+  const source = (isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8')).replace(/^#!.*/, '');
   const id = bundleId(source);
   let cachedData: Buffer | undefined;
   if (id) {

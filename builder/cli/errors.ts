@@ -16,7 +16,9 @@ export class UsageError extends Error {
   }
 }
 
-const INPUT_CODES = /^(DOCKERFILE|USAGE|SOURCE_|CONTEXT|BAD_|DEST_|STAGE_|NO_STAGES|INVALID_REFERENCE|IMAGE_NOT_FOUND|UNSUPPORTED)/;
+// Exact codes too: a base image the registry does not have (its MANIFEST_UNKNOWN / NAME_UNKNOWN) and a
+// --chown/USER name missing from the image are the Dockerfile's to fix (docs/ci.md), not worth a CI retry.
+const INPUT_CODES = /^(DOCKERFILE|USAGE|SOURCE_|CONTEXT|BAD_|DEST_|STAGE_|NO_STAGES|INVALID_REFERENCE|IMAGE_NOT_FOUND|UNSUPPORTED|MANIFEST_UNKNOWN$|NAME_UNKNOWN$|EUSER$|EUSERSPEC$)/;
 
 /** The process exit code for an error. */
 export function exitCodeFor(err: unknown): number {

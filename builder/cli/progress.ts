@@ -4,6 +4,7 @@
  * line of running steps, redrawn in place) and `quiet`.
  */
 import type { BuildEvent } from '../build/events.js';
+import { stderrOut } from './stderr-out.js';
 
 /** A progress mode as `--progress` names it. */
 export type ProgressMode = 'auto' | 'tty' | 'plain' | 'json' | 'quiet';
@@ -19,7 +20,7 @@ export interface ProgressRenderer {
  * Chooses and creates a renderer; `auto` is tty on a terminal, plain otherwise (CI logs).
  * In plain mode under GitLab CI (`GITLAB_CI=true`) each step is a collapsible log section.
  */
-export function createProgress(mode: ProgressMode, out: NodeJS.WriteStream = process.stderr, env: NodeJS.ProcessEnv = process.env): ProgressRenderer {
+export function createProgress(mode: ProgressMode, out: NodeJS.WriteStream = stderrOut(), env: NodeJS.ProcessEnv = process.env): ProgressRenderer {
   const resolved = mode === 'auto' ? (out.isTTY ? 'tty' : 'plain') : mode;
   if (resolved === 'json') return new JsonProgress(out);
   if (resolved === 'quiet') return { event() {}, finish() {} };

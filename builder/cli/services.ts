@@ -25,12 +25,17 @@ import type { RemoteCacheIo } from '../build/remote-cache.js';
 import { parseReference } from '../../registry/reference.js';
 import { validateManifest } from '../../registry/oci/validate.js';
 import { useBaselineWasmCompiler } from './wasm-tiering.js';
+import type { CompressedBlobs, CompressionChoice } from '../../registry/store/compressed-blobs.js';
+import { openCompressedBlobs, pushCompression } from './export-compression.js';
 
 /** What a build gets from the outside world. */
 export interface BuildServices {
   deps: BuildDeps;
   ignoreMatcher(contextDir: string, dockerfile: string): Promise<IgnoreMatcher>;
+  /** Pushes an image (uncompressed layers compressed on the way out); returns the pushed manifest digest. */
   push(descriptor: Descriptor, ref: string): Promise<string>;
+  /** Starts compressing a layer the build just committed, in the background (bounded), for a push to come. */
+  precompress(layer: Descriptor): void;
   /** The registry side of --cache-to / --cache-from. */
   remoteCache: RemoteCacheIo;
   /** Closes pooled registry connections (idle keep-alive sockets would hold the process open). */
@@ -45,6 +50,10 @@ export function buildServices(opts: {
   signal?: AbortSignal;
   storageDriver?: string;
   isolation?: IsolationMode;
+  /** How uncompressed layers leave the machine (push, --cache-to); default gzip. */
+  compression?: CompressionChoice;
+  /** --insecure-registry, --registries-config and --authfile of the build. */
+  registry?: { insecure?: string[]; registriesConfig?: string; authFile?: string };
 }): BuildServices {
   const { store, root } = opts;
   // The registry client, snapshotter and sandbox are imported on first use:
@@ -54,7 +63,13 @@ export function buildServices(opts: {
     (client ??= Promise.all([import('../../registry/remote/default-client.js'), import('../../registry/auth/ci-env.js')]).then(
       async ([m, ci]) => {
         await useBaselineWasmCompiler();
-        return (await m.createDefaultClient({ onCiCredential: (s) => opts.emit({ type: 'info', message: ci.describeCiCredential(s) }) })).client;
+        const r = opts.registry;
+        return (await m.createDefaultClient({
+          onCiCredential: (s) => opts.emit({ type: 'info', message: ci.describeCiCredential(s) }),
+          ...(r?.insecure?.length && { insecure: r.insecure }),
+          ...(r?.registriesConfig !== undefined && { registriesConfig: r.registriesConfig }),
+          ...(r?.authFile !== undefined && { authFile: r.authFile }),
+        })).client;
       },
     ));
   let snap: Promise<Snapshotter> | undefined;
@@ -116,6 +131,15 @@ export function buildServices(opts: {
     resolveUser: (rootfs, user) => resolveUserInRoot(rootfs, user),
   };
 
+  const choice: CompressionChoice = opts.compression ?? { format: 'gzip' };
+  let blobs: Promise<CompressedBlobs> | undefined;
+  const compressed = (): Promise<CompressedBlobs> => (blobs ??= openCompressedBlobs(store));
+  // Background compression: one layer at a time (gzip of one layer already uses every core);
+  // stopped when the build is done (a layer the push did not need is not worth finishing).
+  let background: Promise<unknown> = Promise.resolve();
+  const stopBackground = new AbortController();
+  const backgroundSignal = opts.signal ? AbortSignal.any([opts.signal, stopBackground.signal]) : stopBackground.signal;
+
   const remoteCache: RemoteCacheIo = {
     async fetchManifest(ref, signal) {
       const c = await registry();
@@ -136,6 +160,10 @@ export function buildServices(opts: {
       const s = signal ?? opts.signal;
       await pushImage(store, descriptor, ref, { client: await registry(), ...(s ? { signal: s } : {}) });
     },
+    async publishLayer(layer, signal) {
+      const s = signal ?? opts.signal;
+      return (await compressed()).layer(layer, choice, s);
+    },
   };
 
   return {
@@ -147,12 +175,21 @@ export function buildServices(opts: {
       return { ignores: (rel) => m.matches(rel), mayReinclude: (dir) => m.mayContainIncluded(dir) };
     },
     async close() {
+      stopBackground.abort();
       if (client) await (await client).close();
     },
     async push(descriptor, ref) {
       const { pushImage } = await import('../../registry/remote/push.js');
-      const r = await pushImage(store, descriptor, ref, { client: await registry(), ...(opts.signal ? { signal: opts.signal } : {}) });
+      const r = await pushImage(store, descriptor, ref, {
+        client: await registry(), ...pushCompression(await compressed(), choice), ...(opts.signal ? { signal: opts.signal } : {}),
+      });
       return r.digest;
+    },
+    precompress(layer) {
+      // Outside the namespace the build may still re-run inside it, which would compress the same layer.
+      if (!inNamespace() || backgroundSignal.aborted) return;
+      // A failure here is not the build's: the push compresses again and reports it.
+      background = background.then(async () => (await compressed()).layer(layer, choice, backgroundSignal)).catch(() => undefined);
     },
   };
 }

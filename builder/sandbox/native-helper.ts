@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { SandboxError } from './errors.js';
 
-const execFileP = promisify(execFile);
+// Made on first use: touching execFile at load time would load node:child_process in every command (lazy built-ins, .ci/bundle.mjs).
+const execFileP = (file: string, args: string[]): Promise<{ stdout: string; stderr: string }> => promisify(execFile)(file, args);
 
 /** The protocol version this TypeScript side speaks; native/src/protocol.h must say the same. */
 export const HELPER_PROTOCOL = 1;

@@ -17,13 +17,19 @@ export interface ResolvedUser {
   name?: string;
 }
 
-/** USER could not be resolved (code EUSER) or is malformed (EUSERSPEC). */
+/** USER or --chown could not be resolved (code EUSER) or is malformed (EUSERSPEC). */
 export class UserResolveError extends Error {
   override name = 'UserResolveError';
   code: 'EUSER' | 'EUSERSPEC';
+  /** What to do about it (the CLI prints it under the error line). */
+  readonly hint: string;
   constructor(code: 'EUSER' | 'EUSERSPEC', message: string) {
     super(message);
     this.code = code;
+    // Names are looked up in the image as it is at that step, not on the host: the usual slip.
+    this.hint = code === 'EUSER'
+      ? "names in USER and --chown are looked up in the image's /etc/passwd and /etc/group at that step: create them in an earlier RUN (useradd, groupadd) or give numeric ids (1001:1001)"
+      : 'give name, uid, name:group or uid:gid';
   }
 }
 

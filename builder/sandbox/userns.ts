@@ -10,8 +10,6 @@ import { checkHelper, helperPath } from './native-helper.js';
 /** How rbuild's namespace maps ids: `full` (subuid ranges), `single` (own id only), `root` (real root, no user namespace). */
 export type MappingMode = 'full' | 'single' | 'root';
 
-const osSignals = constants.signals as Record<string, number>;
-
 /** What the current process knows about the build namespace it runs in. */
 export interface BuildNamespace {
   mode: MappingMode;
@@ -79,7 +77,7 @@ export async function ensureBuildNamespace(opts: EnsureOptions = {}): Promise<En
   try {
     const code = await new Promise<number>((resolve, reject) => {
       child.once('error', reject);
-      child.once('exit', (c, s) => resolve(c ?? 128 + (s ? (osSignals[s] ?? 0) : 0)));
+      child.once('exit', (c, s) => resolve(c ?? 128 + (s ? ((constants.signals as Record<string, number>)[s] ?? 0) : 0)));
     });
     return { kind: 'exited', code };
   } finally {

@@ -678,7 +678,6 @@ static void apply_seccomp(void) {
 
 /* ---------- run: processes ---------- */
 
-struct run_fds { int status, control, to_child, from_child; };
 
 /* The step itself (pid 2 of the namespace): identity, privileges, then exec. Errors go to msgfd. */
 static void __attribute__((noreturn)) exec_step(struct spec *s, int msgfd) {
@@ -811,22 +810,160 @@ static void __attribute__((noreturn)) run_init(struct spec *s, int from_parent, 
   }
 }
 
-static int cmd_run(int argc, char **argv) {
-  struct run_fds fds = { -1, -1, -1, -1 };
-  int spec_fd = -1;
+/* ---------- the supervisor: rbuild's side of a step, shared by run and run-chroot ---------- */
+
+/* The descriptors rbuild passes to run and run-chroot; -1 when not given. */
+struct run_fds { int spec, status, control; };
+
+/* Parses `run|run-chroot --spec-fd N [--status-fd N] [--control-fd N]`; errors go to the status fd from then on. */
+static struct run_fds parse_run_args(int argc, char **argv) {
+  struct run_fds fds = { -1, -1, -1 };
   for (int i = 2; i < argc; i++) {
-    if (strcmp(argv[i], "--spec-fd") == 0 && i + 1 < argc) spec_fd = atoi(argv[++i]);
+    if (strcmp(argv[i], "--spec-fd") == 0 && i + 1 < argc) fds.spec = atoi(argv[++i]);
     else if (strcmp(argv[i], "--status-fd") == 0 && i + 1 < argc) fds.status = atoi(argv[++i]);
     else if (strcmp(argv[i], "--control-fd") == 0 && i + 1 < argc) fds.control = atoi(argv[++i]);
-    else fail("usage", 0, "unknown run option %s", argv[i]);
+    else fail("usage", 0, "unknown %s option %s", argv[1], argv[i]);
   }
   if (fds.status >= 0) error_fd = fds.status;
-  if (spec_fd < 0) fail("usage", 0, "run needs --spec-fd");
+  if (fds.spec < 0) fail("usage", 0, "%s needs --spec-fd", argv[1]);
+  return fds;
+}
+
+/* Reads and parses the step's spec from its fd (closed afterwards). */
+static void load_spec(int spec_fd, struct spec *s) {
   size_t len;
   char *buf = read_fd_all(spec_fd, &len);
   close(spec_fd);
+  parse_spec(buf, len, s);
+}
+
+/* Blocks the signals the supervisor handles: SIGCHLD, SIGPIPE (ignored) and those passed on to the step. */
+static void block_step_signals(sigset_t *set) {
+  int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGPIPE, SIGQUIT, SIGUSR1, SIGUSR2 };
+  sigemptyset(set);
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaddset(set, sigs[i]);
+  sigprocmask(SIG_BLOCK, set, NULL);
+}
+
+/* One supervised child: the step's init (run) or the step itself (run-chroot). */
+struct supervisor {
+  pid_t child;
+  /* Signal the child's process group too (run-chroot without a PID namespace: the step leads one). */
+  int group;
+  /* signalfd of block_step_signals' set. */
+  int sigfd;
+  /* The child's message pipe; read_msg(arg, fd) reads and handles a chunk, returning read(2)'s result. */
+  int msgfd;
+  ssize_t (*read_msg)(void *arg, int fd);
+  void *arg;
+  /* rbuild's control fd ("go", "kill" lines; EOF: rbuild went away) and where "go" is passed on. */
+  int ctlfd, gofd;
+  /* Out: set once the child is reaped, with its wait status. */
+  int done, status;
+};
+
+/* Sends sig to the child; to its process group when it leads one (the fallback: the child alone). */
+static void signal_child(const struct supervisor *sv, int sig) {
+  if (!sv->group || kill(-sv->child, sig) < 0) kill(sv->child, sig);
+}
+
+/* Runs until the child is reaped and its message pipe drained: passes signals on, reads the child's
+   messages, obeys rbuild's control fd, and kills the child when rbuild asks or goes away. */
+static void supervise(struct supervisor *sv) {
+  int killed = 0;
+  char cbuf[256];
+  size_t clen = 0;
+  while (!sv->done || sv->msgfd >= 0) {
+    struct pollfd pfd[3] = { { sv->sigfd, POLLIN, 0 }, { sv->msgfd, POLLIN, 0 }, { sv->ctlfd, POLLIN, 0 } };
+    if (poll(pfd, 3, -1) < 0) { if (errno == EINTR) continue; break; }
+    if (pfd[0].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      if (read(sv->sigfd, &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGCHLD) {
+          if (!sv->done && waitpid(sv->child, &sv->status, WNOHANG) == sv->child) sv->done = 1;
+        } else if (si.ssi_signo != SIGPIPE && !sv->done) {
+          signal_child(sv, (int)si.ssi_signo); /* run's init passes it on to the step */
+        }
+      }
+    }
+    if (sv->msgfd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP))) {
+      if (sv->read_msg(sv->arg, sv->msgfd) <= 0) { close(sv->msgfd); sv->msgfd = -1; }
+    }
+    if (sv->ctlfd >= 0 && (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+      ssize_t n = read(sv->ctlfd, cbuf + clen, sizeof cbuf - 1 - clen);
+      int kill_now = 0;
+      if (n <= 0) { close(sv->ctlfd); sv->ctlfd = -1; kill_now = 1; /* rbuild went away: nothing of the step may outlive it */ }
+      else {
+        clen += (size_t)n;
+        char *nl;
+        while ((nl = memchr(cbuf, '\n', clen))) {
+          *nl = 0;
+          if (strcmp(cbuf, "go") == 0) write_all(sv->gofd, "go\n", 3);
+          else if (strcmp(cbuf, "kill") == 0) kill_now = 1;
+          size_t used = (size_t)(nl - cbuf) + 1;
+          memmove(cbuf, nl + 1, clen - used);
+          clen -= used;
+        }
+        if (clen == sizeof cbuf - 1) clen = 0;
+      }
+      if (kill_now && !sv->done && !killed) { signal_child(sv, SIGKILL); killed = 1; }
+    }
+  }
+}
+
+/* The helper's exit code for a step's wait status: its exit code, or 128 + the signal (as shells do). */
+static int exit_code_of(int st) {
+  return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+}
+
+/* What run's init says on its pipe: "ready", then "exit"/"signal" of the step, or an "error". */
+struct init_msgs {
+  pid_t init;
+  int status_fd, control_fd, gofd;
+  int result_known, exit_code;
+  char buf[2048];
+  size_t len;
+};
+
+/* supervisor.read_msg for run: handles init's complete lines. */
+static ssize_t read_init_msgs(void *arg, int fd) {
+  struct init_msgs *m = arg;
+  ssize_t n = read(fd, m->buf + m->len, sizeof m->buf - 1 - m->len);
+  if (n <= 0) return n;
+  m->len += (size_t)n;
+  char *nl;
+  while ((nl = memchr(m->buf, '\n', m->len))) {
+    char *line = m->buf;
+    *nl = 0;
+    if (strcmp(line, "ready") == 0) {
+      writef(m->status_fd, "pid\t%d\n", m->init);
+      if (m->control_fd < 0) write_all(m->gofd, "go\n", 3); /* nobody to wait for */
+    } else if (strncmp(line, "exit\t", 5) == 0) {
+      m->exit_code = atoi(line + 5); m->result_known = 1;
+      writef(m->status_fd, "%s\n", line);
+    } else if (strncmp(line, "signal\t", 7) == 0) {
+      m->exit_code = 128 + atoi(line + 7); m->result_known = 1;
+      writef(m->status_fd, "%s\n", line);
+    } else if (strncmp(line, "error\t", 6) == 0) {
+      m->exit_code = RBUILD_HELPER_EXIT_ERROR; m->result_known = 1;
+      if (m->status_fd >= 0) writef(m->status_fd, "%s\n", line);
+      else {
+        /* error\tsyscall\tERRNO\thint -> the human form */
+        char *a = line + 6, *b = strchr(a, '\t'), *c = b ? strchr(b + 1, '\t') : NULL;
+        if (b && c) { *b = 0; *c = 0; writef(2, "rbuild-helper: error: %s: %s: %s\n", a, b + 1, c + 1); }
+      }
+    }
+    size_t used = (size_t)(nl - m->buf) + 1;
+    memmove(m->buf, nl + 1, m->len - used);
+    m->len -= used;
+  }
+  return n;
+}
+
+static int cmd_run(int argc, char **argv) {
+  struct run_fds fds = parse_run_args(argc, argv);
   static struct spec s;
-  parse_spec(buf, len, &s);
+  load_spec(fds.spec, &s);
 
   /* Mount points are created from here, in rbuild's mount namespace, so we can remove them afterwards. */
   int rootfd = open(s.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -846,13 +983,7 @@ static int cmd_run(int argc, char **argv) {
   int down[2], up[2];
   if (pipe2(down, O_CLOEXEC) < 0 || pipe2(up, O_CLOEXEC) < 0) fail("pipe", errno, "out of file descriptors?");
   sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  sigaddset(&set, SIGCHLD);
-  sigaddset(&set, SIGPIPE);
-  sigprocmask(SIG_BLOCK, &set, NULL);
+  block_step_signals(&set);
   if (unshare(CLONE_NEWPID) < 0) fail("unshare", errno, "cannot create a PID namespace (needs CAP_SYS_ADMIN in rbuild's user namespace)");
   pid_t init = fork();
   if (init < 0) fail("fork", errno, "cannot fork the step's init");
@@ -868,85 +999,20 @@ static int cmd_run(int argc, char **argv) {
   int sfd = signalfd(-1, &set, SFD_CLOEXEC);
   if (sfd < 0) fail("signalfd", errno, "cannot watch signals");
 
-  int result_known = 0, child_done = 0, killed = 0, init_status = 0, exit_code = RBUILD_HELPER_EXIT_ERROR;
-  char errline[2100] = "";
-  char lbuf[2048];
-  size_t llen = 0;
-  int upfd = up[0], ctlfd = fds.control;
-  char cbuf[256];
-  size_t clen = 0;
-  while (!child_done || upfd >= 0) {
-    struct pollfd pfd[3] = { { sfd, POLLIN, 0 }, { upfd, POLLIN, 0 }, { ctlfd, POLLIN, 0 } };
-    if (poll(pfd, 3, -1) < 0) { if (errno == EINTR) continue; break; }
-    if (pfd[0].revents & POLLIN) {
-      struct signalfd_siginfo si;
-      if (read(sfd, &si, sizeof si) == sizeof si) {
-        if (si.ssi_signo == SIGCHLD) {
-          if (!child_done && waitpid(init, &init_status, WNOHANG) == init) child_done = 1;
-        } else if (si.ssi_signo != SIGPIPE) kill(init, (int)si.ssi_signo); /* init forwards it to the step */
-      }
-    }
-    if (upfd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP))) {
-      ssize_t n = read(upfd, lbuf + llen, sizeof lbuf - 1 - llen);
-      if (n <= 0) { close(upfd); upfd = -1; }
-      else {
-        llen += (size_t)n;
-        char *nl;
-        while ((nl = memchr(lbuf, '\n', llen))) {
-          *nl = 0;
-          if (strcmp(lbuf, "ready") == 0) {
-            writef(fds.status, "pid\t%d\n", init);
-            if (fds.control < 0) write_all(down[1], "go\n", 3); /* nobody to wait for */
-          } else if (strncmp(lbuf, "exit\t", 5) == 0) {
-            exit_code = atoi(lbuf + 5); result_known = 1;
-            writef(fds.status, "%s\n", lbuf);
-          } else if (strncmp(lbuf, "signal\t", 7) == 0) {
-            exit_code = 128 + atoi(lbuf + 7); result_known = 1;
-            writef(fds.status, "%s\n", lbuf);
-          } else if (strncmp(lbuf, "error\t", 6) == 0) {
-            snprintf(errline, sizeof errline, "%s", lbuf);
-            exit_code = RBUILD_HELPER_EXIT_ERROR; result_known = 1;
-            if (fds.status >= 0) writef(fds.status, "%s\n", lbuf);
-            else {
-              /* error\tsyscall\tERRNO\thint -> the human form */
-              char *a = lbuf + 6, *b = strchr(a, '\t'), *c = b ? strchr(b + 1, '\t') : NULL;
-              if (b && c) { *b = 0; *c = 0; writef(2, "rbuild-helper: error: %s: %s: %s\n", a, b + 1, c + 1); }
-            }
-          }
-          size_t used = (size_t)(nl - lbuf) + 1;
-          memmove(lbuf, nl + 1, llen - used);
-          llen -= used;
-        }
-      }
-    }
-    if (ctlfd >= 0 && (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))) {
-      ssize_t n = read(ctlfd, cbuf + clen, sizeof cbuf - 1 - clen);
-      if (n <= 0) {
-        /* rbuild went away: nothing of the step may outlive it. */
-        close(ctlfd); ctlfd = -1;
-        if (!child_done && !killed) { kill(init, SIGKILL); killed = 1; }
-      } else {
-        clen += (size_t)n;
-        char *nl;
-        while ((nl = memchr(cbuf, '\n', clen))) {
-          *nl = 0;
-          if (strcmp(cbuf, "go") == 0) write_all(down[1], "go\n", 3);
-          else if (strcmp(cbuf, "kill") == 0 && !child_done && !killed) { kill(init, SIGKILL); killed = 1; }
-          size_t used = (size_t)(nl - cbuf) + 1;
-          memmove(cbuf, nl + 1, clen - used);
-          clen -= used;
-        }
-        if (clen == sizeof cbuf - 1) clen = 0;
-      }
-    }
-  }
+  static struct init_msgs msgs;
+  msgs = (struct init_msgs){ .init = init, .status_fd = fds.status, .control_fd = fds.control, .gofd = down[1], .exit_code = RBUILD_HELPER_EXIT_ERROR };
+  /* init passes signals on to the step's process group itself. */
+  struct supervisor sv = { .child = init, .group = 0, .sigfd = sfd, .msgfd = up[0], .read_msg = read_init_msgs, .arg = &msgs,
+                           .ctlfd = fds.control, .gofd = down[1] };
+  supervise(&sv);
+  int exit_code = msgs.exit_code;
   /* The pipe is drained: only now is it known whether init reported the step's end. */
-  if (!result_known) {
-    if (WIFSIGNALED(init_status)) {
-      exit_code = 128 + WTERMSIG(init_status);
-      writef(fds.status, "signal\t%d\n", WTERMSIG(init_status));
+  if (!msgs.result_known) {
+    if (WIFSIGNALED(sv.status)) {
+      exit_code = exit_code_of(sv.status);
+      reap_status_line(fds.status, sv.status);
     } else {
-      writef(fds.status >= 0 ? fds.status : 2, "error\tinit\t-\tthe step's init exited with %d before the step ended\n", WEXITSTATUS(init_status));
+      writef(fds.status >= 0 ? fds.status : 2, "error\tinit\t-\tthe step's init exited with %d before the step ended\n", WEXITSTATUS(sv.status));
     }
   }
   remove_created(rootfd);
@@ -1115,22 +1181,23 @@ static void __attribute__((noreturn)) exec_chroot_step(struct spec *s, int rootf
        e == ENOENT ? "not found in the root file system (PATH of the step's environment)" : "cannot execute");
 }
 
+/* What the chrooted step writes on its message pipe: an "error" line if it fails before exec (else EOF). */
+struct step_msgs { char buf[2100]; size_t len; };
+
+/* supervisor.read_msg for run-chroot: keeps the bytes, read once the step is done. */
+static ssize_t read_step_msgs(void *arg, int fd) {
+  struct step_msgs *m = arg;
+  ssize_t n = read(fd, m->buf + m->len, sizeof m->buf - 1 - m->len);
+  if (n > 0) m->len += (size_t)n;
+  return n;
+}
+
 static int cmd_run_chroot(int argc, char **argv) {
-  int status_fd = -1, control_fd = -1, spec_fd = -1;
-  for (int i = 2; i < argc; i++) {
-    if (strcmp(argv[i], "--spec-fd") == 0 && i + 1 < argc) spec_fd = atoi(argv[++i]);
-    else if (strcmp(argv[i], "--status-fd") == 0 && i + 1 < argc) status_fd = atoi(argv[++i]);
-    else if (strcmp(argv[i], "--control-fd") == 0 && i + 1 < argc) control_fd = atoi(argv[++i]);
-    else fail("usage", 0, "unknown run-chroot option %s", argv[i]);
-  }
-  if (status_fd >= 0) error_fd = status_fd;
-  if (spec_fd < 0) fail("usage", 0, "run-chroot needs --spec-fd");
+  struct run_fds fds = parse_run_args(argc, argv);
+  int status_fd = fds.status, control_fd = fds.control;
   if (geteuid() != 0) fail("run-chroot", EPERM, "chroot isolation needs rbuild to run as root (uid 0)");
-  size_t len;
-  char *buf = read_fd_all(spec_fd, &len);
-  close(spec_fd);
   static struct spec s;
-  parse_spec(buf, len, &s);
+  load_spec(fds.spec, &s);
   /* Without mount(2) only read-only single files (secrets, file binds) can be given: copied in for the step. */
   /* anc: the deepest directory of the target that existed; what the helper makes below it goes afterwards. */
   static struct file_mount { int dirfd; struct etc_file f; struct stat src; char anc[PATH_MAX]; struct dir_guard g; } fmounts[MAX_MOUNTS];
@@ -1206,10 +1273,7 @@ static int cmd_run_chroot(int argc, char **argv) {
   int go[2], msg[2];
   if (pipe2(go, O_CLOEXEC) < 0 || pipe2(msg, O_CLOEXEC) < 0) fail("pipe", errno, "out of file descriptors?");
   sigset_t set;
-  sigemptyset(&set);
-  int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGPIPE, SIGQUIT, SIGUSR1, SIGUSR2 };
-  for (size_t i = 0; i < sizeof fwd / sizeof fwd[0]; i++) sigaddset(&set, fwd[i]);
-  sigprocmask(SIG_BLOCK, &set, NULL);
+  block_step_signals(&set);
   /* A PID namespace when the container allows one (the step then cannot signal rbuild, and nothing it starts
      outlives it); Docker's default profile does not. */
   int pidns = unshare(CLONE_NEWPID) == 0;
@@ -1229,55 +1293,10 @@ static int cmd_run_chroot(int argc, char **argv) {
   writef(status_fd, "pid\t%d\n", child);
   if (control_fd < 0) write_all(go[1], "go\n", 3);
 
-  int done = 0, killed = 0, st = 0;
-  char errline[2100] = "";
-  size_t elen = 0;
-  int msgfd = msg[0], ctlfd = control_fd;
-  char cbuf[256];
-  size_t clen = 0;
-  while (!done || msgfd >= 0) {
-    struct pollfd pfd[3] = { { sfd, POLLIN, 0 }, { msgfd, POLLIN, 0 }, { ctlfd, POLLIN, 0 } };
-    if (poll(pfd, 3, -1) < 0) { if (errno == EINTR) continue; break; }
-    if (pfd[0].revents & POLLIN) {
-      struct signalfd_siginfo si;
-      if (read(sfd, &si, sizeof si) == sizeof si) {
-        if (si.ssi_signo == SIGCHLD) {
-          if (!done && waitpid(child, &st, WNOHANG) == child) done = 1;
-        } else if (si.ssi_signo != SIGPIPE && !done) {
-          if (pidns) kill(child, (int)si.ssi_signo);
-          else if (kill(-child, (int)si.ssi_signo) < 0) kill(child, (int)si.ssi_signo);
-        }
-      }
-    }
-    if (msgfd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP))) {
-      ssize_t n = read(msgfd, errline + elen, sizeof errline - 1 - elen);
-      if (n <= 0) { close(msgfd); msgfd = -1; }
-      else elen += (size_t)n;
-    }
-    if (ctlfd >= 0 && (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))) {
-      ssize_t n = read(ctlfd, cbuf + clen, sizeof cbuf - 1 - clen);
-      int kill_now = 0;
-      if (n <= 0) { close(ctlfd); ctlfd = -1; kill_now = 1; /* rbuild went away */ }
-      else {
-        clen += (size_t)n;
-        char *nl;
-        while ((nl = memchr(cbuf, '\n', clen))) {
-          *nl = 0;
-          if (strcmp(cbuf, "go") == 0) write_all(go[1], "go\n", 3);
-          else if (strcmp(cbuf, "kill") == 0) kill_now = 1;
-          size_t used = (size_t)(nl - cbuf) + 1;
-          memmove(cbuf, nl + 1, clen - used);
-          clen -= used;
-        }
-        if (clen == sizeof cbuf - 1) clen = 0;
-      }
-      if (kill_now && !done && !killed) {
-        if (pidns) kill(child, SIGKILL);
-        else { kill(-child, SIGKILL); kill(child, SIGKILL); }
-        killed = 1;
-      }
-    }
-  }
+  static struct step_msgs msgs;
+  struct supervisor sv = { .child = child, .group = !pidns, .sigfd = sfd, .msgfd = msg[0], .read_msg = read_step_msgs, .arg = &msgs,
+                           .ctlfd = control_fd, .gofd = go[1] };
+  supervise(&sv);
   /* What the step left running in its process group goes with it (with a PID namespace, the kernel did it). */
   if (!pidns) kill(-child, SIGKILL);
   close(go[1]);
@@ -1319,7 +1338,8 @@ static int cmd_run_chroot(int argc, char **argv) {
   guard_restore(&groot);
   close(rootfd);
 
-  errline[elen] = 0;
+  char *errline = msgs.buf;
+  errline[msgs.len] = 0;
   if (strncmp(errline, "error\t", 6) == 0) {
     char *nl = strchr(errline, '\n');
     if (nl) *nl = 0;
@@ -1327,9 +1347,8 @@ static int cmd_run_chroot(int argc, char **argv) {
     else writef(2, "rbuild-helper: %s\n", errline + 6);
     return RBUILD_HELPER_EXIT_ERROR;
   }
-  reap_status_line(status_fd, st);
-  if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
-  return WEXITSTATUS(st);
+  reap_status_line(status_fd, sv.status);
+  return exit_code_of(sv.status);
 }
 
 /* ---------- features: what this helper can do here ---------- */

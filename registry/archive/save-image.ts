@@ -25,6 +25,12 @@ export interface SaveOptions {
   /** Platform to pick from multi-platform images (default: the host's). */
   platform?: Platform;
   signal?: AbortSignal;
+  /**
+   * OCI archives only: the descriptor to write for an image (compress-image.ts: uncompressed
+   * layers compressed, as containers/image's oci: destination and BuildKit's oci exporter do).
+   * A docker-archive holds plain tars whatever the store has.
+   */
+  publish?: (image: Descriptor, signal?: AbortSignal) => Promise<Descriptor>;
 }
 
 /** The annotation containerd and Docker >= 25 use for the full image name in OCI archives. */
@@ -76,10 +82,11 @@ async function* ociArchive(store: ImageStore, images: ResolvedImage[], opts: Sav
   const entries: Descriptor[] = [];
   for (const img of images) {
     // The whole multi-platform graph when we have it all; otherwise the one platform we have.
-    let top = img.descriptor;
+    const publish = async (d: Descriptor): Promise<Descriptor> => (opts.publish ? { ...d, ...(await opts.publish(d, opts.signal)) } : d);
+    let top = await publish(img.descriptor);
     let g = await graph(store, top, opts.signal);
     if (!g) {
-      top = img.manifestDescriptor;
+      top = await publish(img.manifestDescriptor);
       g = await graph(store, top, opts.signal);
       if (!g) throw new ArchiveError('MISSING_BLOB', `image ${img.name ?? top.digest} is incomplete in the store`);
     }

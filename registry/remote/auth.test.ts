@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFaultProxy } from '../../test/support/fault-proxy.js';
 import { startTestRegistry, TEST_USERS, type TestRegistry } from '../../test/support/registry-server.js';
 import type { Credential } from './auth-transport.js';
 import { createRegistryClient, type RegistryClient } from './client.js';
@@ -85,6 +86,39 @@ describe('token auth (real registry + test token server)', () => {
     await roundTrip(reg.host, c, 'tok/refresh');
     expect(reg.token!.requests.length - before).toBeGreaterThanOrEqual(3);
     await c.close();
+  });
+
+  it('refreshes a token that stops working mid-push, replaying the refused chunk and final PUT (streamed bodies)', async () => {
+    // The proxy answers a PATCH and a PUT of the upload with the registry's own 401 challenge, as a registry
+    // does when the token expires between two requests of one upload; the refused bodies never reach it.
+    const front = await startFaultProxy(reg.host);
+    const challenge = { 'www-authenticate': `Bearer realm="${reg.token!.realm}",service="${reg.token!.service}",scope="repository:tok/mid:pull,push"` };
+    const upload = /\/blobs\/uploads\//;
+    front.add({ method: 'PATCH', path: upload, fault: { kind: 'slow', delayMs: 1 }, times: 1 });
+    front.add({ method: 'PATCH', path: upload, fault: { kind: 'status', status: 401, headers: challenge }, times: 1 });
+    front.add({ method: 'PUT', path: upload, fault: { kind: 'status', status: 401, headers: challenge }, times: 1 });
+    const c = clientWith(good);
+    try {
+      const src = new MemoryStore();
+      const desc = await makeTestImage(src, { layers: [2_500_000, 5000] });
+      const tokensBefore = reg.token!.requests.length;
+      const pushed = await pushImage(src, desc, `${front.host}/tok/mid:1`, { client: c, monolithicMax: 1 << 20, chunkSize: 1 << 20 });
+      expect(pushed.digest).toBe(desc.digest);
+      const refused = front.log.filter((l) => l.status === 401 && upload.test(l.path));
+      expect(refused.map((l) => l.method).sort()).toEqual(['PATCH', 'PUT']);
+      // Each refused request was sent again with a fresh token and accepted.
+      for (const r of refused) {
+        const later = front.log.slice(front.log.indexOf(r) + 1).find((l) => l.method === r.method && l.path === r.path);
+        expect(later?.status, `${r.method} replayed`).toBeLessThan(300);
+      }
+      expect(reg.token!.requests.length - tokensBefore).toBeGreaterThanOrEqual(2);
+      // The registry holds exactly the pushed bytes.
+      const got = await pullImage(`${reg.host}/tok/mid:1`, new MemoryStore(), { client: c });
+      expect(got.descriptor.digest).toBe(desc.digest);
+    } finally {
+      await c.close();
+      await front.stop();
+    }
   });
 
   it('mounts across repositories with a token scoped to both', async () => {

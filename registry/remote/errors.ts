@@ -34,7 +34,7 @@ export class RegistryError extends Error {
   readonly retries: number;
   readonly detail: string | undefined;
   constructor(init: RegistryErrorInit) {
-    const what = init.status !== undefined ? `${init.status} ${init.detail ?? ''}`.trim() : (init.detail ?? init.code);
+    const what = oneLine(init.status !== undefined ? `${init.status} ${init.detail ?? ''}`.trim() : (init.detail ?? init.code));
     const retried = init.retries ? ` (retried ${init.retries} time${init.retries === 1 ? '' : 's'})` : '';
     // The hint stays out of the message: the CLI prints it on its own line.
     super(`${init.action}: ${what} from ${init.registry}${retried}`, {
@@ -64,6 +64,17 @@ export class RegistryError extends Error {
       cause: this.cause,
     });
   }
+}
+
+/**
+ * A detail fit for the one error line: OpenSSL's `<id>:error:<code>:<lib>:<func>:<reason>:<file>:<line>:`
+ * reduced to its reason, and line breaks (OpenSSL ends its messages with one) folded into spaces.
+ */
+export function oneLine(detail: string): string {
+  return detail
+    .replace(/\b[0-9A-F]{8,}:error:[0-9A-F]+:[^:\n]*:[^:\n]*:([^:\n]+):[^\s]*/g, '$1')
+    .replace(/\s*\n\s*/g, ' ')
+    .trim();
 }
 
 /** A short digest for messages: `sha256:ab12cd34ef56…`. */

@@ -17,6 +17,8 @@ import { createRegistryClient, type BlobProgress, type RegistryClient, type Repo
 import { RegistryError } from './errors.js';
 import { bySizeDescending } from './schedule.js';
 import { parseManifestOrIndex as parseManifest } from '../oci/validate.js';
+import { compressImage, type LayerMapper } from '../store/compress-image.js';
+import type { CompressionChoice } from '../store/compressed-blobs.js';
 
 /** Progress of a push, for the CLI to display. */
 export type PushEvent =
@@ -47,6 +49,11 @@ export interface PushOptions {
    * an index cannot be pushed whole (default: the host's).
    */
   platform?: Platform;
+  /**
+   * Compress uncompressed layers before pushing (a manifest rewrite ahead of the upload; see
+   * compress-image.ts). `layer` is CompressedBlobs.layer, which remembers what it compressed.
+   */
+  compress?: { choice: CompressionChoice; layer: LayerMapper };
 }
 
 /** What pushImage returns. */
@@ -71,8 +78,12 @@ export async function pushImage(
   const ref = typeof reference === 'string' ? parseReference(reference) : reference;
   const client = opts.client ?? createRegistryClient();
   try {
+    // The image as it leaves the machine: compressed layers, a rewritten manifest (same config).
+    const outgoing = opts.compress
+      ? await compressImage(store, descriptor, opts.compress.choice, opts.compress.layer, opts.signal ? { signal: opts.signal } : {})
+      : descriptor;
     const pusher = new Pusher(client, store, ref, opts);
-    const pushed = await pusher.pushTop(descriptor, ref);
+    const pushed = await pusher.pushTop(outgoing, ref);
     return { digest: pushed.digest, reference: formatReference(ref), size: pushed.size, mediaType: pushed.mediaType };
   } finally {
     if (!opts.client) await client.close();

@@ -17,7 +17,9 @@ export interface FileLockOptions {
   foreignStaleMs?: number;
 }
 
-const host = hostname();
+// Asked on first use: a process that takes no lock need not load node:os.
+let hostName: string | undefined;
+const host = (): string => (hostName ??= hostname());
 
 function processAlive(pid: number): boolean {
   try {
@@ -40,7 +42,7 @@ async function isStale(path: string, foreignStaleMs: number): Promise<{ stale: b
     if (content === '') return { stale: Date.now() - st.mtimeMs > 10_000, ino };
     const [pidStr, owner] = content.trim().split(' ');
     const pid = Number(pidStr);
-    if (owner !== host) return { stale: Date.now() - st.mtimeMs > foreignStaleMs, ino, owner: content.trim() };
+    if (owner !== host()) return { stale: Date.now() - st.mtimeMs > foreignStaleMs, ino, owner: content.trim() };
     return { stale: !Number.isInteger(pid) || pid <= 0 || !processAlive(pid), ino, owner: content.trim() };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { stale: false };
@@ -77,7 +79,7 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, opts: 
     try {
       const fh = await open(path, 'wx', 0o644);
       try {
-        await fh.writeFile(`${process.pid} ${host}\n`);
+        await fh.writeFile(`${process.pid} ${host()}\n`);
       } finally {
         await fh.close();
       }

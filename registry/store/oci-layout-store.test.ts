@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { statSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { MediaType } from '../oci/types.js';
@@ -108,6 +109,18 @@ describe('OciLayoutStore index', () => {
     expect(await again.untag('docker.io/library/a:latest')).toBe(false);
     const raw = JSON.parse(await readFile(join(root, 'oci/index.json'), 'utf8'));
     expect(raw.manifests).toEqual([{ ...desc('b'), annotations: { 'org.opencontainers.image.ref.name': 'docker.io/library/b:1' } }]);
+  });
+
+  it('re-tagging a name with the descriptor it already has writes nothing (a no-op rebuild)', async () => {
+    await store.tag('docker.io/library/a:latest', desc('a'));
+    const index = join(root, 'oci/index.json');
+    const before = statSync(index).ino;
+    await store.tag('docker.io/library/a:latest', desc('a'));
+    // index.json is replaced by rename on every write: the same inode means it was not rewritten.
+    expect(statSync(index).ino).toBe(before);
+    await store.tag('docker.io/library/a:latest', desc('a2'));
+    expect(statSync(index).ino).not.toBe(before);
+    expect(await store.resolve('docker.io/library/a:latest')).toEqual(desc('a2'));
   });
 
   it('skopeo and umoci read the layout with full names as ref.name', async () => {

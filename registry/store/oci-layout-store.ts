@@ -299,11 +299,12 @@ export class OciLayoutStore implements ContentStore, ImageIndex {
   /** Points a name at a descriptor, replacing any earlier entry with that name. */
   async tag(name: string, descriptor: Descriptor, signal?: AbortSignal): Promise<void> {
     if (name === '' || /\s/.test(name)) throw new StoreError('INVALID_NAME', `invalid image name ${JSON.stringify(name)}`);
-    await this.updateIndex((ms) => {
-      const rest = ms.filter((m) => m.annotations?.[AnnotationRefName] !== name);
-      const annotations = { ...stripRefName(descriptor).annotations, [AnnotationRefName]: name };
-      return [...rest, { ...descriptor, annotations }];
-    }, signal);
+    const entry: Descriptor = { ...descriptor, annotations: { ...stripRefName(descriptor).annotations, [AnnotationRefName]: name } };
+    // Already so (a rebuild that changed nothing): no lock, no rewrite, no fsync. Reading without
+    // the lock is safe: a concurrent tag of the same name is simply ordered after this one.
+    const named = (await this.readIndex()).manifests.filter((m) => m.annotations?.[AnnotationRefName] === name);
+    if (named.length === 1 && canonicalJson(named[0]).equals(canonicalJson(entry))) return;
+    await this.updateIndex((ms) => [...ms.filter((m) => m.annotations?.[AnnotationRefName] !== name), entry], signal);
   }
 
   /** Removes a name; returns whether it existed. */

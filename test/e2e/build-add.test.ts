@@ -109,8 +109,8 @@ describe('ADD', () => {
       return m.layers.slice(1).map((l: { digest: string }) => blob(l.digest)) as string[];
     };
     const layers = layersOf();
-    const file = (i: number, p: string) => execFileSync('tar', ['-xzOf', layers[i]!, p], { encoding: 'utf8' });
-    const list = (i: number) => execFileSync('tar', ['--numeric-owner', '-tvzf', layers[i]!], { encoding: 'utf8' });
+    const file = (i: number, p: string) => execFileSync('tar', ['-xOf', layers[i]!, p], { encoding: 'utf8' });
+    const list = (i: number) => execFileSync('tar', ['--numeric-owner', '-tvf', layers[i]!], { encoding: 'utf8' });
     expect(file(0, 'gz/pkg/hello.txt')).toBe('from archive\n');
     expect(list(0)).toMatch(/1234\/1234 .* gz\/pkg\/hello.txt/);
     expect(file(1, 'bz/pkg/hello.txt')).toBe('from archive\n');

@@ -53,8 +53,8 @@ describe('heredocs', () => {
     const blob = (d: string) => join(store, 'oci/blobs/sha256', d.replace('sha256:', ''));
     const m = JSON.parse(readFileSync(blob(JSON.parse(readFileSync(meta, 'utf8'))['containerimage.digest']), 'utf8'));
     const layers: string[] = m.layers.slice(1).map((l: { digest: string }) => blob(l.digest));
-    const file = (i: number, p: string) => execFileSync('tar', ['-xzOf', layers[i]!, p], { encoding: 'utf8' });
-    const names = (i: number) => execFileSync('tar', ['-tzf', layers[i]!], { encoding: 'utf8' }).split('\n').filter((e) => e && e !== 'etc/' && e !== 'dev/');
+    const file = (i: number, p: string) => execFileSync('tar', ['-xOf', layers[i]!, p], { encoding: 'utf8' });
+    const names = (i: number) => execFileSync('tar', ['-tf', layers[i]!], { encoding: 'utf8' }).split('\n').filter((e) => e && e !== 'etc/' && e !== 'dev/');
     expect(file(0, 'one')).toBe('one\ntwo\n');
     expect(file(1, 'shebang')).toBe('shebang /dev/pipes/EOF bar\n');
     expect(names(1)).toEqual(['shebang']);

@@ -74,6 +74,8 @@ describe('--cache-to / --cache-from type=registry', () => {
     const base = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry()}/library/busybox:latest`], { encoding: 'utf8' })) as { layers: Array<{ digest: string }> };
     const exported = new Set((raw.layers as Array<{ digest: string }>).map((l) => l.digest));
     for (const l of base.layers) expect(exported.has(l.digest)).toBe(false);
+    // The store keeps the build's layers uncompressed; the cache carries them gzip-compressed.
+    expect((raw.layers as Array<{ mediaType: string }>).map((l) => l.mediaType)).toEqual(Array(4).fill('application/vnd.oci.image.layer.v1.tar+gzip'));
   });
 
   it('a fresh store with --cache-from runs no step and gives the same image', async () => {

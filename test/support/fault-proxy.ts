@@ -10,8 +10,8 @@ import type { AddressInfo, Socket } from 'node:net';
 
 /** What to do to a matching request. */
 export type Fault =
-  /** Answer with this status (and Retry-After) without forwarding. */
-  | { kind: 'status'; status: number; retryAfter?: number }
+  /** Answer with this status (and Retry-After, and other headers such as an auth challenge) without forwarding. */
+  | { kind: 'status'; status: number; retryAfter?: number; headers?: Record<string, string> }
   /** Close the connection without answering. */
   | { kind: 'drop' }
   /** Forward, but cut the connection after `afterBytes` of the request body (uploads) or response body (downloads). */
@@ -147,6 +147,7 @@ export async function startFaultProxy(target: string, rules: FaultRule[] = []): 
         res.writeHead(fault.status, {
           'content-type': 'application/json',
           ...(fault.retryAfter !== undefined && { 'retry-after': String(fault.retryAfter) }),
+          ...fault.headers,
         });
         res.end(JSON.stringify({ errors: [{ code: 'INJECTED', message: `injected ${fault.status}` }] }));
         return;

@@ -21,6 +21,7 @@ import { resolveStdinInputs } from '../stdin-input.js';
 import { parseSecretFlags, parseSshFlags } from '../secret-flags.js';
 import { parseOutput } from '../../build/output.js';
 import { defaultRoot } from '../root.js';
+import { parseCompressionChoice } from '../export-compression.js';
 import { parseCacheSpec } from '../../build/remote-cache.js';
 import { detectIsolation, type IsolationRequest } from '../../sandbox/isolation.js';
 import { currentNamespace } from '../../sandbox/userns.js';
@@ -45,11 +46,20 @@ function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
 }
 
-/** `--check=warn` as docker-style flags write it becomes `--check --check-level warn` (commander's optional values would swallow the context). */
+/** Values `--pull` takes (true/false as docker's boolean writes them). */
+const PULL_POLICIES = ['always', 'missing', 'never', 'true', 'false'];
+
+/**
+ * Docker-style optional flag values, made explicit (commander's optional values would swallow the context):
+ * `--check=warn` becomes `--check --check-level warn`; a bare `--pull` (docker's boolean) becomes
+ * `--pull always` unless a policy follows it.
+ */
 export function normalizeBuildArgv(argv: string[]): string[] {
-  return argv.flatMap((a) => {
+  return argv.flatMap((a, i) => {
     const m = /^--check=(.*)$/.exec(a);
-    return m ? ['--check', '--check-level', m[1]!] : [a];
+    if (m) return ['--check', '--check-level', m[1]!];
+    if (a === '--pull' && !PULL_POLICIES.includes(argv[i + 1] ?? '')) return ['--pull', 'always'];
+    return [a];
   });
 }
 
@@ -66,7 +76,7 @@ export function register(program: Command, hooks: { enterNamespace(): Promise<vo
     .option('--target <stage>', 'build this stage and what it needs')
     .option('--no-cache', 'do not use the build cache')
     .option('--no-cache-filter <stage>', 'do not use the cache for this stage (repeatable)', collect, [])
-    .addOption(new Option('--pull [policy]', 'pull the base images: always, missing (default), never').choices(['always', 'missing', 'never', 'true', 'false']))
+    .addOption(new Option('--pull [policy]', 'pull the base images: always (alone: --pull), missing (default), never').choices(PULL_POLICIES))
     .option('--label <key=value>', 'set an image label (repeatable)', collect, [])
     .option('--annotation <key=value>', 'set a manifest annotation (repeatable)', collect, [])
     .option('--platform <os/arch>', 'target platform (only the host platform for now)')
@@ -85,8 +95,12 @@ export function register(program: Command, hooks: { enterNamespace(): Promise<vo
     .option('--jobs <n>', 'stages to build in parallel (default: number of cores)')
     .option('--source-date-epoch <seconds>', 'clamp timestamps for reproducible images (SOURCE_DATE_EPOCH)')
     .addOption(new Option('--format <format>', 'manifest and config media types').choices(['oci', 'docker']).default('oci'))
-    .option('--compression-level <n>', 'gzip level of new layers')
+    .addOption(new Option('--compression-format <format>', 'compress new layers at commit (default: stored uncompressed) and on push (default gzip)').choices(['gzip', 'zstd']))
+    .option('--compression-level <n>', 'compression level of new layers (implies compressing at commit)')
     .option('--root <dir>', 'store directory (default: $XDG_DATA_HOME/rbuild)')
+    .option('--insecure-registry <host>', 'reach this registry over plain HTTP (repeatable; loopback ones always are)', collect, [])
+    .option('--registries-config <file>', 'mirrors and insecure registries (default: $XDG_CONFIG_HOME/rbuild/registries.json)')
+    .option('--authfile <file>', "credentials file (default: $REGISTRY_AUTH_FILE or Docker's config.json)")
     .addOption(
       new Option('--isolation <mode>', 'how RUN steps are isolated: rootless (namespaces), chroot (root in a container that forbids namespaces), auto')
         .choices(['auto', 'rootless', 'chroot'])
@@ -169,9 +183,7 @@ export function register(program: Command, hooks: { enterNamespace(): Promise<vo
       for (const e of held) progress.event(e);
       progress.finish({ digest: result.descriptor.digest, tags: result.tags, size: result.size });
       if (req.iidfile) writeFileSync(req.iidfile, result.imageId);
-      if (req.metadataFile) {
-        writeFileSync(req.metadataFile, JSON.stringify({ 'containerimage.digest': result.descriptor.digest, 'containerimage.config.digest': result.imageId, 'image.name': result.tags.join(','), size: result.size }, null, 2));
-      }
+      if (req.metadataFile) writeFileSync(req.metadataFile, JSON.stringify(buildMetadata(result), null, 2));
       if (req.quiet) process.stdout.write(`${result.imageId}\n`);
       if (o.check) {
         const level = o.checkLevel as 'error' | 'warn';
@@ -246,7 +258,7 @@ function toRequest(context: string, o: Record<string, unknown>): BuildRequest {
     ...(jobs ? { jobs } : {}),
     ...(sde !== undefined ? { sourceDateEpoch: Number(sde) } : {}),
     format: o.format as 'oci' | 'docker',
-    ...(o.compressionLevel !== undefined ? { compressionLevel: Number(o.compressionLevel) } : {}),
+    ...compressionFlags(o),
     root: o.root ? resolve(o.root as string) : defaultRoot(),
     ...(o.iidfile ? { iidfile: o.iidfile as string } : {}),
     ...(o.metadataFile ? { metadataFile: o.metadataFile as string } : {}),
@@ -254,6 +266,31 @@ function toRequest(context: string, o: Record<string, unknown>): BuildRequest {
     cacheTo: (o.cacheTo as string[]).map((v) => parseCacheSpec(v)),
     cacheFrom: (o.cacheFrom as string[]).map((v) => parseCacheSpec(v).ref),
     ...(o.storageDriver ? { storageDriver: o.storageDriver as string } : {}),
+    ...((o.insecureRegistry as string[]).length ? { insecureRegistries: o.insecureRegistry as string[] } : {}),
+    ...(o.registriesConfig ? { registriesConfig: resolve(o.registriesConfig as string) } : {}),
+    ...(o.authfile ? { authFile: resolve(o.authfile as string) } : {}),
+  };
+}
+
+/** --compression-format / --compression-level, validated (the level's range depends on the format). */
+function compressionFlags(o: Record<string, unknown>): Pick<BuildRequest, 'compressionFormat' | 'compressionLevel'> {
+  if (o.compressionFormat === undefined && o.compressionLevel === undefined) return {};
+  const c = parseCompressionChoice(o.compressionFormat, o.compressionLevel);
+  return { ...(o.compressionFormat !== undefined ? { compressionFormat: c.format } : {}), ...(c.level !== undefined ? { compressionLevel: c.level } : {}) };
+}
+
+/**
+ * --metadata-file, as buildx writes it: `containerimage.digest` is the manifest digest a pull by
+ * digest finds, i.e. the pushed one after --push (layers compressed for the registry change it);
+ * without a push, the local one. The image ID (config digest) is the same on both sides.
+ */
+export function buildMetadata(r: { descriptor: { digest: string }; imageId: string; tags: string[]; size: number; pushed: Array<{ digest: string }> }): Record<string, unknown> {
+  return {
+    'containerimage.digest': r.pushed[0]?.digest ?? r.descriptor.digest,
+    'containerimage.config.digest': r.imageId,
+    ...(r.pushed.length ? { 'rbuild.local.digest': r.descriptor.digest } : {}),
+    'image.name': r.tags.join(','),
+    size: r.size,
   };
 }
 

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { parseReference } from '../../../registry/reference.js';
 import { describeCiCredential } from '../../../registry/auth/ci-env.js';
 import { createDefaultClient } from '../../../registry/remote/default-client.js';
-import { parsePlatform } from '../../../registry/oci/platform.js';
+import { formatPlatform, parsePlatform } from '../../../registry/oci/platform.js';
 import { pullImage, type PullEvent } from '../../../registry/remote/pull.js';
 import { openStore } from '../../../registry/store/oci-layout-store.js';
 import { defaultRoot } from '../root.js';
@@ -41,6 +41,11 @@ export function register(program: Command): void {
       };
       try {
         const res = await pullImage(ref, store, { client, ...(platform && { platform }), onProgress });
+        // A single-platform image has no index to choose from: say when it is not what was asked for (as podman does).
+        if (platform && (res.config.os !== platform.os || res.config.architecture !== platform.architecture)) {
+          const got = formatPlatform({ os: res.config.os, architecture: res.config.architecture, ...(res.config.variant && { variant: res.config.variant }) });
+          process.stderr.write(`WARNING: image platform (${got}) does not match the requested platform (${formatPlatform(platform)})\n`);
+        }
         say(`Digest: ${res.tagged.digest}`);
         if (o.quiet) process.stdout.write(`${res.tagged.digest}\n`);
         else process.stdout.write(`${res.name}\n`);

@@ -1,5 +1,5 @@
 /** `rbuild push IMAGE [DEST]`: push an image from the local store to a registry. */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { formatReference, parseReference } from '../../../registry/reference.js';
 import { describeCiCredential } from '../../../registry/auth/ci-env.js';
 import { createDefaultClient } from '../../../registry/remote/default-client.js';
@@ -9,6 +9,7 @@ import { parsePlatform } from '../../../registry/oci/platform.js';
 import { openStore } from '../../../registry/store/oci-layout-store.js';
 import { UsageError } from '../errors.js';
 import { defaultRoot } from '../root.js';
+import { openCompressedBlobs, parseCompressionChoice, pushCompression } from '../export-compression.js';
 import { action, addRegistryFlags, insecureFor, retryLogger, type RegistryFlags } from './registry-flags.js';
 
 const short = (d: string): string => d.slice(7, 19);
@@ -25,10 +26,13 @@ export function register(program: Command): void {
       .option('--mount-from <repository>', 'try mounting blobs from this repository of the same registry (repeatable)', (v: string, p: string[]) => [...p, v], [])
       .option('--platform <os/arch[/variant]>', 'push only this platform\'s manifest of a multi-platform image')
       .option('--digestfile <file>', 'write the pushed manifest digest to the file')
+      .addOption(new Option('--compression-format <format>', 'compression of layers stored uncompressed (as builds store them)').choices(['gzip', 'zstd']).default('gzip'))
+      .option('--compression-level <n>', 'compression level (default: gzip 6, zstd 3)')
       .option('-q, --quiet', 'print only the digest')
       .option('--root <dir>', 'store directory (default: $XDG_DATA_HOME/rbuild)'),
   ).action(
-    action(async (image: string, destination: string | undefined, o: RegistryFlags & { platform?: string; jobs: string; mountFrom: string[]; digestfile?: string; quiet?: boolean; root?: string }) => {
+    action(async (image: string, destination: string | undefined, o: RegistryFlags & { platform?: string; jobs: string; mountFrom: string[]; digestfile?: string; quiet?: boolean; root?: string; compressionFormat: string; compressionLevel?: string }) => {
+      const choice = parseCompressionChoice(o.compressionFormat, o.compressionLevel);
       const store = await openStore(o.root ?? defaultRoot());
       const found = await resolveImage(store, image);
       const target = destination ?? found.name;
@@ -52,6 +56,8 @@ export function register(program: Command): void {
         // The index.json entry: a multi-platform image pushes as its whole index.
         const res = await pushImage(store, found.descriptor, dest, {
           client, onProgress, jobs: Math.max(1, Number(o.jobs) || 4), mountFrom: o.mountFrom,
+          // Builds store layers uncompressed: they are compressed here (once; remembered for the next push).
+          ...pushCompression(await openCompressedBlobs(store), choice),
           ...(o.platform && { platform: parsePlatform(o.platform) }),
         });
         say(`${dest.tag ?? 'latest'}: digest: ${res.digest} size: ${res.size}`);

@@ -1,10 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, connect, type AddressInfo, type Server } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startFaultProxy } from '../../../test/support/fault-proxy.js';
 import { startTestRegistry, TEST_USERS, type TestRegistry } from '../../../test/support/registry-server.js';
-import { runAs, tempDirFor, TEST_USER } from '../../../test/support/unprivileged.js';
+import { mkdirFor, runAs, tempDirFor, TEST_USER, userInfo } from '../../../test/support/unprivileged.js';
 
 // The built CLI, run as the unprivileged test user against the real registry.
 const registry = inject('registry');
@@ -33,6 +35,14 @@ describe('rbuild pull / push / login / logout', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/Already exists/);
     expect(again.stderr).not.toMatch(/Pull complete/);
+  });
+
+  it('--platform on a single-platform image of another platform warns', async () => {
+    const res = await rbuild(['pull', '--root', join(dir, 'plat-store'), '--platform', 'linux/s390x', `${registry}/library/busybox:latest`]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toMatch(/^WARNING: image platform \(linux\/[a-z0-9]+\) does not match the requested platform \(linux\/s390x\)$/m);
+    const same = await rbuild(['pull', '--root', join(dir, 'plat-store'), '--platform', `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`, `${registry}/library/busybox:latest`]);
+    expect(same.stderr).not.toMatch(/WARNING/);
   });
 
   it('pushes from the store; skopeo sees the same digest', async () => {
@@ -77,6 +87,50 @@ describe('rbuild pull / push / login / logout', () => {
     expect(denied.stderr).toMatch(/401 Unauthorized/);
   });
 
+  it('logs in, pushes, pulls and logs out through a credential helper (credsStore), keeping the secret out of config.json', async () => {
+    // A real `docker-credential-rbtest` executable on the test user's PATH, keeping secrets in its own file.
+    const bin = mkdirFor(TEST_USER, join(dir, 'helper-bin'));
+    const secrets = join(bin, 'secrets.json');
+    writeFileSync(join(bin, 'docker-credential-rbtest'), `#!/usr/bin/env node
+const fs = require('fs');
+const file = ${JSON.stringify(secrets)};
+const db = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
+const input = fs.readFileSync(0, 'utf8').trim();
+const verb = process.argv[2];
+if (verb === 'get') {
+  if (!db[input]) { process.stdout.write('credentials not found in native keychain\\n'); process.exit(1); }
+  process.stdout.write(JSON.stringify({ ServerURL: input, ...db[input] }));
+} else if (verb === 'store') {
+  const c = JSON.parse(input); db[c.ServerURL] = { Username: c.Username, Secret: c.Secret };
+  fs.writeFileSync(file, JSON.stringify(db));
+} else if (verb === 'erase') { delete db[input]; fs.writeFileSync(file, JSON.stringify(db)); }
+else process.exit(2);
+`);
+    chmodSync(join(bin, 'docker-credential-rbtest'), 0o755);
+    const dockerDir = mkdirFor(TEST_USER, join(dir, 'docker-helper'));
+    writeFileSync(join(dockerDir, 'config.json'), JSON.stringify({ credsStore: 'rbtest' }));
+    chownSync(join(dockerDir, 'config.json'), userInfo(TEST_USER).uid, userInfo(TEST_USER).gid);
+    const env = { DOCKER_CONFIG: dockerDir, PATH: `${bin}:/usr/local/bin:/usr/bin:/bin` };
+
+    const login = await rbuild(['login', reg.host, '-u', 'tester', '--password-stdin'], { env, input: `${TEST_USERS.tester}\n` });
+    expect(login.code, login.stderr).toBe(0);
+    expect(login.stderr).toContain('Credentials saved in docker-credential-rbtest');
+    expect(readFileSync(join(dockerDir, 'config.json'), 'utf8')).not.toContain(Buffer.from(`tester:${TEST_USERS.tester}`).toString('base64'));
+    expect(JSON.parse(readFileSync(secrets, 'utf8'))[reg.host]).toEqual({ Username: 'tester', Secret: TEST_USERS.tester });
+
+    const push = await rbuild(['push', '--root', join(dir, 'store'), `${registry}/library/busybox:latest`, `${reg.host}/helper/bb:1`], { env });
+    expect(push.code, push.stderr).toBe(0);
+    const pull = await rbuild(['pull', '--root', join(dir, 'helper-store'), `${reg.host}/helper/bb:1`], { env });
+    expect(pull.code, pull.stderr).toBe(0);
+
+    const out = await rbuild(['logout', reg.host], { env });
+    expect(out.code, out.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(secrets, 'utf8'))).toEqual({});
+    const denied = await rbuild(['pull', '--root', join(dir, 'helper-store2'), `${reg.host}/helper/bb:1`], { env });
+    expect(denied.code).toBe(3);
+    expect(denied.stderr).toMatch(/401 Unauthorized/);
+  });
+
   it('--debug shows retries and never the credentials', async () => {
     const proxy = await startFaultProxy(reg.host, [{ method: 'GET', path: /\/manifests\//, fault: { kind: 'status', status: 503 }, times: 1 }]);
     try {
@@ -100,5 +154,66 @@ describe('rbuild pull / push / login / logout', () => {
     const res = await rbuild(['pull', '--root', join(dir, 'store'), 'Not/Valid']);
     expect(res.code).toBe(2);
     expect(res.stderr).toMatch(/invalid reference "Not\/Valid": repository name must be lowercase/);
+  });
+});
+
+/** The machine's first non-loopback IPv4 address (the test needs one: a registry reached there is not loopback). */
+function outsideAddress(): string {
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  throw new Error('no non-loopback IPv4 address on this machine');
+}
+
+describe('a plain-HTTP registry that is not on loopback', () => {
+  let dir: string;
+  let fwd: Server;
+  let host: string;
+  beforeAll(async () => {
+    dir = tempDirFor(TEST_USER);
+    // The real registry, reached through a TCP forwarder on a non-loopback address.
+    const [rh, rp] = [registry.slice(0, registry.lastIndexOf(':')), Number(registry.slice(registry.lastIndexOf(':') + 1))];
+    fwd = createServer((c) => {
+      const up = connect(rp, rh);
+      c.pipe(up).pipe(c);
+      up.on('error', () => c.destroy());
+      c.on('error', () => up.destroy());
+    });
+    const ip = outsideAddress();
+    await new Promise<void>((r) => fwd.listen(0, ip, r));
+    host = `${ip}:${(fwd.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => fwd.close(() => r())));
+
+  it('is reached over HTTPS unless named insecure, with one clear error line and the fix', async () => {
+    const ref = `${host}/library/busybox:latest`;
+    const refused = await rbuild(['pull', '--root', join(dir, 's0'), ref]);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr.split('\n').filter(Boolean)).toEqual([
+      expect.stringMatching(new RegExp(`^error: pulling ${ref}: ERR_SSL_WRONG_VERSION_NUMBER: wrong version number from ${host}`)),
+      `hint: ${host} may speak plain HTTP: mark it insecure (--tls-verify=false or the registries config)`,
+    ]);
+    for (const flags of [['--tls-verify=false'], ['--insecure-registry', host]]) {
+      const ok = await rbuild(['pull', '--root', join(dir, 's1'), ...flags, ref]);
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(ok.stdout.trim()).toBe(ref);
+    }
+    const config = join(dir, 'registries.json');
+    writeFileSync(config, JSON.stringify({ insecure: [host] }));
+    const viaConfig = await rbuild(['pull', '--root', join(dir, 's2'), '--registries-config', config, ref]);
+    expect(viaConfig.code, viaConfig.stderr).toBe(0);
+  });
+
+  it('build takes --insecure-registry and --registries-config too', async () => {
+    const ctx = mkdirFor(TEST_USER, join(dir, 'ctx'));
+    writeFileSync(join(ctx, 'Dockerfile'), `FROM ${host}/library/busybox:latest\nRUN true\n`);
+    chownSync(join(ctx, 'Dockerfile'), userInfo(TEST_USER).uid, userInfo(TEST_USER).gid);
+    const refused = await rbuild(['build', '--root', join(dir, 'b0'), '--progress=quiet', ctx]);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/may speak plain HTTP/);
+    const ok = await rbuild(['build', '--root', join(dir, 'b1'), '--progress=quiet', '--insecure-registry', host, ctx]);
+    expect(ok.code, ok.stderr).toBe(0);
+    const config = join(dir, 'build-registries.json');
+    writeFileSync(config, JSON.stringify({ insecure: [host] }));
+    const viaConfig = await rbuild(['build', '--root', join(dir, 'b2'), '--progress=quiet', '--registries-config', config, ctx]);
+    expect(viaConfig.code, viaConfig.stderr).toBe(0);
   });
 });

@@ -6,6 +6,7 @@ import { saveImage } from '../../../registry/archive/save-image.js';
 import { parsePlatform } from '../../../registry/oci/platform.js';
 import { StoreError } from '../../../registry/store/store-error.js';
 import { action, storeFrom, withRoot } from './store-options.js';
+import { ociArchivePublisher } from '../export-compression.js';
 
 /** Registers `rbuild save`. */
 export function register(program: Command): void {
@@ -26,7 +27,9 @@ export function register(program: Command): void {
         const platform = opts.platform ? parsePlatform(opts.platform) : undefined;
         const out = opts.output ? createWriteStream(opts.output, { highWaterMark: 1 << 20 }) : process.stdout;
         try {
-          await saveImage(store, images, out, format, platform ? { platform } : {});
+          // OCI archives get compressed layers (builds store them uncompressed); docker-archives plain tars.
+          const publish = format === 'oci' ? { publish: await ociArchivePublisher(store) } : {};
+          await saveImage(store, images, out, format, { ...(platform ? { platform } : {}), ...publish });
         } catch (err) {
           if (opts.output) await rm(opts.output, { force: true });
           throw err;
