@@ -86,7 +86,8 @@ export class SiblingRecords {
 /** A previous run's files: its layer directory and what it wrote. */
 export interface PreviousRun {
   dir: string;
-  files: ReadonlyMap<string, string>;
+  /** The hash recorded for a path in the layer (a Map will do). */
+  files: { get(rel: string): string | undefined };
 }
 
 /** Counts of one copy (for tests and step logs). */
@@ -101,7 +102,8 @@ export interface ReuseCounts {
  * unmounted write may be redone mounted): what was noted before is dropped.
  */
 export class CopyReuse {
-  private files = new Map<string, string>();
+  /** Hash by path of what the current attempt wrote (a plain object: it is stored as JSON as it is). */
+  private files: Record<string, string> = Object.create(null) as Record<string, string>;
   counts: ReuseCounts = { linked: 0, offered: 0 };
 
   constructor(
@@ -114,7 +116,7 @@ export class CopyReuse {
    * mounted root); links only when `mayLink` (the upper is on the store's file system).
    */
   target(root: string, mayLink: boolean): FileReuse {
-    this.files = new Map();
+    this.files = Object.create(null) as Record<string, string>;
     this.counts = { linked: 0, offered: 0 };
     const prefix = root.endsWith('/') ? root : `${root}/`;
     const prev = mayLink ? this.previous : undefined;
@@ -125,7 +127,7 @@ export class CopyReuse {
         const rel = host.slice(prefix.length);
         const hash = this.hashes.knownHash(srcAbs, st);
         if (hash === undefined) return false;
-        this.files.set(rel, hash);
+        this.files[rel] = hash;
         this.counts.offered++;
         if (!prev || !linkHere || prev.files.get(rel) !== hash) return false;
         const from = `${prev.dir}/${rel}`;
@@ -148,7 +150,7 @@ export class CopyReuse {
 
   /** The record of the last attempt, for the snapshot `chain` it was committed as. */
   record(chain: `sha256:${string}`): SiblingRecord {
-    return { chain, files: Object.fromEntries(this.files) };
+    return { chain, files: this.files };
   }
 }
 
@@ -186,7 +188,9 @@ export async function openCopyReuse(step: CopyInstruction | AddInstruction, o: O
     try {
       const dirs = await o.layerDirs();
       const dir = dirs?.chainLayers?.(rec.chain)[0];
-      if (dir) previous = { dir, files: new Map(Object.entries(rec.files)) };
+      // Looked up in the parsed object: no Map of 20,000 entries built for one lookup each.
+      const files = rec.files;
+      if (dir) previous = { dir, files: { get: (rel) => (Object.hasOwn(files, rel) ? files[rel] : undefined) } };
     } catch {
       // The snapshot was pruned: nothing to reuse.
     }
