@@ -123,7 +123,7 @@ class Extractor implements TarHandler {
    * The real directory (relative to root, no symlinks) that the components
    * `comps` name, creating missing directories when `create`; undefined when
    * it does not exist and create is false. Symlinks met on the way (made by an
-   * earlier entry of this layer, e.g. `lib -> usr/lib` or `run -> /var/run`
+   * earlier entry of this layer, e.g. `lib -> usr/lib` or `var/run -> /run`
    * then `lib/x.so`) are followed inside root as if root were `/`, as
    * containerd's fs.RootPath does: an absolute target starts again at root,
    * never at the host's `/`. A `..` that would climb above root (which

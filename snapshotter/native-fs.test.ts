@@ -144,6 +144,7 @@ describe('native-fs addon', () => {
       expect(() => q.submit(['a'], [Buffer.from('x')], new Float64Array(5))).toThrow(RangeError);
       expect(() => q.submit(['a'], ['x' as unknown as Buffer], new Float64Array(6))).toThrow(TypeError);
       expect(() => q.submit([''], [Buffer.from('x')], new Float64Array(6))).toThrow(RangeError);
+      expect(() => q.submit(['a\0b'], [Buffer.from('x')], new Float64Array(6))).toThrow(RangeError);
     } finally {
       q.close();
     }

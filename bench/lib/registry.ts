@@ -62,8 +62,8 @@ export function registryConfig(storageDir: string, addr: string): string {
 }
 
 /** Starts `docker-registry serve` on a free loopback port and waits until `/v2/` answers. */
-export async function startRegistry(opts: { signal?: AbortSignal } = {}): Promise<BenchRegistry> {
-  const dir = mkdtempSync(join(tmpdir(), 'rbuild-bench-registry-'));
+export async function startRegistry(opts: { signal?: AbortSignal; /** Where its storage goes (default: the temp dir). */ parent?: string } = {}): Promise<BenchRegistry> {
+  const dir = mkdtempSync(join(opts.parent ?? tmpdir(), 'rbuild-bench-registry-'));
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
   writeFileSync(join(dir, 'config.yml'), registryConfig(join(dir, 'storage'), host));

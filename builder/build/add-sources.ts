@@ -77,16 +77,20 @@ const HANDOVER_ENV = 'RBUILD_ADD_DOWNLOADS';
 export class Downloads {
   private readonly byUrl = new Map<string, Promise<Downloaded>>();
   private readonly dir: string;
+  /** Whether the directory may exist: taken over from the first pass, or a download was started. */
+  private touched: boolean;
   constructor(tmpDir: string) {
     const inherited = process.env[HANDOVER_ENV];
     // Only a directory of this store's tmp/ is taken over (never a path from elsewhere).
-    this.dir = inherited && dirname(inherited) === tmpDir ? inherited : join(tmpDir, `add-${randomBytes(6).toString('hex')}`);
+    this.touched = Boolean(inherited && dirname(inherited) === tmpDir);
+    this.dir = this.touched ? inherited! : join(tmpDir, `add-${randomBytes(6).toString('hex')}`);
   }
 
   /** The downloaded file for `url`, fetched on first use; rejects when it does not match `checksum`. */
   async get(url: string, checksum?: string, signal?: AbortSignal): Promise<Downloaded> {
     let p = this.byUrl.get(url);
     if (!p) {
+      this.touched = true;
       p = this.fetch(url, signal);
       this.byUrl.set(url, p);
       // A failed download is not remembered: the next use tries again (and reports its own error).
@@ -121,7 +125,8 @@ export class Downloads {
   async close(handOver = false): Promise<void> {
     await Promise.allSettled([...this.byUrl.values()]);
     if (!handOver) {
-      await rm(this.dir, { recursive: true, force: true });
+      // Nothing was ever downloaded (most builds): no directory to look for.
+      if (this.touched) await rm(this.dir, { recursive: true, force: true });
       return;
     }
     process.env[HANDOVER_ENV] = this.dir;

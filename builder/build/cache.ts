@@ -6,6 +6,7 @@
  * so concurrent builds share it safely and a crash never leaves a torn record.
  */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ImageConfig } from '../../registry/oci/types.js';
@@ -63,7 +64,8 @@ export class BuildCache {
   private async local(key: string): Promise<CacheRecord | undefined> {
     let rec: CacheRecord;
     try {
-      rec = JSON.parse(await readFile(this.file(key), 'utf8')) as CacheRecord;
+      // Synchronous: a record is a few hundred bytes, and a rebuild reads one per step in a row.
+      rec = JSON.parse(readFileSync(this.file(key), 'utf8')) as CacheRecord;
     } catch {
       return undefined;
     }

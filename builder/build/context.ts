@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { lstat, rename, writeFile, mkdir } from 'node:fs/promises';
+import { rename, writeFile, mkdir } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { globMatch, hasGlob } from './glob.js';
@@ -176,7 +176,13 @@ export class BuildContext {
         const rel = cleanContextPath(pattern);
         if (rel === '' || !this.ignore.ignores(rel)) {
           const abs = join(this.dir, rel);
-          const st = await lstat(abs).catch(() => undefined);
+          // Synchronous: one metadata call per named source, in a row.
+          let st: Stats | undefined;
+          try {
+            st = lstatSync(abs);
+          } catch {
+            st = undefined;
+          }
           if (st) found.push({ pattern, rel, abs, stat: st });
         }
       }

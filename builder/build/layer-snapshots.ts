@@ -24,20 +24,29 @@ export async function ensureSnapshots(run: BuildRun, layers: LayerRef[], using?:
   return chains[chains.length - 1];
 }
 
+/** The changes of active snapshot `key` as a layer in the store (uncompressed unless the build chose a format; see commit-compression); undefined when none. */
+export async function diffLayer(run: BuildRun, snap: Snapshotter, key: string): Promise<LayerRef | undefined> {
+  const { deps, opts, signal } = run;
+  const info = await snap.diff(key, deps.store, commitDiffOptions(opts), signal);
+  return info ? { mediaType: info.mediaType, digest: info.digest as `sha256:${string}`, size: info.size, diffId: info.diffId } : undefined;
+}
+
+/** Commits active snapshot `key` as the chain of `below` plus `layer`, so later steps find it unpacked. */
+export async function commitLayer(run: BuildRun, snap: Snapshotter, key: string, below: LayerRef[], layer: LayerRef): Promise<void> {
+  const chain = chainIds([...below.map((l) => l.diffId), layer.diffId]);
+  await snap.commit(key, chain[chain.length - 1]!, run.signal);
+}
+
 /** Runs `work` on a writable snapshot of `state`, then turns its changes into a layer. */
 export async function withSnapshot(run: BuildRun, state: StageState, work: (root: string) => Promise<void>): Promise<LayerRef | undefined> {
-  const { deps, opts, signal } = run;
   const parent = await ensureSnapshots(run, state.layers);
-  const snap = await deps.snapshotter();
+  const snap = await run.deps.snapshotter();
   const key = `build-${randomBytes(8).toString('hex')}`;
-  const active = await snap.prepare(key, parent, signal);
+  const active = await snap.prepare(key, parent, run.signal);
   try {
     await work(active.root);
-    const info = await snap.diff(key, deps.store, commitDiffOptions(opts), signal);
-    if (!info) return undefined;
-    const layer: LayerRef = { mediaType: info.mediaType, digest: info.digest as `sha256:${string}`, size: info.size, diffId: info.diffId };
-    const chain = chainIds([...state.layers.map((l) => l.diffId), layer.diffId]);
-    await snap.commit(key, chain[chain.length - 1]!, signal);
+    const layer = await diffLayer(run, snap, key);
+    if (layer) await commitLayer(run, snap, key, state.layers, layer);
     return layer;
   } finally {
     await snap.remove(key);
@@ -46,14 +55,12 @@ export async function withSnapshot(run: BuildRun, state: StageState, work: (root
 
 /** Runs `work` on an empty writable snapshot and returns its content as a layer; not committed (its chain is not a full root). */
 export async function withEmptySnapshot(run: BuildRun, work: (root: string) => Promise<void>): Promise<LayerRef | undefined> {
-  const { deps, opts, signal } = run;
-  const snap = await deps.snapshotter();
+  const snap = await run.deps.snapshotter();
   const key = `link-${randomBytes(8).toString('hex')}`;
-  const active = await snap.prepare(key, undefined, signal);
+  const active = await snap.prepare(key, undefined, run.signal);
   try {
     await work(active.root);
-    const info = await snap.diff(key, deps.store, commitDiffOptions(opts), signal);
-    return info ? { mediaType: info.mediaType, digest: info.digest as `sha256:${string}`, size: info.size, diffId: info.diffId } : undefined;
+    return await diffLayer(run, snap, key);
   } finally {
     await snap.remove(key);
   }

@@ -7,16 +7,14 @@
 import { randomBytes } from 'node:crypto';
 import { copyFile, lstat, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chainIds } from '../../snapshotter/chain-id.js';
 import type { Snapshotter } from '../../snapshotter/snapshotter.js';
 import type { UpperWriter } from '../../snapshotter/upper-writer.js';
 import type { LayerRef } from './cache.js';
 import type { PathResolver } from './copy.js';
 import { NeedsNamespaceError } from './errors.js';
-import { ensureSnapshots, withSnapshot } from './layer-snapshots.js';
+import { commitLayer, diffLayer, ensureSnapshots, withSnapshot } from './layer-snapshots.js';
 import type { BuildRun } from './build-run.js';
 import type { StageState, UnmountedSnapshots } from './build-types.js';
-import { commitDiffOptions } from './commit-compression.js';
 
 /** Where a COPY, ADD or WORKDIR step writes. */
 export interface WriteTarget {
@@ -79,7 +77,7 @@ export async function withWritable(run: BuildRun, state: StageState, work: (t: W
 export async function withUnmounted(
   run: BuildRun, direct: UnmountedSnapshots, layers: LayerRef[], work: (t: WriteTarget) => Promise<void>, commit: boolean, usersFrom?: LayerRef[],
 ): Promise<LayerRef | undefined | typeof FALLBACK> {
-  const { deps, opts, signal } = run;
+  const { signal } = run;
   const snap = direct.snapshotter;
   const key = `build-${randomBytes(8).toString('hex')}`;
   let users: string | undefined;
@@ -98,13 +96,8 @@ export async function withUnmounted(
     };
     await work(target);
     writer.finish();
-    const info = await snap.diff(key, deps.store, commitDiffOptions(opts), signal);
-    if (!info) return undefined;
-    const layer: LayerRef = { mediaType: info.mediaType, digest: info.digest as `sha256:${string}`, size: info.size, diffId: info.diffId };
-    if (commit) {
-      const chain = chainIds([...layers.map((l) => l.diffId), layer.diffId]);
-      await snap.commit(key, chain[chain.length - 1]!, signal);
-    }
+    const layer = await diffLayer(run, snap, key);
+    if (layer && commit) await commitLayer(run, snap, key, layers, layer);
     return layer;
   } catch (e) {
     if (needsMount(e) && !signal?.aborted) return FALLBACK;

@@ -3,7 +3,7 @@
  * run the executor with the real services, then name (and push) the image.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { parseDockerfile } from '../dockerfile/parser.js';
 import { toInstructions } from '../dockerfile/instructions.js';
 import { DockerfileError } from '../dockerfile/errors.js';
@@ -178,7 +178,7 @@ async function buildWith(
       platform,
       noCache: req.noCache,
       pull: req.pull,
-      jobs: req.jobs ?? cpus().length,
+      jobs: req.jobs ?? availableParallelism(),
       network: req.network,
       ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
       ...(req.compressionLevel !== undefined ? { compressionLevel: req.compressionLevel } : {}),

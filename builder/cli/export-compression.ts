@@ -4,6 +4,7 @@
  * / zstd compressor, which registry cannot import itself.
  */
 import type { CompressionChoice, CompressedBlobs } from '../../registry/store/compressed-blobs.js';
+import type { ContentStore } from '../../registry/content-store.js';
 import type { Descriptor } from '../../registry/oci/types.js';
 import type { OciLayoutStore } from '../../registry/store/oci-layout-store.js';
 import { UsageError } from './errors.js';
@@ -27,9 +28,13 @@ export function pushCompression(blobs: CompressedBlobs, choice: CompressionChoic
  * uncompressed layers gzip-compressed (remembered like a push's), as BuildKit's oci exporter and
  * containers/image's oci: destination do. Docker archives keep plain tars, as `docker save` does.
  */
-export async function ociArchivePublisher(store: OciLayoutStore, choice: CompressionChoice = { format: 'gzip' }): Promise<(d: Descriptor, signal?: AbortSignal) => Promise<Descriptor>> {
+export async function ociArchivePublisher(
+  store: OciLayoutStore,
+  choice: CompressionChoice = { format: 'gzip' },
+): Promise<(d: Descriptor, into: ContentStore, signal?: AbortSignal) => Promise<Descriptor>> {
   const [blobs, { compressImage }] = await Promise.all([openCompressedBlobs(store), import('../../registry/store/compress-image.js')]);
-  return (d, signal) => compressImage(store, d, choice, (l, c, s) => blobs.layer(l, c, s), signal ? { signal } : {});
+  // Compressed layers go into the store (remembered); the rewritten manifests `into` the archive's view.
+  return (d, into, signal) => compressImage(into, d, choice, (l, c, s) => blobs.layer(l, c, s), signal ? { signal } : {});
 }
 
 /** Parses `--compression-format` / `--compression-level` of an exit point (default gzip, the format's level). */

@@ -3,7 +3,7 @@
  * compilation and MatchesOrParentMatches, ignorefile's line reading, and
  * BuildKit's (fsutil) rule for descending into excluded directories.
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { basename, dirname, join, posix } from 'node:path';
 
 /** A .dockerignore pattern that cannot be compiled. */
@@ -253,7 +253,9 @@ export async function loadDockerignore(contextDir: string, dockerfilePath?: stri
   for (const path of candidates) {
     let text: string;
     try {
-      text = await readFile(path, { encoding: 'utf8', ...(signal ? { signal } : {}) });
+      // Synchronous: a small file, usually absent; an awaited read is a threadpool round trip per candidate.
+      signal?.throwIfAborted();
+      text = readFileSync(path, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') continue;

@@ -612,6 +612,13 @@ static napi_value fq_submit(napi_env env, napi_callback_info info) {
     void *ddata = NULL;
     size_t dlen = 0;
     napi_get_value_string_utf8(env, vals[2 * i], b->arena + r->path_off, r->data_off - r->path_off, &got);
+    if (strlen(b->arena + r->path_off) != got) {
+      /* A NUL inside the path would name another file. */
+      free(vals);
+      fq_free_batch(b);
+      napi_throw_range_error(env, "ERR_INVALID_ARG_VALUE", "a path contains a NUL byte");
+      return NULL;
+    }
     napi_get_buffer_info(env, vals[2 * i + 1], &ddata, &dlen);
     if (dlen) memcpy(b->arena + r->data_off, ddata, dlen);
     const double *m = meta + (size_t)i * FQ_META;

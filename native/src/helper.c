@@ -679,13 +679,32 @@ static void apply_seccomp(void) {
 /* ---------- run: processes ---------- */
 
 
-/* The step itself (pid 2 of the namespace): identity, privileges, then exec. Errors go to msgfd. */
-static void __attribute__((noreturn)) exec_step(struct spec *s, int msgfd) {
-  error_fd = msgfd;
+/* A step starts with no signal blocked and every handler at its default, as a fresh process would. */
+static void reset_signals(void) {
   sigset_t all;
   sigemptyset(&all);
   sigprocmask(SIG_SETMASK, &all, NULL);
   for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+}
+
+/* The last of a step's start (both isolations): its working directory, then exec with its argv and environment. */
+static void __attribute__((noreturn)) exec_spec(struct spec *s) {
+  if (chdir(s->cwd) < 0) fail("chdir", errno, "working directory %s", s->cwd);
+  /* Every inherited descriptor but stdio closes on exec: the message pipe is O_CLOEXEC so success shows as EOF,
+     and in chroot isolation an open directory outside the root would be a way out. */
+  syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
+  /* execvp looks PATH up in environ: the step's environment, exactly. */
+  environ = s->env;
+  execvp(s->args[0], (char *const *)s->args);
+  int e = errno;
+  fail("exec", e, "%s: %s", s->args[0],
+       e == ENOENT ? "not found in the root file system (PATH of the step's environment)" : "cannot execute");
+}
+
+/* The step itself (pid 2 of the namespace): identity, privileges, then exec. Errors go to msgfd. */
+static void __attribute__((noreturn)) exec_step(struct spec *s, int msgfd) {
+  error_fd = msgfd;
+  reset_signals();
   setsid();
   drop_bounding();
 #ifdef RBUILD_HAVE_SECCOMP
@@ -709,15 +728,7 @@ static void __attribute__((noreturn)) exec_step(struct spec *s, int msgfd) {
          errno == EINVAL ? " (no subuid range: only id 0 exists; fix: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 $USER)" : "");
   set_caps();
   if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) fail("prctl", errno, "PR_SET_KEEPCAPS");
-  if (chdir(s->cwd) < 0) fail("chdir", errno, "working directory %s", s->cwd);
-  /* Every inherited descriptor but stdio closes on exec; msgfd is O_CLOEXEC so success shows as EOF. */
-  syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
-  /* execvp looks PATH up in environ: the step's environment, exactly. */
-  environ = s->env;
-  execvp(s->args[0], (char *const *)s->args);
-  int e = errno;
-  fail("exec", e, "%s: %s", s->args[0],
-       e == ENOENT ? "not found in the root file system (PATH of the step's environment)" : "cannot execute");
+  exec_spec(s);
 }
 
 static void reap_status_line(int fd, int st) {
@@ -1144,10 +1155,7 @@ static int has_effective_cap(int cap) {
 /* The step: chroot, identity, reduced privileges, exec. Errors go to msgfd. */
 static void __attribute__((noreturn)) exec_chroot_step(struct spec *s, int rootfd, int gofd, int msgfd) {
   error_fd = msgfd;
-  sigset_t all;
-  sigemptyset(&all);
-  sigprocmask(SIG_SETMASK, &all, NULL);
-  for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+  reset_signals();
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   setsid();
   char line[64];
@@ -1171,14 +1179,7 @@ static void __attribute__((noreturn)) exec_chroot_step(struct spec *s, int rootf
   if (setresuid(s->uid, s->uid, s->uid) < 0) fail("setuid", errno, "uid %u", s->uid);
   set_caps_to(keep);
   if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) fail("prctl", errno, "PR_SET_KEEPCAPS");
-  if (chdir(s->cwd) < 0) fail("chdir", errno, "working directory %s", s->cwd);
-  /* Every descriptor but stdio closes on exec, the root's above all: an open directory outside is a way out. */
-  syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
-  environ = s->env;
-  execvp(s->args[0], (char *const *)s->args);
-  int e = errno;
-  fail("exec", e, "%s: %s", s->args[0],
-       e == ENOENT ? "not found in the root file system (PATH of the step's environment)" : "cannot execute");
+  exec_spec(s);
 }
 
 /* What the chrooted step writes on its message pipe: an "error" line if it fails before exec (else EOF). */

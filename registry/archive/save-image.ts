@@ -14,6 +14,7 @@ import { AnnotationRefName, MediaType } from '../oci/types.js';
 import type { Descriptor, Digest, Platform } from '../oci/types.js';
 import { canonicalJson, digestHex, isIndexMediaType, isManifestMediaType, parseManifestOrIndex } from '../oci/validate.js';
 import { resolveImage, type ImageStore, type ResolvedImage } from '../store/images.js';
+import { outgoingStore } from '../store/compress-image.js';
 import { ArchiveError } from './archive-error.js';
 import { tarDir, tarEnd, tarFile, tarHeader, tarPadding } from './tar-stream.js';
 
@@ -30,7 +31,7 @@ export interface SaveOptions {
    * layers compressed, as containers/image's oci: destination and BuildKit's oci exporter do).
    * A docker-archive holds plain tars whatever the store has.
    */
-  publish?: (image: Descriptor, signal?: AbortSignal) => Promise<Descriptor>;
+  publish?: (image: Descriptor, store: ContentStore, signal?: AbortSignal) => Promise<Descriptor>;
 }
 
 /** The annotation containerd and Docker >= 25 use for the full image name in OCI archives. */
@@ -44,7 +45,8 @@ export async function saveImage(store: ImageStore, names: string[], out: Writabl
   if (names.length === 0) throw new ArchiveError('INVALID_ARCHIVE', 'no images to save');
   const images: ResolvedImage[] = [];
   for (const n of names) images.push(await resolveImage(store, n, opts));
-  const gen = format === 'oci' ? ociArchive(store, images, opts) : dockerArchive(store, images, opts);
+  // Rewritten manifests (publish) stay in memory: saving leaves nothing in the store but compressed layers.
+  const gen = format === 'oci' ? ociArchive(opts.publish ? outgoingStore(store) : store, images, opts) : dockerArchive(store, images, opts);
   await pipeline(Readable.from(gen, { objectMode: false }), out, { signal: opts.signal });
 }
 
@@ -77,12 +79,12 @@ async function* blobEntry(store: ContentStore & { readVerified?(d: Digest, s?: A
   yield tarPadding(d.size);
 }
 
-async function* ociArchive(store: ImageStore, images: ResolvedImage[], opts: SaveOptions): AsyncGenerator<Buffer> {
+async function* ociArchive(store: ContentStore & { readVerified?(d: Digest, s?: AbortSignal): Promise<Readable> }, images: ResolvedImage[], opts: SaveOptions): AsyncGenerator<Buffer> {
   const blobs = new Map<string, Descriptor>();
   const entries: Descriptor[] = [];
   for (const img of images) {
     // The whole multi-platform graph when we have it all; otherwise the one platform we have.
-    const publish = async (d: Descriptor): Promise<Descriptor> => (opts.publish ? { ...d, ...(await opts.publish(d, opts.signal)) } : d);
+    const publish = async (d: Descriptor): Promise<Descriptor> => (opts.publish ? { ...d, ...(await opts.publish(d, store, opts.signal)) } : d);
     let top = await publish(img.descriptor);
     let g = await graph(store, top, opts.signal);
     if (!g) {

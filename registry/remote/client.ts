@@ -9,6 +9,7 @@ import type { Agent } from './undici-core.js';
 import type { Descriptor, Digest } from '../oci/types.js';
 import { formatReference, type Reference } from '../reference.js';
 import { Authenticator, type CredentialSource } from './auth-transport.js';
+import { bodyChunks } from './body-chunks.js';
 import { repositoryScope } from './challenge.js';
 import { registryBaseUrl } from './endpoint.js';
 import { hintForNetwork, hintForStatus, RegistryError, shortDigest } from './errors.js';
@@ -111,9 +112,6 @@ export interface OpenBlobOptions {
 export const MONOLITHIC_MAX = 128 << 20;
 /** Chunk size of chunked uploads. */
 export const CHUNK_SIZE = 64 << 20;
-
-/** Bytes per piece handed on by openBlob. */
-const COALESCE_BYTES = 1 << 20;
 
 /** Opens the bytes [start, end) of a blob being pushed. */
 export type OpenRange = (start: number, end: number) => Readable | Promise<Readable>;
@@ -386,9 +384,6 @@ class Client implements RegistryClient {
     const verify = o.verify !== false;
     async function* gen(): AsyncGenerator<Buffer> {
       const hash = verify ? createHash(desc.digest.split(':')[0]!) : undefined;
-      // Socket reads are ~64 KiB; handing the store 1 MiB pieces cuts its write calls 16-fold.
-      let pending: Buffer[] = [];
-      let pendingBytes = 0;
       let offset = 0;
       let failures = 0;
       while (offset < desc.size || (offset === 0 && desc.size === 0)) {
@@ -405,8 +400,8 @@ class Client implements RegistryClient {
         // A 200 to a Range request restarts from byte 0: skip what we already have.
         let skip = res.status === 200 ? offset : 0;
         try {
-          for await (const raw of res.body) {
-            let chunk = raw as Buffer;
+          for await (const raw of bodyChunks(res.body)) {
+            let chunk = raw;
             if (skip > 0) {
               const n = Math.min(skip, chunk.length);
               chunk = chunk.subarray(n);
@@ -423,27 +418,11 @@ class Client implements RegistryClient {
             }
             hash?.update(chunk); // verify digest (checked at the end)
             o.onProgress?.({ digest: desc.digest, done: offset, total: desc.size });
-            pending.push(chunk);
-            pendingBytes += chunk.length;
-            if (pendingBytes >= COALESCE_BYTES) {
-              yield pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
-              pending = [];
-              pendingBytes = 0;
-            }
-          }
-          if (pendingBytes > 0) {
-            yield pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
-            pending = [];
-            pendingBytes = 0;
+            yield chunk;
           }
         } catch (err) {
           if (err instanceof RegistryError || o.signal?.aborted) throw err;
-          // Dropped mid-body: hand on what arrived intact, then resume from `offset` with a Range request.
-          if (pendingBytes > 0) {
-            yield pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
-            pending = [];
-            pendingBytes = 0;
-          }
+          // Dropped mid-body: what arrived intact was handed on; resume from `offset` with a Range request.
           if (!isRetryableError(err) || failures >= self.retry.retries) {
             throw new RegistryError({
               code: 'NETWORK', action, registry: repo.registry, repository: repo.repository, digest: desc.digest,
@@ -476,7 +455,10 @@ class Client implements RegistryClient {
         });
       }
     }
-    return Readable.from(gen(), { objectMode: false });
+    // Object mode: each socket read (~64 KiB) is handed on as it is. A byte-mode stream's
+    // iterator joins whatever is buffered into a new Buffer (a copy of every byte, and 1 GiB of
+    // garbage per GiB pulled); the store gathers the pieces with writev instead.
+    return Readable.from(gen(), { objectMode: true, highWaterMark: 16 });
   }
 
   async mountBlob(repo: Repo, digest: Digest, from: string, signal?: AbortSignal): Promise<true | string | undefined> {
@@ -688,3 +670,4 @@ function progressStream(src: Readable, desc: Pick<Descriptor, 'digest' | 'size'>
   });
   return pipeline(src, counter, () => undefined) as Readable;
 }
+

@@ -17,7 +17,7 @@ import { createRegistryClient, type BlobProgress, type RegistryClient, type Repo
 import { RegistryError } from './errors.js';
 import { bySizeDescending } from './schedule.js';
 import { parseManifestOrIndex as parseManifest } from '../oci/validate.js';
-import { compressImage, type LayerMapper } from '../store/compress-image.js';
+import { compressImage, outgoingStore, type LayerMapper } from '../store/compress-image.js';
 import type { CompressionChoice } from '../store/compressed-blobs.js';
 
 /** Progress of a push, for the CLI to display. */
@@ -79,10 +79,12 @@ export async function pushImage(
   const client = opts.client ?? createRegistryClient();
   try {
     // The image as it leaves the machine: compressed layers, a rewritten manifest (same config).
+    // Its manifests stay in memory (outgoingStore): the local store keeps only the compressed layers.
+    const src = opts.compress ? outgoingStore(store) : store;
     const outgoing = opts.compress
-      ? await compressImage(store, descriptor, opts.compress.choice, opts.compress.layer, opts.signal ? { signal: opts.signal } : {})
+      ? await compressImage(src, descriptor, opts.compress.choice, opts.compress.layer, opts.signal ? { signal: opts.signal } : {})
       : descriptor;
-    const pusher = new Pusher(client, store, ref, opts);
+    const pusher = new Pusher(client, src, ref, opts);
     const pushed = await pusher.pushTop(outgoing, ref);
     return { digest: pushed.digest, reference: formatReference(ref), size: pushed.size, mediaType: pushed.mediaType };
   } finally {

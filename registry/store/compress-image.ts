@@ -3,14 +3,17 @@
  * child manifest stored here) rewritten so that uncompressed layers are
  * replaced by their compressed forms. The config is unchanged (diff_ids name
  * the uncompressed tars either way), so the image ID stays; the manifest
- * digest changes, as it does with `docker push` and `buildah push`. New
- * manifests are written to the store (unnamed) for the push to read.
+ * digest changes, as it does with `docker push` and `buildah push`. The new
+ * manifests are written to whatever store is given: callers give an
+ * outgoingStore, so that they stay in memory and leave no garbage behind.
  */
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import pLimit from 'p-limit';
 import type { ContentStore } from '../content-store.js';
-import type { Descriptor } from '../oci/types.js';
+import type { Descriptor, Digest } from '../oci/types.js';
 import { parseManifestOrIndex } from '../oci/validate.js';
-import type { CompressionChoice } from './compressed-blobs.js';
+import type { CompressionChoice, CompressStore } from './compressed-blobs.js';
 
 /** Maps one layer descriptor to the one to publish (CompressedBlobs.layer). */
 export type LayerMapper = (layer: Descriptor, choice: CompressionChoice, signal?: AbortSignal) => Promise<Descriptor>;
@@ -73,4 +76,26 @@ export async function compressImage(
   if (!next) return desc;
   const written = await store.writeBytes(Buffer.from(JSON.stringify(next)), desc.mediaType, signal);
   return { ...desc, digest: written.digest, size: written.size };
+}
+
+/**
+ * `store` with manifests written to memory (everything else passes through): the rewritten
+ * manifests of an outgoing image live as long as the push or archive that needs them.
+ */
+export function outgoingStore(store: CompressStore): CompressStore {
+  const mem = new Map<string, Buffer>();
+  const fromMem = (d: Digest): Readable | undefined => (mem.has(d) ? Readable.from([mem.get(d)!]) : undefined);
+  return {
+    stat: async (d) => (mem.has(d) ? { size: mem.get(d)!.length } : store.stat(d)),
+    read: async (d, s) => fromMem(d) ?? store.read(d, s),
+    ...(store.readVerified ? { readVerified: async (d: Digest, s?: AbortSignal) => fromMem(d) ?? store.readVerified!(d, s) } : {}),
+    readBytes: async (d, s) => mem.get(d) ?? store.readBytes(d, s),
+    write: (data, expected, s) => store.write(data, expected, s),
+    async writeBytes(bytes, mediaType) {
+      const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}` as Digest;
+      mem.set(digest, Buffer.from(bytes));
+      return { mediaType, digest, size: bytes.byteLength };
+    },
+    ...(store.blobPath ? { blobPath: (d: Digest) => store.blobPath!(d) } : {}),
+  };
 }

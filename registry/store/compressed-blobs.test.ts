@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { MediaType, type Descriptor, type Manifest } from '../oci/types.js';
 import { canonicalJson, sha256Digest } from '../oci/validate.js';
-import { compressImage, rewriteLayers } from './compress-image.js';
+import { compressImage, outgoingStore, rewriteLayers } from './compress-image.js';
 import { CompressedBlobs, compressedBlobsDir, compressedMediaType, zlibCompressor, type StreamCompressor } from './compressed-blobs.js';
 import { openStore, type OciLayoutStore } from './oci-layout-store.js';
 import { makeTestImage } from './test-image.js';
@@ -60,6 +60,14 @@ describe('CompressedBlobs', () => {
     const l1 = await second.layer(layer, { format: 'gzip', level: 1 });
     expect(l1.digest).not.toBe(gz.digest);
     expect(second.compressedCount).toBe(1);
+  });
+
+  it('names the remembered compressed blobs of given diff IDs (for prune to keep)', async () => {
+    const img = await makeTestImage(store, { layers: [{ 'a.txt': 'p' }, { 'b.txt': 'q' }], gzip: false });
+    expect(await blobsOf(store).rememberedFor(img.diffIds)).toEqual([]);
+    const gz = await blobsOf(store).layer(img.layers[0]!, { format: 'gzip' });
+    expect(await blobsOf(store).rememberedFor(img.diffIds)).toEqual([gz.digest]);
+    expect(await blobsOf(store).rememberedFor([img.diffIds[1]!])).toEqual([]);
   });
 
   it('compresses again when the remembered blob was pruned', async () => {
@@ -125,6 +133,15 @@ describe('compressImage', () => {
     const again = await compressImage(store, img.manifest, { format: 'gzip' }, (l, c, s) => blobsOf(store).layer(l, c, s));
     expect(again).toEqual(out);
     expect(calls).toBe(2);
+  });
+
+  it('through an outgoingStore, the rewritten manifest stays in memory; the compressed layers are stored', async () => {
+    const img = await makeTestImage(store, { layers: [{ 'a.txt': 'mem' }], gzip: false });
+    const out = outgoingStore(store);
+    const d = await compressImage(out, img.manifest, { format: 'gzip' }, (l, c) => blobsOf(store).layer(l, c));
+    expect(await store.stat(d.digest)).toBeUndefined();
+    const m = JSON.parse((await out.readBytes(d.digest)).toString()) as Manifest;
+    expect(await store.stat(m.layers[0]!.digest)).toEqual({ size: m.layers[0]!.size });
   });
 
   it('returns the descriptor itself when every layer is compressed already', async () => {

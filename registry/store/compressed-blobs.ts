@@ -13,9 +13,9 @@
  * gzip goes through node:zlib on one core.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, writeFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { addAbortSignal, pipeline, Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { ContentStore } from '../content-store.js';
 import { isDigest } from '../oci/validate.js';
@@ -71,19 +71,10 @@ export function compressedMediaType(mediaType: string, format: ExportCompression
 /** gzip through node:zlib (one core): the fallback when no compressor is injected. */
 export const zlibCompressor: StreamCompressor = (src, opts, signal) => {
   if (opts.compression !== 'gzip') throw new StoreError('UNSUPPORTED_COMPRESSION', `${opts.compression} needs a compressor (none was configured)`);
-  const gz = createGzip({ level: opts.level ?? DEFAULT_LEVEL.gzip });
-  void (async () => {
-    try {
-      for await (const c of src) {
-        signal?.throwIfAborted();
-        if (!gz.write(c)) await new Promise((r) => gz.once('drain', r));
-      }
-      gz.end();
-    } catch (e) {
-      gz.destroy(e as Error);
-    }
-  })();
-  return gz;
+  // pipeline: an error on either side (a corrupt source) reaches the consumer once, and both streams are destroyed.
+  const input = Readable.from(src, { objectMode: false });
+  if (signal) addAbortSignal(signal, input);
+  return pipeline(input, createGzip({ level: opts.level ?? DEFAULT_LEVEL.gzip }), () => undefined);
 };
 
 /** What a mapping file holds. */
@@ -137,6 +128,31 @@ export class CompressedBlobs {
       const { urls, annotations } = desc;
       return { mediaType, digest, size, ...(urls ? { urls } : {}), ...(annotations ? { annotations } : {}) };
     });
+  }
+
+  /**
+   * The remembered compressed blobs of these uncompressed layers (by diff ID), whether or not they
+   * are still stored: prune keeps them with the images that have the layers.
+   */
+  async rememberedFor(diffIds: Iterable<string>): Promise<Digest[]> {
+    const wanted = new Set([...diffIds].map((d) => d.slice(d.indexOf(':') + 1)));
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return []; // nothing compressed yet
+    }
+    const out: Digest[] = [];
+    for (const n of names) {
+      if (!wanted.has(n.slice(0, n.indexOf('.')))) continue;
+      try {
+        const r = JSON.parse(await readFile(join(this.dir, n), 'utf8')) as Remembered;
+        if (isDigest(r.digest)) out.push(r.digest);
+      } catch {
+        // torn or vanished: nothing to keep
+      }
+    }
+    return out;
   }
 
   /** The remembered compressed blob for a mapping key, when it is still in the store. */

@@ -50,6 +50,26 @@ describe('OciLayoutStore blobs', () => {
     expect((await store.readBytes(got.digest)).toString()).toBe('hello world');
   });
 
+  it('writes a blob of many odd-sized pieces across several batches and early flushes intact', async () => {
+    // 40 MiB in pieces of 1..128 KiB: several 1 MiB writev batches and one early flush at 32 MiB.
+    const pieces: Buffer[] = [];
+    let n = 0;
+    for (let i = 0; n < 40 << 20; i++) {
+      const len = Math.min(1 + ((i * 7919) % (128 << 10)), (40 << 20) - n);
+      pieces.push(Buffer.alloc(len, i % 251));
+      n += len;
+    }
+    const data = Buffer.concat(pieces);
+    const got = await store.write(Readable.from(pieces), { digest: sha256Digest(data), size: data.length });
+    expect(got).toEqual({ digest: sha256Digest(data), size: data.length });
+    expect((await readFile(store.blobPath(got.digest))).equals(data)).toBe(true);
+    expect((await readdir(join(root, 'tmp'))).filter((f) => f.startsWith('blob-'))).toEqual([]);
+    // The same without fsync (no early flushes).
+    const quick = await openStore(join(root, 'nosync'), { fsync: false });
+    const again = await quick.write(Readable.from(pieces));
+    expect((await readFile(quick.blobPath(again.digest))).equals(data)).toBe(true);
+  });
+
   it('rejects a wrong digest or size and leaves neither blob nor temp file', async () => {
     const data = Buffer.from('payload');
     const wrong = sha256Digest('other');

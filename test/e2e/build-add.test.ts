@@ -1,14 +1,13 @@
 /** ADD as an unprivileged user: local archives unpacked (gzip, bzip2, xz), http(s) URLs, git repositories. */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as netServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDirFor, TEST_USER, removeTempDirs, tempDir } from '../support/unprivileged.js';
-import { busybox, rbuild, startedKinds, writeContext } from './build-fixtures.js';
+import { blobPath, builtImage, busybox, rbuild, startedKinds, writeContext } from './build-fixtures.js';
 
 // Temp directories of this file go when it is done: a run leaves /tmp as it found it.
 afterAll(removeTempDirs);
@@ -103,11 +102,7 @@ describe('ADD', () => {
     expect(r.code).toBe(0);
     // Two ADDs of one URL, each needing it for its cache key and its copy: one download.
     expect(hits).toEqual(['/files/remote.txt']);
-    const blob = (d: string) => join(store, 'oci/blobs/sha256', d.replace('sha256:', ''));
-    const layersOf = () => {
-      const m = JSON.parse(readFileSync(blob(JSON.parse(readFileSync(meta, 'utf8'))['containerimage.digest']), 'utf8'));
-      return m.layers.slice(1).map((l: { digest: string }) => blob(l.digest)) as string[];
-    };
+    const layersOf = () => builtImage(store, meta).manifest.layers.slice(1).map((l: { digest: string }) => blobPath(store, l.digest)) as string[];
     const layers = layersOf();
     const file = (i: number, p: string) => execFileSync('tar', ['-xOf', layers[i]!, p], { encoding: 'utf8' });
     const list = (i: number) => execFileSync('tar', ['--numeric-owner', '-tvf', layers[i]!], { encoding: 'utf8' });

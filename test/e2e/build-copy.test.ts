@@ -1,20 +1,15 @@
 /** COPY --parents, --exclude and --link as an unprivileged user. */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tempDirFor, TEST_USER, removeTempDirs } from '../support/unprivileged.js';
-import { busybox, rbuild, writeContext } from './build-fixtures.js';
+import { removeTempDirs } from '../support/unprivileged.js';
+import { blobPath, buildDirs, builtImage, busybox, rbuild, writeContext } from './build-fixtures.js';
 
 // Temp directories of this file go when it is done: a run leaves /tmp as it found it.
 afterAll(removeTempDirs);
 
 describe('COPY flags', () => {
   it('--parents, --exclude, and a --link layer that does not depend on what is below', async () => {
-    const work = tempDirFor(TEST_USER, 'rbuild-copy-');
-    const store = join(work, 'store');
-    const ctx = join(work, 'ctx');
-    const meta = join(work, 'meta.json');
+    const { store, ctx, meta } = buildDirs('rbuild-copy-');
     const dockerfile = (below: string) => [
       `FROM ${busybox()}`,
       below,
@@ -34,9 +29,8 @@ describe('COPY flags', () => {
       const r = await rbuild(['build', '--root', store, '--progress=plain', '--source-date-epoch', '0', '--metadata-file', meta, ctx]);
       expect(r.stderr).not.toMatch(/error/);
       expect(r.code).toBe(0);
-      const blob = (d: string) => join(store, 'oci/blobs/sha256', d.replace('sha256:', ''));
-      const m = JSON.parse(readFileSync(blob(JSON.parse(readFileSync(meta, 'utf8'))['containerimage.digest']), 'utf8'));
-      return { digests: m.layers.map((l: { digest: string }) => l.digest) as string[], path: (i: number) => blob(m.layers[i].digest) };
+      const m = builtImage(store, meta).manifest;
+      return { digests: m.layers.map((l: { digest: string }) => l.digest) as string[], path: (i: number) => blobPath(store, m.layers[i].digest) };
     };
     const first = await build();
     const names = (i: number) => execFileSync('tar', ['-tf', first.path(i)], { encoding: 'utf8' }).split('\n').filter(Boolean).sort();

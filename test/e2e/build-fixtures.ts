@@ -1,18 +1,23 @@
-/** Shared helpers of the build e2e tests: contexts owned by the test user, running rbuild, reading events. */
+/**
+ * Shared helpers of the e2e tests: the app the test users run, the test registry and its base image,
+ * build directories and contexts owned by the test user, reading the built image and the progress events.
+ */
 import { chownSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inject } from 'vitest';
-import { runAs, TEST_USER, userInfo, type RunAsOptions } from '../support/unprivileged.js';
+import { runAs, tempDirFor, TEST_USER, userInfo, type RunAsOptions } from '../support/unprivileged.js';
 
 /** The CLI entry of the app copy the test users can read. */
 export const app = (): string => join(inject('appDir'), 'dist/builder/cli/main.js');
+/** `node <app> ...args` as argv, for runAs with any user. */
+export const rbuildArgv = (...args: string[]): string[] => [process.execPath, app(), ...args];
 /** The test registry's host:port. */
 export const registry = (): string => inject('registry');
 /** The busybox image every build test starts from. */
 export const busybox = (): string => `${registry()}/library/busybox:latest`;
 
-/** Writes files (creating directories) owned by the test user. */
-export function writeContext(dir: string, files: Record<string, string | Buffer>): void {
+/** Writes files (creating directories) owned by the test user; `{ data, mode }` for a mode other than 0644. */
+export function writeContext(dir: string, files: Record<string, string | Buffer | { data: string; mode: number }>): void {
   const { uid, gid } = userInfo(TEST_USER);
   mkdirSync(dir, { recursive: true });
   chownSync(dir, uid, gid);
@@ -20,7 +25,8 @@ export function writeContext(dir: string, files: Record<string, string | Buffer>
     const p = join(dir, name);
     mkdirSync(join(p, '..'), { recursive: true });
     chownR(dir, join(p, '..'), uid, gid);
-    writeFileSync(p, content);
+    if (typeof content === 'object' && 'mode' in content) writeFileSync(p, content.data, { mode: content.mode });
+    else writeFileSync(p, content);
     chownSync(p, uid, gid);
   }
 }
@@ -31,7 +37,29 @@ function chownR(top: string, dir: string, uid: number, gid: number): void {
 
 /** Runs rbuild as the test user. */
 export function rbuild(args: string[], opts: RunAsOptions = {}) {
-  return runAs(TEST_USER, [process.execPath, app(), ...args], opts);
+  return runAs(TEST_USER, rbuildArgv(...args), opts);
+}
+
+/** A build's directories in a fresh temp directory of the test user: the store, the context, a --metadata-file path. */
+export function buildDirs(prefix: string): { work: string; store: string; ctx: string; meta: string } {
+  const work = tempDirFor(TEST_USER, prefix);
+  return { work, store: join(work, 'store'), ctx: join(work, 'ctx'), meta: join(work, 'meta.json') };
+}
+
+/** The host path of a blob in a store. */
+export function blobPath(store: string, digest: string): string {
+  return join(store, 'oci/blobs/sha256', digest.replace('sha256:', ''));
+}
+
+/** A JSON blob of a store, parsed. */
+export function readBlob(store: string, digest: string): Record<string, any> {
+  return JSON.parse(readFileSync(blobPath(store, digest), 'utf8'));
+}
+
+/** The manifest and config of the image a build wrote (its --metadata-file names the manifest). */
+export function builtImage(store: string, meta: string): { manifest: Record<string, any>; config: Record<string, any> } {
+  const manifest = readBlob(store, JSON.parse(readFileSync(meta, 'utf8'))['containerimage.digest']);
+  return { manifest, config: readBlob(store, manifest.config.digest) };
 }
 
 /** Processes whose command line, working directory or root lies under `dir`. */
@@ -67,6 +95,11 @@ export function events(out: string): Array<Record<string, unknown>> {
     }
   }
   return out2;
+}
+
+/** The text of each started step, in order. */
+export function startedSteps(out: string): string[] {
+  return events(out).filter((e) => e.type === 'step-start').map((e) => String(e.text));
 }
 
 /** The first word of each started step's text, in order. */

@@ -4,14 +4,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDirFor, TEST_USER, removeTempDirs } from '../support/unprivileged.js';
-import { busybox, events, rbuild, startedKinds, writeContext } from './build-fixtures.js';
+import { busybox, events, rbuild, readBlob as blob, startedKinds, writeContext } from './build-fixtures.js';
 
 // Temp directories of this file go when it is done: a run leaves /tmp as it found it.
 afterAll(removeTempDirs);
-
-function blob(store: string, digest: string): Record<string, any> {
-  return JSON.parse(readFileSync(join(store, 'oci/blobs/sha256', digest.replace('sha256:', '')), 'utf8'));
-}
 
 describe('build flags', () => {
   let work: string;

@@ -1,20 +1,15 @@
 /** Heredocs in RUN (plain, shebang, `<<EOF sh`, several) and COPY, as BuildKit runs them. */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tempDirFor, TEST_USER, removeTempDirs } from '../support/unprivileged.js';
-import { busybox, rbuild, writeContext } from './build-fixtures.js';
+import { removeTempDirs } from '../support/unprivileged.js';
+import { blobPath, buildDirs, builtImage, busybox, rbuild, writeContext } from './build-fixtures.js';
 
 // Temp directories of this file go when it is done: a run leaves /tmp as it found it.
 afterAll(removeTempDirs);
 
 describe('heredocs', () => {
   it('RUN and COPY heredocs', async () => {
-    const work = tempDirFor(TEST_USER, 'rbuild-hd-');
-    const store = join(work, 'store');
-    const ctx = join(work, 'ctx');
-    const meta = join(work, 'meta.json');
+    const { store, ctx, meta } = buildDirs('rbuild-hd-');
     writeContext(ctx, {
       Dockerfile: [
         `FROM ${busybox()}`,
@@ -50,9 +45,7 @@ describe('heredocs', () => {
     const r = await rbuild(['build', '--root', store, '--progress=plain', '--metadata-file', meta, ctx]);
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.code).toBe(0);
-    const blob = (d: string) => join(store, 'oci/blobs/sha256', d.replace('sha256:', ''));
-    const m = JSON.parse(readFileSync(blob(JSON.parse(readFileSync(meta, 'utf8'))['containerimage.digest']), 'utf8'));
-    const layers: string[] = m.layers.slice(1).map((l: { digest: string }) => blob(l.digest));
+    const layers: string[] = builtImage(store, meta).manifest.layers.slice(1).map((l: { digest: string }) => blobPath(store, l.digest));
     const file = (i: number, p: string) => execFileSync('tar', ['-xOf', layers[i]!, p], { encoding: 'utf8' });
     const names = (i: number) => execFileSync('tar', ['-tf', layers[i]!], { encoding: 'utf8' }).split('\n').filter((e) => e && e !== 'etc/' && e !== 'dev/');
     expect(file(0, 'one')).toBe('one\ntwo\n');

@@ -2,17 +2,15 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tempDirFor, TEST_USER, removeTempDirs } from '../support/unprivileged.js';
-import { busybox, events, processesUsing, rbuild, writeContext } from './build-fixtures.js';
+import { removeTempDirs } from '../support/unprivileged.js';
+import { buildDirs, busybox, events, processesUsing, rbuild, writeContext } from './build-fixtures.js';
 
 // Temp directories of this file go when it is done: a run leaves /tmp as it found it.
 afterAll(removeTempDirs);
 
 describe('interrupting a build', () => {
   it('SIGINT kills the running RUN, exits 130, leaves no process or mount, keeps the cache', async () => {
-    const work = tempDirFor(TEST_USER, 'rbuild-int-');
-    const store = join(work, 'store');
-    const ctx = join(work, 'ctx');
+    const { work, store, ctx } = buildDirs('rbuild-int-');
     writeContext(ctx, {
       Dockerfile: `FROM ${busybox()}\nRUN echo one > /one\nRUN echo started && sleep 1000\n`,
     });

@@ -1,21 +1,20 @@
 /** RUN --mount as an unprivileged user: cache, bind, tmpfs, secret, ssh; nothing of a mount lands in a layer. */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDirFor, TEST_USER, removeTempDirs } from '../support/unprivileged.js';
-import { busybox, rbuild, startedKinds, writeContext } from './build-fixtures.js';
+import { blobPath, builtImage, busybox, rbuild, startedKinds, writeContext } from './build-fixtures.js';
 
 // Temp directories of this file go when it is done: a run leaves /tmp as it found it.
 afterAll(removeTempDirs);
 
 /** The built image's manifest and config, read back from the store after a --metadata-file build. */
 function built(store: string, meta: string): { layers: string[]; config: Record<string, any> } {
-  const blob = (d: string) => join(store, 'oci/blobs/sha256', d.replace('sha256:', ''));
-  const m = JSON.parse(readFileSync(blob(JSON.parse(readFileSync(meta, 'utf8'))['containerimage.digest']), 'utf8'));
-  return { layers: m.layers.map((l: { digest: string }) => blob(l.digest)), config: JSON.parse(readFileSync(blob(m.config.digest), 'utf8')) };
+  const { manifest, config } = builtImage(store, meta);
+  return { layers: manifest.layers.map((l: { digest: string }) => blobPath(store, l.digest)), config };
 }
 /**
  * A layer's entries, less the directories of the base that a step's mount points had to be created in

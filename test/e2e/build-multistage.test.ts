@@ -1,7 +1,6 @@
 /** Acceptance 2 of issue 6: a multi-stage build with COPY --from, --target, build args and parallel stages. */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDirFor, TEST_USER, removeTempDirs, tempDir } from '../support/unprivileged.js';

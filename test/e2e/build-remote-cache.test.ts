@@ -4,37 +4,13 @@
  * registry; the cache is a plain OCI image manifest, not an index.
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { runAs, tempDirFor, TEST_USER, userInfo, removeTempDirs } from '../support/unprivileged.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { removeTempDirs, tempDirFor, TEST_USER } from '../support/unprivileged.js';
+import { busybox, events, rbuild, registry, startedSteps, writeContext } from './build-fixtures.js';
 
 // Temp directories of this file go when it is done: a run leaves /tmp as it found it.
 afterAll(removeTempDirs);
-
-const app = () => join(inject('appDir'), 'dist/builder/cli/main.js');
-const registry = () => inject('registry');
-
-function writeContext(dir: string, files: Record<string, string>): void {
-  const { uid, gid } = userInfo(TEST_USER);
-  for (const [name, content] of Object.entries(files)) {
-    const p = join(dir, name);
-    writeFileSync(p, content);
-    chownSync(p, uid, gid);
-  }
-}
-
-async function rbuild(args: string[]) {
-  return runAs(TEST_USER, [process.execPath, app(), ...args]);
-}
-
-function events(out: string): Array<Record<string, unknown>> {
-  return out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
-function started(out: string): string[] {
-  return events(out).filter((e) => e.type === 'step-start').map((e) => String(e.text));
-}
 
 describe('--cache-to / --cache-from type=registry', () => {
   let work: string;
@@ -43,11 +19,9 @@ describe('--cache-to / --cache-from type=registry', () => {
   beforeAll(() => {
     work = tempDirFor(TEST_USER, 'rbuild-rcache-');
     ctx = join(work, 'ctx');
-    mkdirSync(ctx);
-    chownSync(ctx, userInfo(TEST_USER).uid, userInfo(TEST_USER).gid);
     writeContext(ctx, {
       Dockerfile: [
-        `FROM ${registry()}/library/busybox:latest`,
+        `FROM ${busybox()}`,
         'COPY a.txt /a.txt',
         'RUN cat /a.txt > /a-copy.txt',
         'COPY b.txt /b.txt',
@@ -64,14 +38,14 @@ describe('--cache-to / --cache-from type=registry', () => {
     const r = await rbuild(['build', '-t', 'rc/app:1', '--root', join(work, 'A'), '--progress=json', '--cache-to', `type=registry,ref=${cacheRef()}`, ctx]);
     expect(r.stderr + r.stdout).not.toMatch(/error/i);
     expect(r.code).toBe(0);
-    expect(started(r.stderr)).toHaveLength(5);
+    expect(startedSteps(r.stderr)).toHaveLength(5);
     const raw = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${cacheRef()}`], { encoding: 'utf8' })) as Record<string, unknown> & { config: { mediaType: string }; layers: unknown[] };
     expect(raw.mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
     expect(raw.config.mediaType).toBe('application/vnd.rbuild.cache.config.v1+json');
     // mode=min (the default): exactly the layers the build made, the two COPY and two RUN layers;
     // the base's come with the base image, which a build using the cache pulls anyway.
     expect(raw.layers).toHaveLength(4);
-    const base = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry()}/library/busybox:latest`], { encoding: 'utf8' })) as { layers: Array<{ digest: string }> };
+    const base = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${busybox()}`], { encoding: 'utf8' })) as { layers: Array<{ digest: string }> };
     const exported = new Set((raw.layers as Array<{ digest: string }>).map((l) => l.digest));
     for (const l of base.layers) expect(exported.has(l.digest)).toBe(false);
     // The store keeps the build's layers uncompressed; the cache carries them gzip-compressed.
@@ -83,7 +57,7 @@ describe('--cache-to / --cache-from type=registry', () => {
     const r = await rbuild(['build', '-t', 'rc/app:1', '--root', join(work, 'B'), '--progress=json', '--cache-from', `type=registry,ref=${cacheRef()}`, '--iidfile', join(work, 'B.iid'), ctx]);
     expect(r.stderr + r.stdout).not.toMatch(/error/i);
     expect(r.code).toBe(0);
-    expect(started(r.stderr)).toEqual([]);
+    expect(startedSteps(r.stderr)).toEqual([]);
     expect(events(r.stderr).filter((e) => e.type === 'step-cached')).toHaveLength(5);
     const b = await rbuild(['build', '-q', '--root', join(work, 'B'), ctx]);
     expect(b.stdout.trim()).toBe(a.stdout.trim());
@@ -94,20 +68,18 @@ describe('--cache-to / --cache-from type=registry', () => {
     const r = await rbuild(['build', '-t', 'rc/app:2', '--root', join(work, 'C'), '--progress=json', '--cache-from', `type=registry,ref=${cacheRef()}`, ctx]);
     expect(r.stderr + r.stdout).not.toMatch(/error/i);
     expect(r.code).toBe(0);
-    expect(started(r.stderr)).toEqual(['COPY b.txt /b.txt', 'RUN cat /b.txt /a-copy.txt > /both.txt', 'CMD ["cat", "/both.txt"]']);
+    expect(startedSteps(r.stderr)).toEqual(['COPY b.txt /b.txt', 'RUN cat /b.txt /a-copy.txt > /both.txt', 'CMD ["cat", "/both.txt"]']);
     const run = await rbuild(['build', '-q', '--root', join(work, 'C'), ctx]);
     expect(run.code).toBe(0);
   });
 
   it('mode=min leaves other stages out, mode=max exports them too', async () => {
     const ms = join(work, 'ms');
-    mkdirSync(ms);
-    chownSync(ms, userInfo(TEST_USER).uid, userInfo(TEST_USER).gid);
     writeContext(ms, {
       Dockerfile: [
-        `FROM ${registry()}/library/busybox:latest AS gen`,
+        `FROM ${busybox()} AS gen`,
         'RUN echo generated > /g',
-        `FROM ${registry()}/library/busybox:latest`,
+        `FROM ${busybox()}`,
         'COPY --from=gen /g /g',
         '',
       ].join('\n'),
@@ -120,10 +92,10 @@ describe('--cache-to / --cache-from type=registry', () => {
     const cold = (mode: string) => rbuild(['build', '--root', join(work, `F-${mode}`), '--progress=json', '--cache-from', `type=registry,ref=${ref(mode)}`, ms]);
     const min = await cold('min');
     expect(min.code).toBe(0);
-    expect(started(min.stderr)[0]).toBe('RUN echo generated > /g');
+    expect(startedSteps(min.stderr)[0]).toBe('RUN echo generated > /g');
     const max = await cold('max');
     expect(max.code).toBe(0);
-    expect(started(max.stderr)).toEqual([]);
+    expect(startedSteps(max.stderr)).toEqual([]);
   });
 
   it('a missing cache ref is an empty cache, and a bad spec is one clear error', async () => {

@@ -3,64 +3,24 @@
  * the real registry, and independent tools (skopeo, umoci) read the result.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync, chownSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { runAs, tempDirFor, TEST_USER, userInfo, removeTempDirs, tempDir } from '../support/unprivileged.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { removeTempDirs, tempDir } from '../support/unprivileged.js';
+import { buildDirs, busybox, events, processesUsing, rbuild, registry, startedKinds, writeContext } from './build-fixtures.js';
 
 // Temp directories of this file go when it is done: a run leaves /tmp as it found it.
 afterAll(removeTempDirs);
-
-const app = () => join(inject('appDir'), 'dist/builder/cli/main.js');
-const registry = () => inject('registry');
-
-function writeContext(dir: string, files: Record<string, string>): void {
-  const { uid, gid } = userInfo(TEST_USER);
-  for (const [name, content] of Object.entries(files)) {
-    const p = join(dir, name);
-    mkdirSync(join(p, '..'), { recursive: true });
-    writeFileSync(p, content);
-    chownSync(p, uid, gid);
-  }
-}
-
-async function rbuild(args: string[], cwd?: string) {
-  return runAs(TEST_USER, [process.execPath, app(), ...args], cwd ? { cwd } : {});
-}
-
-/** Processes whose command line, working directory or root lies under `dir`. */
-function processesUsing(dir: string): string[] {
-  const out: string[] = [];
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      const links = ['cwd', 'root'].map((l) => { try { return readlinkSync(`/proc/${pid}/${l}`); } catch { return ''; } });
-      if (cmd.includes(dir) || links.some((l) => l.startsWith(dir))) out.push(`${pid} ${cmd}`);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
-
-function events(stdoutOrErr: string): Array<Record<string, unknown>> {
-  return stdoutOrErr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 describe('rbuild build as an unprivileged user', () => {
   let work: string;
   let store: string;
   let ctx: string;
   beforeAll(() => {
-    work = tempDirFor(TEST_USER, 'rbuild-e2e-');
-    store = join(work, 'store');
-    ctx = join(work, 'ctx');
-    mkdirSync(ctx);
-    chownSync(ctx, userInfo(TEST_USER).uid, userInfo(TEST_USER).gid);
+    ({ work, store, ctx } = buildDirs('rbuild-e2e-'));
     writeContext(ctx, {
       Dockerfile: [
-        `FROM ${registry()}/library/busybox:latest`,
+        `FROM ${busybox()}`,
         'ENV GREETING=hello',
         'WORKDIR /app',
         'COPY hello.txt ./',
@@ -107,12 +67,24 @@ describe('rbuild build as an unprivileged user', () => {
     expect(ev.filter((e) => e.type === 'step-cached').length).toBeGreaterThanOrEqual(5);
   });
 
+  it('the same build again, same tag, writes nothing to the index and does not enter the namespace', async () => {
+    const index = join(store, 'oci', 'index.json');
+    const before = statSync(index).ino;
+    const r = await rbuild(['build', '-t', 'e2e/simple:2', '--root', store, '--progress=json', ctx]);
+    expect(r.code).toBe(0);
+    const ev = events(r.stderr);
+    expect(ev.filter((e) => e.type === 'step-start')).toEqual([]);
+    // index.json is replaced by rename whenever it is written: the same inode means it was not.
+    expect(statSync(index).ino).toBe(before);
+    // Only a process inside the build namespace announces its isolation.
+    expect(ev.filter((e) => e.type === 'info' && String(e.message).startsWith('isolation:'))).toEqual([]);
+  });
+
   it('changing one context file reruns only from the step that reads it', async () => {
     writeContext(ctx, { 'hello.txt': 'changed\n' });
     const r = await rbuild(['build', '-t', 'e2e/simple:3', '--root', store, '--progress=json', ctx]);
     expect(r.code).toBe(0);
-    const started = events(r.stderr).filter((e) => e.type === 'step-start').map((e) => String(e.text).split(' ')[0]);
-    expect(started).toEqual(['COPY', 'RUN', 'USER', 'CMD']);
+    expect(startedKinds(r.stderr)).toEqual(['COPY', 'RUN', 'USER', 'CMD']);
   });
 
   it('leaves no root-owned file, no mount and no process behind', async () => {
@@ -126,8 +98,6 @@ describe('rbuild build as an unprivileged user', () => {
 
   it('a broken Dockerfile names file, line and column', async () => {
     const bad = join(work, 'bad');
-    mkdirSync(bad);
-    chownSync(bad, userInfo(TEST_USER).uid, userInfo(TEST_USER).gid);
     writeContext(bad, { Dockerfile: 'FROM scratch\nRUNN echo hi\n' });
     const r = await rbuild(['build', '--root', store, bad]);
     expect(r.code).not.toBe(0);
@@ -137,9 +107,7 @@ describe('rbuild build as an unprivileged user', () => {
 
   it('a failed RUN reports the command and its exit code', async () => {
     const bad = join(work, 'failrun');
-    mkdirSync(bad);
-    chownSync(bad, userInfo(TEST_USER).uid, userInfo(TEST_USER).gid);
-    writeContext(bad, { Dockerfile: `FROM ${registry()}/library/busybox:latest\nRUN echo about to fail && exit 3\n` });
+    writeContext(bad, { Dockerfile: `FROM ${busybox()}\nRUN echo about to fail && exit 3\n` });
     const r = await rbuild(['build', '--root', store, '--progress=plain', bad]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/exit(ed with)? code 3/);

@@ -5,18 +5,16 @@
  * the compliant Dockerfile of the rootless guide, which passes with no error.
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chownSync, cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ociImageFromTar } from '../support/oci-image-from-tar.js';
-import { runAs, tempDirFor, TEST_USER, userInfo, removeTempDirs, tempDir } from '../support/unprivileged.js';
+import { busybox, rbuild, registry } from './build-fixtures.js';
+import { tempDirFor, TEST_USER, userInfo, removeTempDirs, tempDir } from '../support/unprivileged.js';
 
 // Temp directories of this file go when it is done: a run leaves /tmp as it found it.
 afterAll(removeTempDirs);
 
-const app = () => join(inject('appDir'), 'dist/builder/cli/main.js');
-const registry = () => inject('registry');
 const fixtures = new URL('../../testdata/check/', import.meta.url).pathname;
 
 interface JsonFinding {
@@ -31,10 +29,6 @@ interface JsonReport {
   findings: JsonFinding[];
   layers: Array<{ index: number; digest: string; base: boolean }>;
   summary: Record<string, number>;
-}
-
-async function rbuild(args: string[]) {
-  return runAs(TEST_USER, [process.execPath, app(), ...args]);
 }
 
 describe('rbuild check as an unprivileged user', () => {
@@ -123,7 +117,7 @@ describe('rbuild check as an unprivileged user', () => {
     // Without the Dockerfile the history tells which layers are rbuild's own.
     expect(report.layers.filter((l) => l.base)).toHaveLength(1);
     // --base names the base image in the store; --base-layers gives the count.
-    const withBase = await check([`docker://${registry()}/e2e/check-bad:1`, '--base', `${registry()}/library/busybox:latest`]);
+    const withBase = await check([`docker://${registry()}/e2e/check-bad:1`, '--base', `${busybox()}`]);
     expect(withBase.report.layers.map((l) => l.base)).toEqual([true, false, false, false, false, false]);
     const counted = await check([`docker://${registry()}/e2e/check-bad:1`, '--base-layers', '0']);
     expect(counted.report.layers.some((l) => l.base)).toBe(false);
@@ -189,7 +183,7 @@ describe('rbuild check as an unprivileged user', () => {
       const port = (server.address() as import('node:net').AddressInfo).port;
       const dir = ctx('add-url-built');
       mkdirSync(dir);
-      writeFileSync(join(dir, 'Dockerfile'), `FROM ${registry()}/library/busybox:latest\nADD http://127.0.0.1:${port}/tool.sh /opt/tool.sh\n`);
+      writeFileSync(join(dir, 'Dockerfile'), `FROM ${busybox()}\nADD http://127.0.0.1:${port}/tool.sh /opt/tool.sh\n`);
       const { uid, gid } = userInfo(TEST_USER);
       chownSync(dir, uid, gid);
       chownSync(join(dir, 'Dockerfile'), uid, gid);

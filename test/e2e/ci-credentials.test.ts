@@ -4,16 +4,14 @@
  * `rbuild build --push` gets in and says which variables it used.
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRegistry, TEST_USERS, type TestRegistry } from '../support/registry-server.js';
-import { runAs, tempDirFor, TEST_USER, userInfo, removeTempDirs } from '../support/unprivileged.js';
+import { tempDirFor, TEST_USER, removeTempDirs } from '../support/unprivileged.js';
+import { rbuild, writeContext } from './build-fixtures.js';
 
 // Temp directories of this file go when it is done: a run leaves /tmp as it found it.
 afterAll(removeTempDirs);
-
-const app = () => join(inject('appDir'), 'dist/builder/cli/main.js');
 
 describe('CI credentials from GitLab variables', () => {
   let reg: TestRegistry;
@@ -21,17 +19,12 @@ describe('CI credentials from GitLab variables', () => {
   beforeAll(async () => {
     reg = await startTestRegistry({ auth: 'basic' });
     work = tempDirFor(TEST_USER, 'rbuild-ci-cred-');
-    const { uid, gid } = userInfo(TEST_USER);
-    const ctx = join(work, 'ctx');
-    mkdirSync(ctx);
-    writeFileSync(join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY hello.txt /\n');
-    writeFileSync(join(ctx, 'hello.txt'), 'hi from CI\n');
-    for (const p of [ctx, join(ctx, 'Dockerfile'), join(ctx, 'hello.txt')]) chownSync(p, uid, gid);
+    writeContext(join(work, 'ctx'), { Dockerfile: 'FROM scratch\nCOPY hello.txt /\n', 'hello.txt': 'hi from CI\n' });
   });
   afterAll(async () => reg?.stop());
 
   const build = (ref: string, env: Record<string, string>) =>
-    runAs(TEST_USER, [process.execPath, app(), 'build', '-t', ref, '--root', join(work, 'store'), '--progress=plain', '--push', join(work, 'ctx')], {
+    rbuild(['build', '-t', ref, '--root', join(work, 'store'), '--progress=plain', '--push', join(work, 'ctx')], {
       // An empty DOCKER_CONFIG: no saved credentials anywhere.
       env: { DOCKER_CONFIG: join(work, 'no-docker-config'), ...env },
     });

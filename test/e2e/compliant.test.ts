@@ -5,23 +5,16 @@
  * as a Docker Hub mirror through rbuild's registries config.
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CACHE_DIR, debianRootfsTar } from '../support/base-images.js';
 import { ociImageFromTar, pushLayoutToRegistry } from '../support/oci-image-from-tar.js';
-import { runAs, tempDirFor, TEST_USER, userInfo, removeTempDirs, tempDir } from '../support/unprivileged.js';
+import { tempDirFor, TEST_USER, removeTempDirs, tempDir } from '../support/unprivileged.js';
+import { rbuild, writeContext } from './build-fixtures.js';
 
 // Temp directories of this file go when it is done: a run leaves /tmp as it found it.
 afterAll(removeTempDirs);
-
-const app = () => join(inject('appDir'), 'dist/builder/cli/main.js');
-
-function own(path: string): void {
-  const { uid, gid } = userInfo(TEST_USER);
-  chownSync(path, uid, gid);
-}
 
 describe('the compliant Dockerfile of the rootless-containers guide', () => {
   let work: string;
@@ -38,13 +31,10 @@ describe('the compliant Dockerfile of the rootless-containers guide', () => {
     await pushLayoutToRegistry(layout, `${registry}/library/debian:bullseye-slim`);
     work = tempDirFor(TEST_USER, 'rbuild-compliant-');
     const config = join(work, 'config');
-    mkdirSync(join(config, 'rbuild'), { recursive: true });
-    writeFileSync(join(config, 'rbuild/registries.json'), JSON.stringify({ mirrors: { 'docker.io': [registry] } }));
-    for (const p of [config, join(config, 'rbuild'), join(config, 'rbuild/registries.json')]) own(p);
+    writeContext(config, { 'rbuild/registries.json': JSON.stringify({ mirrors: { 'docker.io': [registry] } }) });
     env = { XDG_CONFIG_HOME: config };
-    const ctx = join(work, 'ctx');
-    mkdirSync(ctx);
-    writeFileSync(join(ctx, 'Dockerfile'), [
+    writeContext(join(work, 'ctx'), {
+      Dockerfile: [
       'FROM debian:bullseye-slim',
       'RUN groupadd -g 1001 appgroup && useradd -u 1001 -g appgroup -m -s /bin/sh appuser',
       'USER 1001',
@@ -55,17 +45,17 @@ describe('the compliant Dockerfile of the rootless-containers guide', () => {
       'EXPOSE 8080',
       'CMD ["./app"]',
       '',
-    ].join('\n'));
-    writeFileSync(join(ctx, 'entrypoint.sh'), '#!/bin/sh\necho "entrypoint as $(id -u):$(id -g)"\nexec "$@"\n', { mode: 0o755 });
-    writeFileSync(join(ctx, 'app'), '#!/bin/sh\necho app running\n', { mode: 0o755 });
-    for (const p of ['', 'Dockerfile', 'entrypoint.sh', 'app']) own(join(ctx, p));
+      ].join('\n'),
+      'entrypoint.sh': { data: '#!/bin/sh\necho "entrypoint as $(id -u):$(id -g)"\nexec "$@"\n', mode: 0o755 },
+      app: { data: '#!/bin/sh\necho app running\n', mode: 0o755 },
+    });
   }, 600_000);
 
   it('builds rootless, pushes, and the image runs as uid 1001 with its files 1001:1001', async () => {
     const registry = inject('registry');
     const ref = `${registry}/e2e/compliant:1`;
     const store = join(work, 'store');
-    const r = await runAs(TEST_USER, [process.execPath, app(), 'build', '-t', ref, '--push', '--root', store, '--progress=plain', join(work, 'ctx')], { env });
+    const r = await rbuild(['build', '-t', ref, '--push', '--root', store, '--progress=plain', join(work, 'ctx')], { env });
     expect(r.stderr).not.toMatch(/^error/m);
     expect(r.code).toBe(0);
 
@@ -86,11 +76,8 @@ describe('the compliant Dockerfile of the rootless-containers guide', () => {
 
     // Run it: a step on top of the pushed image runs as its USER, in its WORKDIR, through rbuild's sandbox.
     const ctx2 = join(work, 'run');
-    mkdirSync(ctx2);
-    writeFileSync(join(ctx2, 'Dockerfile'), `FROM ${ref}\nRUN ./entrypoint.sh ./app && stat -c '%u:%g %a' /app/data\n`);
-    own(ctx2);
-    own(join(ctx2, 'Dockerfile'));
-    const run = await runAs(TEST_USER, [process.execPath, app(), 'build', '--root', join(work, 'store2'), '--progress=plain', ctx2], { env });
+    writeContext(ctx2, { Dockerfile: `FROM ${ref}\nRUN ./entrypoint.sh ./app && stat -c '%u:%g %a' /app/data\n` });
+    const run = await rbuild(['build', '--root', join(work, 'store2'), '--progress=plain', ctx2], { env });
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(/entrypoint as 1001:1001/);
     expect(run.stderr).toMatch(/app running/);

@@ -3,16 +3,14 @@
  * 2 for bad input, 3 for infrastructure such as an unreachable registry; run
  * as the unprivileged user like a rootless CI job.
  */
-import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/registry-server.js';
-import { runAs, tempDirFor, TEST_USER, userInfo, removeTempDirs } from '../support/unprivileged.js';
+import { tempDirFor, TEST_USER, removeTempDirs } from '../support/unprivileged.js';
+import { busybox, rbuild, writeContext } from './build-fixtures.js';
 
 // Temp directories of this file go when it is done: a run leaves /tmp as it found it.
 afterAll(removeTempDirs);
-
-const app = () => join(inject('appDir'), 'dist/builder/cli/main.js');
 
 describe('rbuild build exit codes', () => {
   let work: string;
@@ -21,17 +19,13 @@ describe('rbuild build exit codes', () => {
   });
 
   async function build(name: string, dockerfile: string) {
-    const { uid, gid } = userInfo(TEST_USER);
     const ctx = join(work, name);
-    mkdirSync(ctx);
-    writeFileSync(join(ctx, 'Dockerfile'), dockerfile);
-    chownSync(ctx, uid, gid);
-    chownSync(join(ctx, 'Dockerfile'), uid, gid);
-    return runAs(TEST_USER, [process.execPath, app(), 'build', '--root', join(work, 'store'), '--progress=plain', ctx]);
+    writeContext(ctx, { Dockerfile: dockerfile });
+    return rbuild(['build', '--root', join(work, 'store'), '--progress=plain', ctx]);
   }
 
   it('exits 1 when a RUN step fails', async () => {
-    const r = await build('run-fails', `FROM ${inject('registry')}/library/busybox:latest\nRUN echo about to fail && exit 7\n`);
+    const r = await build('run-fails', `FROM ${busybox()}\nRUN echo about to fail && exit 7\n`);
     expect(r.stderr).toContain('about to fail');
     expect(r.code).toBe(1);
   });

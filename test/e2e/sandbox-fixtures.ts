@@ -1,14 +1,12 @@
 /** Shared setup of the sandbox e2e tests: busybox roots extracted inside the test user's namespace. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { inject } from 'vitest';
 import { busyboxRootfsTar } from '../support/base-images.js';
 import { runAs, tempDirFor, type RunAsOptions, type RunAsResult } from '../support/unprivileged.js';
+import { rbuildArgv } from './build-fixtures.js';
 
-/** `node <appDir>/dist/builder/cli/main.js` as argv. */
-export function rbuildArgv(...args: string[]): string[] {
-  return [process.execPath, join(inject('appDir'), 'dist/builder/cli/main.js'), ...args];
-}
+/** `node <app> ...args` as argv (build-fixtures' app). */
+export { rbuildArgv } from './build-fixtures.js';
 
 /** Runs rbuild as `user`. */
 export function rbuild(user: string, args: string[], opts: RunAsOptions = {}): Promise<RunAsResult> {

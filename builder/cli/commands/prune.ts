@@ -42,6 +42,8 @@ export function register(program: Command, hooks: PruneHooks = {}): void {
         const start = Date.now();
         if (opts.all && hooks.clearCache) await hooks.clearCache(store.root);
         const extraRoots = hooks.extraRoots ? await hooks.extraRoots(store.root) : [];
+        // Compressed forms of kept layers (made by a push) stay too: a later push reuses them.
+        extraRoots.push(...(await compressedFormsOf(store, extraRoots)));
         const res = await prune(store, { extraRoots });
         for (const d of res.removed) process.stdout.write(`deleted: ${d}\n`);
         if (snapshots) {
@@ -56,6 +58,20 @@ export function register(program: Command, hooks: PruneHooks = {}): void {
         process.stdout.write(`Total reclaimed space: ${humanSize(res.freedBytes)}\n`);
       }),
     );
+}
+
+/** The remembered compressed blobs of the images' layers and of `more` (uncompressed layers' digests are their diff IDs). */
+async function compressedFormsOf(store: Awaited<ReturnType<typeof storeFrom>>, more: readonly string[]): Promise<Digest[]> {
+  const { CompressedBlobs, compressedBlobsDir } = await import('../../../registry/store/compressed-blobs.js');
+  const diffIds = new Set(more);
+  for (const d of await store.entries()) {
+    try {
+      for (const id of (await loadImage(store, d)).config.rootfs.diff_ids) diffIds.add(id);
+    } catch {
+      // another platform's image or a foreign entry
+    }
+  }
+  return new CompressedBlobs(store, compressedBlobsDir(store.root), store.tmpDir).rememberedFor(diffIds);
 }
 
 /** The chain IDs of every image in the store (each layer's, so every prefix of each image stays). */
