@@ -125,6 +125,7 @@ export async function cacheReferencedBlobs(root: string): Promise<Array<`sha256:
 export async function clearBuildCache(root: string): Promise<void> {
   const { rm } = await import('node:fs/promises');
   await rm(join(root, 'cache', 'steps'), { recursive: true, force: true });
+  await rm(join(root, 'cache', 'siblings'), { recursive: true, force: true });
   await rm(join(root, 'cache', 'context-hashes.json'), { force: true });
   await rm(join(root, 'cache', 'context-hashes'), { recursive: true, force: true });
 }

@@ -107,6 +107,11 @@ export class HashCache {
     return this.cached(abs, st) ?? this.remember(abs, st, st.size <= SMALL_FILE ? hashSmall(abs, st.size) : await hashStream(abs));
   }
 
+  /** The hash of a file already hashed (by this build or one before) when its metadata is unchanged; nothing is read. */
+  known(abs: string, st: Stats): string | undefined {
+    return this.cached(abs, st);
+  }
+
   /** The remembered hash when the file's metadata is unchanged. */
   private cached(abs: string, st: Stats): string | undefined {
     this.load();
@@ -253,6 +258,11 @@ export class BuildContext {
       }
     }
     return `sha256:${h.digest('hex')}`;
+  }
+
+  /** The content hash of a context file that checksum() has seen unchanged, without reading it; undefined when unknown. */
+  knownHash(abs: string, st: Stats): string | undefined {
+    return this.hashes.known(abs, st);
   }
 
   /** Persists remembered file hashes. */

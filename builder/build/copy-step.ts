@@ -11,7 +11,7 @@ import { createIgnoreMatcher } from '../dockerfile/dockerignore.js';
 import { detectArchive, extractArchive, gitClone, isGitUrl, isHttpUrl, type ArchiveKind } from './add-sources.js';
 import { parseChmod } from './chmod-spec.js';
 import { BuildContext } from './context.js';
-import { copyInto, ensureDir, parentsDestination, RootTree, type CopyOptions, type SourceTree } from './copy.js';
+import { copyInto, ensureDir, parentsDestination, RootTree, type CopyOptions, type FileReuse, type SourceTree } from './copy.js';
 import { NeedsNamespaceError } from './errors.js';
 import { withView } from './layer-snapshots.js';
 import { prepareWorkdir } from './prepare-workdir.js';
@@ -21,8 +21,8 @@ import { hostOwner, UnmountedFallback, type WriteTarget } from './write-targets.
 import type { BuildRun } from './build-run.js';
 import type { StageState, Step } from './build-types.js';
 
-/** Runs a COPY or ADD step on `t` (the workdir is made first, as BuildKit does). */
-export async function copyStep(run: BuildRun, t: WriteTarget, state: StageState, step: Extract<Step, { kind: 'COPY' | 'ADD' }>): Promise<void> {
+/** Runs a COPY or ADD step on `t` (the workdir is made first, as BuildKit does); `reuse` is offered the files copied from the context. */
+export async function copyStep(run: BuildRun, t: WriteTarget, state: StageState, step: Extract<Step, { kind: 'COPY' | 'ADD' }>, reuse?: FileReuse): Promise<void> {
   const { opts } = run;
   const wd = await prepareWorkdir(run, t, state);
   const chown = step.chown ? await run.deps.resolveUser(await t.userRoot(), step.chown) : undefined;
@@ -68,11 +68,11 @@ export async function copyStep(run: BuildRun, t: WriteTarget, state: StageState,
     return;
   }
   if (step.kind === 'ADD') {
-    await addStep(run, t, step, base);
+    await addStep(run, t, step, reuse ? { ...base, reuse } : base);
     return;
   }
   const sources = await opts.context.resolve(step.sources);
-  await copyAll(opts.context, sources, base);
+  await copyAll(opts.context, sources, reuse ? { ...base, reuse } : base);
 }
 
 /** ADD from the context or the network: archives unpacked, URLs downloaded, git repositories cloned. */

@@ -47,6 +47,18 @@ export interface CopyOptions {
   resolve?: PathResolver;
   /** Stops the copy between entries. */
   signal?: AbortSignal;
+  /** Identical files written before, to hard-link instead of writing (copy-reuse.ts); every regular file is offered. */
+  reuse?: FileReuse;
+}
+
+/**
+ * Regular files a COPY may take from an identical earlier result instead of writing them.
+ * `place` is called for every regular file, once `host` is clear (nothing there): it notes
+ * the file, and when `mayLink` returns true if it made `host` a hard link to a file with the
+ * same content, owner `uid:gid`, `mode` and mtime as the copy would write (then the copy writes nothing).
+ */
+export interface FileReuse {
+  place(srcAbs: string, st: Stats, host: string, want: { uid: number; gid: number; mode: number }, mayLink: boolean): boolean;
 }
 
 /** Maps an image path to the host path to read or write, symlinks resolved inside the root (the last one when `followLast`). */
@@ -226,14 +238,24 @@ function modeOf(st: Stats, opts: CopyOptions): number {
   return opts.chmod ? opts.chmod(st.mode & 0o7777, st.isDirectory()) : st.mode & 0o7777;
 }
 
-/** Clears the way for a non-directory at `host`; throws when a directory is there. */
-function clearForFile(host: string, root: string, into: DirState | undefined): void {
-  if (into?.fresh) return;
+/** Clears the way for a non-directory at `host`; throws when a directory is there. Returns whether something was removed. */
+function clearForFile(host: string, root: string, into: DirState | undefined): boolean {
+  if (into?.fresh) return false;
   const existing = lstatSync(host, { throwIfNoEntry: false });
   if (existing?.isDirectory()) {
     throw new CopyError('DEST_IS_DIR', `cannot copy file over directory ${JSON.stringify(relative(root, host))}`);
   }
   if (existing) rmSync(host, { force: true });
+  return existing !== undefined;
+}
+
+/**
+ * Offers a regular file to opts.reuse. No link over an entry that was there: that may be an
+ * unmounted snapshot's placeholder of a lower file, which UpperWriter.finish() drops when
+ * it still has the lower's inode; a file written anew never has it, a linked one must not either.
+ */
+function reused(srcAbs: string, st: Stats, host: string, w: Writer, replaced: boolean, uid: number, gid: number, mode: number): boolean {
+  return w.opts.reuse?.place(srcAbs, st, host, { uid, gid, mode }, !replaced) ?? false;
 }
 
 /**
@@ -262,7 +284,8 @@ function writeEntry(srcAbs: string, st: Stats, host: string, w: Writer, into: Di
     return undefined;
   }
   if (st.isFile()) {
-    clearForFile(host, opts.root, into);
+    const replaced = clearForFile(host, opts.root, into);
+    if (reused(srcAbs, st, host, w, replaced, uid, gid, mode)) return undefined;
     const data = readSmallFile(srcAbs, st.size);
     // Plain modes the umask leaves alone are given at creation; others (setuid, 0777 under umask 022) need a chmod.
     const modeAtCreate = w.umask !== undefined && (mode & 0o7000) === 0 && (mode & w.umask) === 0;
@@ -286,11 +309,13 @@ function writeEntry(srcAbs: string, st: Stats, host: string, w: Writer, into: Di
 async function writeBigFile(srcAbs: string, st: Stats, host: string, w: Writer, into: DirState | undefined): Promise<void> {
   const opts = w.opts;
   const { uid, gid } = ownerOf(st, opts);
-  clearForFile(host, opts.root, into);
+  const mode = modeOf(st, opts);
+  const replaced = clearForFile(host, opts.root, into);
+  if (reused(srcAbs, st, host, w, replaced, uid, gid, mode)) return;
   await copyFile(srcAbs, host, constants.COPYFILE_EXCL);
   await lchown(host, uid, gid);
   // chmod after chown: chown clears setuid/setgid bits.
-  await chmod(host, modeOf(st, opts));
+  await chmod(host, mode);
   await utimes(host, st.atime, st.mtime);
 }
 

@@ -6,7 +6,9 @@
 import type { HealthConfig, ImageConfig } from '../../registry/oci/types.js';
 import * as cfg from '../image/config.js';
 import type { LayerRef } from './cache.js';
+import { openCopyReuse, type LayerDirs } from './copy-reuse.js';
 import { copyStep } from './copy-step.js';
+import { chainIds } from '../../snapshotter/chain-id.js';
 import { BuildError } from './errors.js';
 import { withEmptySnapshot, withSnapshot, withView } from './layer-snapshots.js';
 import { prepareWorkdir } from './prepare-workdir.js';
@@ -87,7 +89,10 @@ export async function executeStep(run: BuildRun, step: Step, state: StageState, 
         const layer = await withView(run, state.layers, async (below) => withEmptySnapshot(run, async (root) => copyStep(run, mountedTarget(root, below), state, step)));
         return withLayer(layer, `${step.original} # rbuild`);
       }
-      const layer = await withWritable(run, state, async (t) => copyStep(run, t, state, step));
+      // Unchanged files linked from the last run of this step (copy-reuse.ts); links only into an unmounted upper.
+      const r = await openCopyReuse(step, { root: opts.root, parentKey: state.key, hashes: opts.context, lookup: !opts.noCache && !opts.noCacheFilter?.length, layerDirs: async () => (await run.deps.unmountedSnapshotter?.())?.snapshotter as Partial<LayerDirs> | undefined });
+      const layer = await withWritable(run, state, async (t) => copyStep(run, t, state, step, r?.reuse.target(t.root, t.resolve !== undefined)));
+      if (r && layer) r.save(chainIds([...state.layers, layer].map((l) => l.diffId)).at(-1)!);
       return withLayer(layer, `${step.original} # rbuild`);
     }
   }

@@ -5,11 +5,11 @@
  * are the same bytes a build inside the namespace makes.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDirFor, TEST_USER } from '../support/unprivileged.js';
-import { busybox, events, rbuild, writeContext } from './build-fixtures.js';
+import { busybox, events, rbuild, startedKinds, writeContext } from './build-fixtures.js';
 
 /** A helper path that does not exist: any step that needs the namespace fails. */
 const NO_HELPER = { RBUILD_HELPER: '/nonexistent/rbuild-helper' };
@@ -66,5 +66,51 @@ describe('one-file-change rebuild', () => {
     const withHelper = await build(join(work, 'a'));
     expect(withHelper.code).toBe(0);
     expect(listing(withHelper.layers.at(-1)!)).toMatch(/1000\/1000 .* srv\/data\/\n.*0\/0 .* srv\/data\/app\.txt/);
+  });
+
+  it('a COPY of many files rerun for one changed file links the others and makes the layer a --no-cache build makes', async () => {
+    const work = tempDirFor(TEST_USER, 'rbuild-reuse-');
+    const ctx = join(work, 'ctx');
+    const store = join(work, 'store');
+    const meta = join(work, 'meta.json');
+    const files: Record<string, string> = {};
+    for (let d = 0; d < 4; d++) for (let f = 0; f < 50; f++) files[`files/d${d}/f${String(f).padStart(2, '0')}.txt`] = `file ${d}/${f}\n`;
+    writeContext(ctx, {
+      Dockerfile: [`FROM ${busybox()}`, 'COPY files/ /files/', 'RUN echo modified >> /files/d0/f00.txt && rm /files/d0/f01.txt', ''].join('\n'),
+      ...files,
+    });
+    // The files' own mtimes (sub-second) stay below --source-date-epoch, so the layer carries them and the links must
+    // keep them; only the destination directory, made at build time, is clamped.
+    const aged = () => Object.keys(files).forEach((f, i) => utimesSync(join(ctx, f), 1_500_000_000, 1_500_000_000 + i + 0.123));
+    aged();
+    const build = async (...flags: string[]) => {
+      const r = await rbuild(['build', '--root', store, '--progress=json', '--source-date-epoch', '1600000000', '--metadata-file', meta, ...flags, ctx]);
+      expect(r.stderr).not.toMatch(/error/i);
+      expect(r.code).toBe(0);
+      const m = JSON.parse(readFileSync(join(store, 'oci/blobs/sha256', JSON.parse(readFileSync(meta, 'utf8'))['containerimage.digest'].slice(7)), 'utf8'));
+      return { layers: (m.layers as Array<{ digest: string }>).map((l) => l.digest), started: startedKinds(r.stdout + r.stderr) };
+    };
+    const chains = join(store, 'snapshots/by-chain');
+    /** The file `rel` in every committed snapshot that has it: its inode's link count and content. */
+    const copies = (rel: string) => readdirSync(chains).map((c) => join(chains, c, 'fs/files', rel)).filter((p) => existsSync(p))
+      .map((p) => ({ nlink: lstatSync(p).nlink, data: readFileSync(p, 'utf8') })).sort((a, b) => a.nlink - b.nlink || a.data.localeCompare(b.data));
+
+    await build();
+    expect(copies('d2/f07.txt')).toEqual([{ nlink: 1, data: 'file 2/7\n' }]);
+    writeContext(ctx, { 'files/d3/f10.txt': 'changed\n' });
+    aged();
+    const change = await build();
+    expect(change.started).toEqual(['COPY', 'RUN']);
+    // An unchanged file is one inode in both COPY snapshots; the changed one is not.
+    expect(copies('d2/f07.txt')).toEqual([{ nlink: 2, data: 'file 2/7\n' }, { nlink: 2, data: 'file 2/7\n' }]);
+    expect(copies('d3/f10.txt')).toEqual([{ nlink: 1, data: 'changed\n' }, { nlink: 1, data: 'file 3/10\n' }]);
+    // The RUNs on top wrote their own uppers: the shared inode of the file they appended to is untouched.
+    expect(copies('d0/f00.txt')).toEqual([
+      { nlink: 1, data: 'file 0/0\nmodified\n' }, { nlink: 1, data: 'file 0/0\nmodified\n' }, { nlink: 2, data: 'file 0/0\n' }, { nlink: 2, data: 'file 0/0\n' },
+    ]);
+    // The same context copied in full: the same COPY layer, byte for byte.
+    const full = await build('--no-cache');
+    expect(full.started).toEqual(['COPY', 'RUN']);
+    expect(change.layers.slice(0, -1)).toEqual(full.layers.slice(0, -1));
   });
 });
