@@ -77,6 +77,9 @@ interface DirMeta {
 }
 
 /** Extraction state for one layer into one directory; fed synchronously by TarParser. */
+/** Overlay xattrs that only serve overlayfs's own bookkeeping, dropped without a warning. */
+const OVERLAY_BOOKKEEPING = /^(trusted|user)\.overlay\.(origin|impure|nlink)$/;
+
 class Extractor implements TarHandler {
   readonly warnings: string[] = [];
   /** Relative paths known to be real directories (created or lstat-checked); never through a symlink. */
@@ -467,7 +470,10 @@ class Extractor implements TarHandler {
     if (!h.xattrs) return;
     for (const [name, value] of Object.entries(h.xattrs)) {
       if (isOverlayXattr(name)) {
-        this.warnings.push(`${h.path}: ignored overlay xattr ${name}`);
+        // origin, impure and nlink are overlay's bookkeeping (containers/storage leaves them in
+        // every layer buildah makes): dropping them changes nothing a reader sees. Others
+        // (opaque, redirect, metacopy) would, so those are reported.
+        if (!OVERLAY_BOOKKEEPING.test(name)) this.warnings.push(`${h.path}: ignored overlay xattr ${name}`);
         continue;
       }
       try {
