@@ -5,6 +5,7 @@
  * are compressed when the image leaves the machine (push, cache export, OCI archive). Asking for a
  * format or a level on the build (`--compression-format`, `--compression-level`) compresses at commit.
  */
+import { MediaType } from '../../registry/oci/types.js';
 import type { DiffOptions } from '../../snapshotter/snapshotter.js';
 
 /** The commit-compression options of a build. */
@@ -28,7 +29,7 @@ export function commitDiffOptions(opts: CommitCompressionOptions): DiffOptions {
 
 /** A layer media type as a Docker schema2 manifest names it. */
 export function dockerLayerType(mt: string): string {
-  if (mt.endsWith('+gzip') || mt.endsWith('.gzip')) return 'application/vnd.docker.image.rootfs.diff.tar.gzip';
-  if (mt === 'application/vnd.oci.image.layer.v1.tar') return 'application/vnd.docker.image.rootfs.diff.tar';
+  if (mt.endsWith('+gzip') || mt.endsWith('.gzip')) return MediaType.dockerLayerGzip;
+  if (mt === MediaType.ociLayer) return MediaType.dockerLayer;
   return mt;
 }

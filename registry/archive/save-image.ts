@@ -37,7 +37,7 @@ export interface SaveOptions {
 /** The annotation containerd and Docker >= 25 use for the full image name in OCI archives. */
 export const AnnotationContainerdName = 'io.containerd.image.name';
 
-const uncompressedLayerTypes = new Set<string>([MediaType.ociLayer, 'application/vnd.docker.image.rootfs.diff.tar']);
+const uncompressedLayerTypes = new Set<string>([MediaType.ociLayer, MediaType.dockerLayer]);
 const gzipLayerTypes = new Set<string>([MediaType.ociLayerGzip, MediaType.dockerLayerGzip, MediaType.dockerForeignLayerGzip, 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip']);
 
 /** Writes the named images (names, `name@digest` or IDs) to `out` as one tar; `out` is ended at the end. */

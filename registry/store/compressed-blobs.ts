@@ -19,7 +19,7 @@ import { addAbortSignal, pipeline, Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { ContentStore } from '../content-store.js';
 import { isDigest } from '../oci/validate.js';
-import type { Descriptor, Digest } from '../oci/types.js';
+import { MediaType, type Descriptor, type Digest } from '../oci/types.js';
 import { StoreError } from './store-error.js';
 
 /** Layer compressions an image can leave the machine with. */
@@ -46,16 +46,13 @@ const DEFAULT_LEVEL: Record<ExportCompression, number> = { gzip: 6, zstd: 3 };
 
 /** Uncompressed layer media types and their compressed counterparts. */
 const COMPRESSED_TYPE: Record<string, Record<ExportCompression, string | undefined>> = {
-  'application/vnd.oci.image.layer.v1.tar': {
-    gzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
-    zstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
-  },
+  [MediaType.ociLayer]: { gzip: MediaType.ociLayerGzip, zstd: MediaType.ociLayerZstd },
   'application/vnd.oci.image.layer.nondistributable.v1.tar': {
     gzip: 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
     zstd: 'application/vnd.oci.image.layer.nondistributable.v1.tar+zstd',
   },
   // Docker schema2 has no zstd layer type: such an image must be built with --format oci for zstd.
-  'application/vnd.docker.image.rootfs.diff.tar': { gzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip', zstd: undefined },
+  [MediaType.dockerLayer]: { gzip: MediaType.dockerLayerGzip, zstd: undefined },
 };
 
 /** Whether a layer media type is an uncompressed tar that an exit point compresses. */
