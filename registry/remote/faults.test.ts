@@ -73,7 +73,7 @@ describe('faults between rbuild and the real registry', () => {
     const src = new MemoryStore();
     const desc = await makeTestImage(src, { layers: [5_000_000] });
     proxy.clear();
-    proxy.add({ method: 'POST', path: uploadPath, fault: { kind: 'add-headers', headers: { 'OCI-Chunk-Min-Length': String(2 << 20) } }, times: 1 });
+    proxy.add({ method: 'POST', path: uploadPath, fault: { kind: 'add-headers', headers: { 'OCI-Chunk-Min-Length': String(2 << 20) } }, times: 10 }); // every upload start, as a registry sends it: config and layer POSTs race
     const start = proxy.log.length;
     const pushed = await pushImage(src, desc, `${proxy.host}/faults/minchunk:1`, { client, monolithicMax: 1 << 20, chunkSize: 1 << 20 });
     expect(pushed.digest).toBe(desc.digest);
