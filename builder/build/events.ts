@@ -16,7 +16,26 @@ export type BuildEvent =
   /** A note for the log that is not a problem (e.g. which CI credentials are used). */
   | { type: 'info'; message: string }
   | { type: 'export'; digest: string; size: number; tags: string[] }
-  | { type: 'push'; ref: string; phase: 'start' | 'done'; digest?: string };
+  | { type: 'push'; ref: string; phase: 'start' | 'done'; digest?: string }
+  | BlobEvent;
+
+/**
+ * A blob moving to or from a registry (a base image pulled, the image pushed), under the
+ * `pull`/`push` of `ref`. `status`: `start` (first bytes), `progress`, `done`, or, with no
+ * bytes moved, `exists` (already there) or `mounted` (from the repository `from`).
+ */
+export interface BlobEvent {
+  type: 'blob';
+  action: 'pull' | 'push';
+  ref: string;
+  digest: string;
+  status: 'start' | 'progress' | 'done' | 'exists' | 'mounted';
+  /** Bytes moved so far. */
+  current: number;
+  /** The blob's size. */
+  total: number;
+  from?: string;
+}
 
 /** Receives build events. */
 export type EventSink = (e: BuildEvent) => void;

@@ -54,3 +54,60 @@ describe('GitLab collapsible sections', () => {
     }
   });
 });
+
+describe('blob progress through createProgress', () => {
+  const D = `sha256:${'c0'.repeat(32)}`;
+  const blob = (status: 'start' | 'progress' | 'done', current: number): BuildEvent => ({ type: 'blob', action: 'pull', ref: 'busybox', digest: D, status, current, total: 1000 });
+
+  it('json: one event per line with stable fields, progress thinned per blob', () => {
+    const s = sink();
+    let t = Date.UTC(2026, 0, 1);
+    const p = createProgress('json', s.out, {}, () => t);
+    p.event({ type: 'pull', ref: 'busybox', phase: 'start' });
+    p.event(blob('start', 0));
+    for (let i = 1; i <= 10; i++) {
+      t += 100;
+      p.event(blob('progress', i * 100));
+    }
+    p.event(blob('done', 1000));
+    p.finish({ digest: 'sha256:ff', tags: [] });
+    const lines = s.text().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines[1]).toEqual({ time: '2026-01-01T00:00:00.000Z', type: 'blob', action: 'pull', ref: 'busybox', digest: D, status: 'start', current: 0, total: 1000 });
+    expect(lines.filter((l) => l.type === 'blob').map((l) => `${l.status} ${l.current}`)).toEqual(['start 0', 'progress 300', 'progress 600', 'progress 900', 'done 1000']);
+    expect(lines.at(-1)).toMatchObject({ type: 'result', digest: 'sha256:ff' });
+  });
+
+  it('plain: start and end lines with size and time', () => {
+    const s = sink();
+    let t = 0;
+    const p = createProgress('plain', s.out, {}, () => t);
+    p.event({ type: 'pull', ref: 'busybox', phase: 'start' });
+    p.event(blob('start', 0));
+    t = 300;
+    p.event(blob('progress', 500));
+    p.event(blob('done', 1000));
+    p.event({ type: 'pull', ref: 'busybox', phase: 'done', layers: 1, bytes: 1000 });
+    expect(s.text()).toBe('pulling busybox\npull c0c0c0c0c0c0: start 1000 B\npull c0c0c0c0c0c0: done 1000 B 0.3s\npulled busybox (1 layers, 1000 B)\n');
+  });
+
+  it('tty: bars wait for the redraw timer; the pull ends as permanent lines above an empty live area', () => {
+    const s = sink();
+    (s.out as { isTTY: boolean }).isTTY = true;
+    Object.assign(s.out, { columns: 60, rows: 20 });
+    let t = 0;
+    const p = createProgress('auto', s.out, {}, () => t);
+    p.event({ type: 'pull', ref: 'busybox', phase: 'start' });
+    const afterStart = s.text();
+    expect(afterStart).toContain('=> pulling busybox');
+    p.event(blob('start', 0));
+    t = 500;
+    p.event(blob('progress', 500));
+    expect(s.text()).toBe(afterStart); // no redraw per event
+    p.event(blob('done', 1000));
+    p.event({ type: 'pull', ref: 'busybox', phase: 'done', layers: 1, bytes: 1000 });
+    p.finish({ tags: [] });
+    const end = s.text().slice(afterStart.length).replace(/\x1b\[[0-9;]*m/g, '');
+    // Cursor up over the one live line, erase, then the permanent lines.
+    expect(end).toBe('\x1b[1A\x1b[Jpulled busybox (1 layers, 1000 B) 0.5s\n  c0c0c0c0c0c0 done 1000 B 0.5s\n'.replace(/\x1b\[[0-9;]*m/g, ''));
+  });
+});

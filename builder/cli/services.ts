@@ -27,6 +27,7 @@ import { validateManifest } from '../../registry/oci/validate.js';
 import { useBaselineWasmCompiler } from './wasm-tiering.js';
 import type { CompressedBlobs, CompressionChoice } from '../../registry/store/compressed-blobs.js';
 import { openCompressedBlobs, pushCompression } from './export-compression.js';
+import { blobEvents } from './progress-blobs.js';
 
 /** What a build gets from the outside world. */
 export interface BuildServices {
@@ -95,7 +96,7 @@ export function buildServices(opts: {
     },
     async pull(name: string, signal?: AbortSignal): Promise<ResolvedImage> {
       const { pullImage } = await import('../../registry/remote/pull.js');
-      const r = await pullImage(name, store, { client: await registry(), ...(signal ? { signal } : {}) });
+      const r = await pullImage(name, store, { client: await registry(), onProgress: blobEvents('pull', name, opts.emit), ...(signal ? { signal } : {}) });
       return { name: r.name, descriptor: r.descriptor, manifest: r.manifest, config: r.config };
     },
   };
@@ -181,7 +182,8 @@ export function buildServices(opts: {
     async push(descriptor, ref) {
       const { pushImage } = await import('../../registry/remote/push.js');
       const r = await pushImage(store, descriptor, ref, {
-        client: await registry(), ...pushCompression(await compressed(), choice), ...(opts.signal ? { signal: opts.signal } : {}),
+        client: await registry(), onProgress: blobEvents('push', ref, opts.emit),
+        ...pushCompression(await compressed(), choice), ...(opts.signal ? { signal: opts.signal } : {}),
       });
       return r.digest;
     },

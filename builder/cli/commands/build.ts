@@ -131,7 +131,7 @@ export function register(program: Command, hooks: { enterNamespace(): Promise<vo
           progress.event(before);
           return;
         }
-        if (direct || e.type === 'pull' || e.type === 'warning') progress.event(e);
+        if (direct || e.type === 'pull' || e.type === 'blob' || e.type === 'warning') progress.event(e);
         else held.push(e);
       };
       const isolation = o.isolation as IsolationRequest;
