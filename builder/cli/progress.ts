@@ -73,8 +73,9 @@ class TtyProgress implements ProgressRenderer {
   }
 
   private draw(): void {
-    const cols = this.out.columns ?? 100;
-    const rows = this.out.rows ?? 0;
+    // A pty nobody sized (script(1), some CI runners) reports 0 columns: assume a common width.
+    const cols = this.out.columns || 100;
+    const rows = this.out.rows || 0;
     let text = this.drawn > 0 ? `\x1b[${this.drawn}A\x1b[J` : '';
     text += this.live.take().join('');
     const live = this.live.live(this.now(), cols, rows > 3 ? rows - 2 : 40);

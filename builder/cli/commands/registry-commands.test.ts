@@ -28,13 +28,13 @@ describe('rbuild pull / push / login / logout', () => {
     const first = await rbuild(['pull', '--root', root, `${registry}/library/busybox:latest`]);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout.trim()).toBe(`${registry}/library/busybox:latest`);
-    expect(first.stderr).toMatch(/Pull complete/);
+    expect(first.stderr).toMatch(/^pull [0-9a-f]{12}: done /m);
     const index = JSON.parse(readFileSync(join(root, 'oci', 'index.json'), 'utf8')) as { manifests: unknown[] };
     expect(index.manifests).toHaveLength(1);
     const again = await rbuild(['pull', '--root', root, `${registry}/library/busybox:latest`]);
     expect(again.code, again.stderr).toBe(0);
-    expect(again.stderr).toMatch(/Already exists/);
-    expect(again.stderr).not.toMatch(/Pull complete/);
+    expect(again.stderr).toMatch(/^pull [0-9a-f]{12}: exists$/m);
+    expect(again.stderr).not.toMatch(/: (start|done) /);
   });
 
   it('--platform on a single-platform image of another platform warns', async () => {
