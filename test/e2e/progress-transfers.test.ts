@@ -100,14 +100,15 @@ describe('blob progress of pulls and pushes', () => {
     expect(quiet.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
   });
 
-  it('a build whose base is pulled shows the pull\'s blob lines in plain mode', async () => {
+  it('a build whose base is pulled, then pushed, shows the blob lines of both in plain mode', async () => {
     const ctx = join(work, 'ctx');
     mkdirSync(ctx);
     writeFileSync(join(ctx, 'Dockerfile'), `FROM ${base()}\nRUN echo built > /built\n`);
     const { uid, gid } = userInfo(TEST_USER);
     chownSync(ctx, uid, gid);
     chownSync(join(ctx, 'Dockerfile'), uid, gid);
-    const res = await rbuild(['build', '--progress=plain', '--root', join(work, 'build-store'), '-t', 'progress/app:1', ctx]);
+    const dest = `${registry()}/e2e/progress-build:1`;
+    const res = await rbuild(['build', '--progress=plain', '--push', '--root', join(work, 'build-store'), '-t', dest, ctx]);
     expect(res.code, res.stderr).toBe(0);
     const lines = res.stderr.split('\n');
     const at = (re: RegExp): number => lines.findIndex((l) => re.test(l));
@@ -123,6 +124,13 @@ describe('blob progress of pulls and pushes', () => {
       expect(done).toBeLessThan(pulled);
     }
     expect(step).toBeGreaterThan(pulled);
+    // --push: the new layer and the config are uploaded (the base layer too: a fresh repository), each a start and a done line.
+    const pushing = lines.indexOf(`pushing ${dest}`);
+    const pushed = at(/^pushed .*@sha256:[0-9a-f]{64}$/);
+    expect(pushing).toBeGreaterThan(step);
+    const pushLines = lines.slice(pushing + 1, pushed);
+    expect(pushLines.filter((l) => /^push [0-9a-f]{12}: start /.test(l))).toHaveLength(3);
+    expect(pushLines.filter((l) => /^push [0-9a-f]{12}: done .* \d+\.\ds$/.test(l))).toHaveLength(3);
   });
 
   it('in a terminal: the pull is drawn live, then left as one line per blob', async () => {
