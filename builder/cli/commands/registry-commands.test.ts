@@ -188,6 +188,7 @@ describe('a plain-HTTP registry that is not on loopback', () => {
     const refused = await rbuild(['pull', '--root', join(dir, 's0'), ref]);
     expect(refused.code).toBe(3);
     expect(refused.stderr.split('\n').filter(Boolean)).toEqual([
+      `pulling ${ref}`,
       expect.stringMatching(new RegExp(`^error: pulling ${ref}: ERR_SSL_WRONG_VERSION_NUMBER: wrong version number from ${host}`)),
       `hint: ${host} may speak plain HTTP: mark it insecure (--tls-verify=false or the registries config)`,
     ]);
