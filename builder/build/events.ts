@@ -22,19 +22,22 @@ export type BuildEvent =
 /**
  * A blob moving to or from a registry (a base image pulled, the image pushed), under the
  * `pull`/`push` of `ref`. `status`: `start` (first bytes), `progress`, `done`, or, with no
- * bytes moved, `exists` (already there) or `mounted` (from the repository `from`).
+ * bytes moved, `exists` (already there) or `mounted` (from the repository `from`). A push
+ * compressing a stored-uncompressed layer first says `compressing`, then `compressed` (into `to`).
  */
 export interface BlobEvent {
   type: 'blob';
   action: 'pull' | 'push';
   ref: string;
   digest: string;
-  status: 'start' | 'progress' | 'done' | 'exists' | 'mounted';
+  status: 'start' | 'progress' | 'done' | 'exists' | 'mounted' | 'compressing' | 'compressed';
   /** Bytes moved so far. */
   current: number;
   /** The blob's size. */
   total: number;
   from?: string;
+  /** `compressed`: the compressed blob that is pushed instead. */
+  to?: { digest: string; size: number };
 }
 
 /** Receives build events. */

@@ -148,3 +148,23 @@ describe('JsonBlobThrottle', () => {
     expect(passed).toContain('c3 exists 1000');
   });
 });
+
+describe('compression before a push', () => {
+  const push = (status: BlobEvent['status'], extra: Partial<BlobEvent> = {}): BlobEvent => ({ ...ev(status, 0, 512 * MiB), action: 'push', ...extra });
+  it('is a live line with its elapsed time, then one line naming the compressed blob', () => {
+    const b = new BlobBoard();
+    b.update(push('compressing'), 0);
+    const key = transferKey('push', 'r/app:1');
+    expect(b.lines(key, 3200, 80)).toEqual(['  a1a1a1a1a1a1 compressing 512.0 MiB 3.2s']);
+    b.update(push('compressed', { current: 512 * MiB, to: { digest: D2, size: 80 * MiB } }), 12_000);
+    expect(b.close(key, 12_000, Infinity)).toEqual(['  a1a1a1a1a1a1 compressed 512.0 MiB to b2b2b2b2b2b2 80.0 MiB 12.0s']);
+  });
+
+  it('is two lines in the plain log', () => {
+    const log = new PlainBlobLog();
+    expect([...log.lines(push('compressing'), 0), ...log.lines(push('compressed', { to: { digest: D2, size: 80 * MiB } }), 12_000)]).toEqual([
+      'push a1a1a1a1a1a1: compressing 512.0 MiB',
+      'push a1a1a1a1a1a1: compressed 512.0 MiB to b2b2b2b2b2b2 80.0 MiB 12.0s',
+    ]);
+  });
+});

@@ -43,7 +43,7 @@ export function blobEvents(action: 'pull' | 'push', ref: string, sink: (e: BlobE
 
 /** True for the statuses after which a blob moves no more. */
 export function isFinal(status: BlobEvent['status']): boolean {
-  return status === 'done' || status === 'exists' || status === 'mounted';
+  return status === 'done' || status === 'exists' || status === 'mounted' || status === 'compressed';
 }
 
 /** The key of a transfer: blobs belong to the pull or push of one image. */
@@ -111,6 +111,8 @@ export class BlobBoard {
 function moving(t: Tracked, now: number, width: number): string {
   const { current, total, digest } = t.last;
   const head = `  ${shortDigest(digest)} `;
+  // No byte counts while compressing: the time it has taken so far shows it moves.
+  if (t.last.status === 'compressing') return `${head}compressing ${formatBytes(total)} ${formatSecs(now - t.started)}`;
   const amount = `${formatBytes(current)} / ${formatBytes(total)}`;
   const r = rate(current - t.first, now - t.started);
   const speed = r === undefined ? '' : `  ${formatBytes(Math.round(r))}/s`;
@@ -126,6 +128,7 @@ function finished(t: Tracked): string {
 function finalWords(e: BlobEvent, ms: number): string {
   if (e.status === 'exists') return 'exists';
   if (e.status === 'mounted') return `mounted${e.from ? ` from ${e.from}` : ''}`;
+  if (e.status === 'compressed') return `compressed ${formatBytes(e.total)} to ${e.to ? `${shortDigest(e.to.digest)} ${formatBytes(e.to.size)}` : '?'} ${formatSecs(ms)}`;
   return `done ${formatBytes(e.total)} ${formatSecs(ms)}`;
 }
 
@@ -152,9 +155,9 @@ export class PlainBlobLog {
     const k = `${transferKey(e.action, e.ref)} ${e.digest}`;
     const head = `${e.action} ${shortDigest(e.digest)}:`;
     const b = this.blobs.get(k);
-    if (e.status === 'start') {
+    if (e.status === 'start' || e.status === 'compressing') {
       this.blobs.set(k, { started: now, first: e.current, said: now, quarter: quarter(e) });
-      return [`${head} start ${formatBytes(e.total)}`];
+      return [`${head} ${e.status} ${formatBytes(e.total)}`];
     }
     if (e.status === 'progress') {
       if (!b) return [];

@@ -28,6 +28,7 @@ import { useBaselineWasmCompiler } from './wasm-tiering.js';
 import type { CompressedBlobs, CompressionChoice } from '../../registry/store/compressed-blobs.js';
 import { openCompressedBlobs, pushCompression } from './export-compression.js';
 import { blobEvents } from './progress-blobs.js';
+import { reportCompression } from './progress-compress.js';
 
 /** What a build gets from the outside world. */
 export interface BuildServices {
@@ -183,7 +184,7 @@ export function buildServices(opts: {
       const { pushImage } = await import('../../registry/remote/push.js');
       const r = await pushImage(store, descriptor, ref, {
         client: await registry(), onProgress: blobEvents('push', ref, opts.emit),
-        ...pushCompression(await compressed(), choice), ...(opts.signal ? { signal: opts.signal } : {}),
+        ...reportCompression(pushCompression(await compressed(), choice), ref, opts.emit), ...(opts.signal ? { signal: opts.signal } : {}),
       });
       return r.digest;
     },

@@ -11,6 +11,7 @@ import { UsageError } from '../errors.js';
 import { defaultRoot } from '../root.js';
 import { createProgress, PROGRESS_MODES, type ProgressMode } from '../progress.js';
 import { blobEvents } from '../progress-blobs.js';
+import { reportCompression } from '../progress-compress.js';
 import { openCompressedBlobs, parseCompressionChoice, pushCompression } from '../export-compression.js';
 import { action, addRegistryFlags, insecureFor, retryLogger, type RegistryFlags } from './registry-flags.js';
 
@@ -60,7 +61,7 @@ export function register(program: Command): void {
             else blobs(e);
           },
           // Builds store layers uncompressed: they are compressed here (once; remembered for the next push).
-          ...pushCompression(await openCompressedBlobs(store), choice),
+          ...reportCompression(pushCompression(await openCompressedBlobs(store), choice), name, (e) => progress.event(e)),
           ...(o.platform && { platform: parsePlatform(o.platform) }),
         });
         progress.event({ type: 'push', ref: name, phase: 'done', digest: res.digest });
