@@ -131,6 +131,11 @@ export function register(program: Command, hooks: { enterNamespace(): Promise<vo
           progress.event(before);
           return;
         }
+        // The image is stored: this pass will not re-run, so what it held is final (and the push follows live).
+        if (e.type === 'export' && !direct) {
+          direct = true;
+          for (const h of held.splice(0)) progress.event(h);
+        }
         if (direct || e.type === 'pull' || e.type === 'blob' || e.type === 'warning') progress.event(e);
         else held.push(e);
       };
