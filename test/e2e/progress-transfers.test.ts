@@ -33,8 +33,16 @@ interface JsonEvent { time: string; type: string; action?: string; ref?: string;
 
 describe('blob progress of pulls and pushes', () => {
   let work: string;
+  let ctx: string;
   beforeAll(() => {
     work = tempDirFor(TEST_USER, 'rbuild-progress-');
+    // A build context whose base comes from the registry and whose one step needs the namespace.
+    ctx = join(work, 'ctx');
+    mkdirSync(ctx);
+    writeFileSync(join(ctx, 'Dockerfile'), `FROM ${base()}\nRUN echo built > /built\n`);
+    const { uid, gid } = userInfo(TEST_USER);
+    chownSync(ctx, uid, gid);
+    chownSync(join(ctx, 'Dockerfile'), uid, gid);
   });
 
   it('pull --progress=json: start and done events for every blob, stable fields, then the result', async () => {
@@ -101,12 +109,6 @@ describe('blob progress of pulls and pushes', () => {
   });
 
   it('a build whose base is pulled, then pushed, shows the blob lines of both in plain mode', async () => {
-    const ctx = join(work, 'ctx');
-    mkdirSync(ctx);
-    writeFileSync(join(ctx, 'Dockerfile'), `FROM ${base()}\nRUN echo built > /built\n`);
-    const { uid, gid } = userInfo(TEST_USER);
-    chownSync(ctx, uid, gid);
-    chownSync(join(ctx, 'Dockerfile'), uid, gid);
     const dest = `${registry()}/e2e/progress-build:1`;
     const res = await rbuild(['build', '--progress=plain', '--push', '--root', join(work, 'build-store'), '-t', dest, ctx]);
     expect(res.code, res.stderr).toBe(0);
@@ -146,5 +148,18 @@ describe('blob progress of pulls and pushes', () => {
     expect(plain).toMatch(new RegExp(`^pulled ${base().replace(/[.:/]/g, '\\$&')} \\(1 layers, .*\\) \\d+\\.\\ds$`, 'm'));
     for (const d of baseBlobs()) expect(plain).toMatch(new RegExp(`^  ${short(d)} done \\d+(\\.\\d)? (B|KiB|MiB) \\d+\\.\\ds$`, 'm'));
     expect(plain).toMatch(new RegExp(`^${base().replace(/[.:/]/g, '\\$&')}$`, 'm')); // stdout: the name, as before
+  });
+
+  it('in a terminal, a build shows its base pull live, then its steps', async () => {
+    const cmd = `${process.execPath} ${app()} build --root ${join(work, 'tty-build-store')} ${ctx}`;
+    const res = await runAs(TEST_USER, ['script', '-qec', cmd, '/dev/null']);
+    expect(res.code, res.stdout).toBe(0);
+    expect(res.stdout).toContain(`=> pulling ${base()}`);
+    const plain = res.stdout.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/\r/g, '');
+    const pulled = plain.search(new RegExp(`^pulled ${base().replace(/[.:/]/g, '\\$&')} \\(1 layers`, 'm'));
+    const step = plain.search(/^\[stage-0 1\/1\] RUN echo built/m);
+    expect(pulled).toBeGreaterThanOrEqual(0);
+    expect(step).toBeGreaterThan(pulled);
+    for (const d of baseBlobs()) expect(plain.slice(pulled, step)).toMatch(new RegExp(`^  ${short(d)} done `, 'm'));
   });
 });
