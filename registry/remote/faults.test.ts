@@ -82,6 +82,29 @@ describe('faults between rbuild and the real registry', () => {
     expect(ranges).toEqual(['0-2097151', '2097152-4194303', `4194304-${size - 1}`]);
   });
 
+  it('a 413 (a proxy with a body size limit) halves the request until it fits, monolithic and chunked', async () => {
+    for (const opts of [{}, { monolithicMax: 1 << 20 }]) {
+      const src = new MemoryStore();
+      const desc = await makeTestImage(src, { layers: [12 << 20] });
+      const size = (JSON.parse(src.blobs.get(desc.digest)!.toString()) as { layers: Array<{ size: number }> }).layers[0]!.size;
+      proxy.clear();
+      proxy.add({ path: uploadPath, bodyOver: 7 << 20, fault: { kind: 'status', status: 413 }, times: 100 });
+      const start = proxy.log.length;
+      const pushed = await pushImage(src, desc, `${proxy.host}/faults/too-large:1`, { client, ...opts });
+      expect(pushed.digest).toBe(desc.digest);
+      const sent = proxy.log.slice(start).filter((l) => l.status === 202 && l.method === 'PATCH').map((l) => l.contentRange);
+      // Monolithic: the PUT of the whole is refused, then halves of it; chunked: 1 GiB halved down to 8 MiB (still
+      // > 7), then the 5 MiB minimum.
+      const chunk = 'monolithicMax' in opts ? 5 << 20 : Math.ceil(size / 2);
+      const want: string[] = [];
+      for (let o = 0; o < size; o += chunk) want.push(`${o}-${Math.min(size, o + chunk) - 1}`);
+      expect(sent).toEqual(want);
+      proxy.clear();
+      const pulled = await pullImage(`${registry}/faults/too-large:1`, new MemoryStore(), { client });
+      expect(pulled.descriptor.digest).toBe(desc.digest);
+    }
+  });
+
   it('pull finishes through dropped connections mid-blob (resuming with Range), resets and 5xx', async () => {
     const src = new MemoryStore();
     const desc = await makeTestImage(src, { layers: [1_500_000, 700_000] });

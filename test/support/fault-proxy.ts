@@ -32,6 +32,8 @@ export interface FaultRule {
   method?: string;
   path?: RegExp;
   fault: Fault;
+  /** Only requests whose Content-Length is above this (a proxy's body size limit). */
+  bodyOver?: number;
   /** Fires this many times, then never again. */
   times: number;
 }
@@ -70,6 +72,7 @@ export async function startFaultProxy(target: string, rules: FaultRule[] = []): 
       if (r.times <= 0) continue;
       if (r.method && r.method !== req.method) continue;
       if (r.path && !r.path.test(path)) continue;
+      if (r.bodyOver !== undefined && !(Number(req.headers['content-length'] ?? 0) > r.bodyOver)) continue;
       r.times--;
       return r.fault;
     }
