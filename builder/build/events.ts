@@ -38,6 +38,8 @@ export interface BlobEvent {
   from?: string;
   /** `compressed`: the compressed blob that is pushed instead. */
   to?: { digest: string; size: number };
+  /** `compressed`: how long it took (it was announced only after a while). */
+  ms?: number;
 }
 
 /** Receives build events. */

@@ -156,8 +156,8 @@ describe('compression before a push', () => {
     b.update(push('compressing'), 0);
     const key = transferKey('push', 'r/app:1');
     expect(b.lines(key, 3200, 80)).toEqual(['  a1a1a1a1a1a1 compressing 512.0 MiB 3.2s']);
-    b.update(push('compressed', { current: 512 * MiB, to: { digest: D2, size: 80 * MiB } }), 12_000);
-    expect(b.close(key, 12_000, Infinity)).toEqual(['  a1a1a1a1a1a1 compressed 512.0 MiB to b2b2b2b2b2b2 80.0 MiB 12.0s']);
+    b.update(push('compressed', { current: 512 * MiB, to: { digest: D2, size: 80 * MiB }, ms: 12_300 }), 12_000);
+    expect(b.close(key, 12_000, Infinity)).toEqual(['  a1a1a1a1a1a1 compressed 512.0 MiB to b2b2b2b2b2b2 80.0 MiB 12.3s']);
   });
 
   it('is two lines in the plain log', () => {

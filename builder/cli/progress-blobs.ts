@@ -125,7 +125,9 @@ function finished(t: Tracked): string {
   return `  ${shortDigest(t.last.digest)} ${finalWords(t.last, (t.ended ?? t.started) - t.started)}`;
 }
 
-function finalWords(e: BlobEvent, ms: number): string {
+function finalWords(e: BlobEvent, seen: number): string {
+  // A compression is announced late: its own measure of the time is the true one.
+  const ms = e.ms ?? seen;
   if (e.status === 'exists') return 'exists';
   if (e.status === 'mounted') return `mounted${e.from ? ` from ${e.from}` : ''}`;
   if (e.status === 'compressed') return `compressed ${formatBytes(e.total)} to ${e.to ? `${shortDigest(e.to.digest)} ${formatBytes(e.to.size)}` : '?'} ${formatSecs(ms)}`;

@@ -16,7 +16,7 @@ describe('reportCompression', () => {
     const events: BlobEvent[] = [];
     let finish: (d: Descriptor) => void = () => undefined;
     const layer = (l: Descriptor, _choice: unknown): Promise<Descriptor> => (l.digest === tar('a').digest ? new Promise((r) => (finish = r)) : Promise.resolve(gz));
-    const opts = reportCompression({ compress: { choice: { format: 'gzip' as const }, layer }, jobs: 2 }, 'r/app:1', (e) => events.push(e), 300);
+    const opts = reportCompression({ compress: { choice: { format: 'gzip' as const }, layer }, jobs: 2 }, 'r/app:1', (e) => events.push(e), 300, () => Date.now());
     expect(opts.jobs).toBe(2);
     // Remembered: back at once, no events.
     await expect(opts.compress.layer(tar('b'), { format: 'gzip' })).resolves.toBe(gz);
@@ -30,6 +30,6 @@ describe('reportCompression', () => {
     expect(events).toEqual([{ type: 'blob', action: 'push', ref: 'r/app:1', digest: tar('a').digest, status: 'compressing', current: 0, total: 1000 }]);
     finish(gz);
     await expect(slow).resolves.toBe(gz);
-    expect(events[1]).toEqual({ type: 'blob', action: 'push', ref: 'r/app:1', digest: tar('a').digest, status: 'compressed', current: 1000, total: 1000, to: { digest: gz.digest, size: 300 } });
+    expect(events[1]).toEqual({ type: 'blob', action: 'push', ref: 'r/app:1', digest: tar('a').digest, status: 'compressed', current: 1000, total: 1000, to: { digest: gz.digest, size: 300 }, ms: 300 });
   });
 });

@@ -17,13 +17,15 @@ export function reportCompression<T extends { compress: { choice: CompressionCho
   ref: string,
   sink: (e: BlobEvent) => void,
   delayMs = 300,
+  now: () => number = Date.now,
 ): T {
   const { layer } = opts.compress;
-  const event = (l: Descriptor, status: 'compressing' | 'compressed', to?: Descriptor): BlobEvent => ({
+  const event = (l: Descriptor, status: 'compressing' | 'compressed', to?: Descriptor, ms?: number): BlobEvent => ({
     type: 'blob', action: 'push', ref, digest: l.digest, status, current: to ? l.size : 0, total: l.size,
-    ...(to && { to: { digest: to.digest, size: to.size } }),
+    ...(to && { to: { digest: to.digest, size: to.size } }), ...(ms !== undefined && { ms }),
   });
   const reporting: LayerMapper = async (l, choice, signal) => {
+    const started = now();
     let announced = false;
     const timer = setTimeout(() => {
       announced = true;
@@ -31,7 +33,7 @@ export function reportCompression<T extends { compress: { choice: CompressionCho
     }, delayMs);
     try {
       const out = await layer(l, choice, signal);
-      if (announced) sink(event(l, 'compressed', out));
+      if (announced) sink(event(l, 'compressed', out, now() - started));
       return out;
     } finally {
       clearTimeout(timer);
