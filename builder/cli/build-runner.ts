@@ -9,7 +9,7 @@ import { toInstructions } from '../dockerfile/instructions.js';
 import { DockerfileError } from '../dockerfile/errors.js';
 import { executeBuild, type BuildResult } from '../build/executor.js';
 import type { EventSink } from '../build/events.js';
-import { planGraph, platformArgs } from '../build/graph.js';
+import { planGraph } from '../build/graph.js';
 import { BuildContext, contextHashFile, HashCache } from '../build/context.js';
 import { BuildError } from '../build/errors.js';
 import { openStore } from '../../registry/store/oci-layout-store.js';
@@ -115,7 +115,7 @@ export async function runBuild(req: BuildRequest, emit: EventSink, signal?: Abor
     file,
     ...(req.target ? { target: req.target } : {}),
     buildArgs: req.buildArgs,
-    predefinedArgs: platformArgs(platform),
+    platform,
     escapeToken: parsed.escapeToken,
   });
   for (const a of graph.unusedBuildArgs) emit({ type: 'warning', message: `build argument ${a} is not consumed by any ARG` });

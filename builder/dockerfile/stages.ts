@@ -39,18 +39,22 @@ export interface Stages {
 /** Groups a parse result into stages; instructions are typed and validated. */
 export function toStages(ast: ParseResult): Stages {
   const ctx = { file: ast.file, lines: ast.lines };
+  return groupStages(ast.nodes.map((node) => toInstruction(node, ctx)), ast.file, ast.escapeToken);
+}
+
+/** Groups typed instructions into stages (split at FROM) and the ARGs before the first FROM. */
+export function groupStages(instructions: readonly Instruction[], file: string, escapeToken: '\\' | '`'): Stages {
   const stages: Stage[] = [];
   const globalArgs: ArgInstruction[] = [];
   const seen = new Map<string, Stage>();
-  for (const node of ast.nodes) {
-    const instr = toInstruction(node, ctx);
+  for (const instr of instructions) {
     if (instr.kind === 'FROM') {
       const stage: Stage = { index: stages.length, from: instr, instructions: [], loc: instr.loc };
       if (instr.stageName) {
         const prev = seen.get(instr.stageName);
         if (prev) {
           throw new DockerfileError('DOCKERFILE_STAGE', `duplicate stage name "${instr.stageName}" (first defined on line ${prev.loc.line})`, {
-            file: ast.file, line: instr.loc.line, column: instr.loc.column,
+            file, line: instr.loc.line, column: instr.loc.column,
           });
         }
         stage.name = instr.stageName;
@@ -65,18 +69,18 @@ export function toStages(ast: ParseResult): Stages {
         globalArgs.push(instr);
         continue;
       }
-      throw new DockerfileError('DOCKERFILE_STAGE', `no build stage in current context: ${node.value.toUpperCase()} before the first FROM`, {
-        file: ast.file, line: instr.loc.line, column: instr.loc.column,
+      throw new DockerfileError('DOCKERFILE_STAGE', `no build stage in current context: ${instr.kind} before the first FROM`, {
+        file, line: instr.loc.line, column: instr.loc.column,
       }, { hint: 'only ARG may come before the first FROM' });
     }
     current.instructions.push(instr);
   }
   if (stages.length === 0) {
-    throw new DockerfileError('DOCKERFILE_STAGE', 'the Dockerfile has no FROM instruction', { file: ast.file, line: 1, column: 1 }, {
+    throw new DockerfileError('DOCKERFILE_STAGE', 'the Dockerfile has no FROM instruction', { file, line: 1, column: 1 }, {
       hint: 'start the build with FROM <image>',
     });
   }
-  return { file: ast.file, stages, globalArgs, escapeToken: ast.escapeToken };
+  return { file, stages, globalArgs, escapeToken };
 }
 
 /** What a stage's FROM resolves to. */

@@ -72,3 +72,43 @@ describe('multi-stage builds', () => {
     expect(r.stderr).toMatch(/exit 1.*code 1|code 1/);
   });
 });
+
+// BuildKit expands --from (and FROM) with the stage's ARGs before matching a stage name, so
+// stages reached only through a variable are needed stages, not pruned ones.
+describe('stages named through variables', () => {
+  it('builds the stages COPY --from=$VAR, RUN --mount from=$VAR and FROM $VAR name, and only those', async () => {
+    const work = tempDirFor(TEST_USER, 'rbuild-ms-var-');
+    const store = join(work, 'store');
+    const ctx = join(work, 'ctx');
+    writeContext(ctx, {
+      Dockerfile: [
+        `ARG BASE=${busybox()}`,
+        'ARG SRC=gen',
+        'ARG PARENT=final',
+        'FROM $BASE AS gen',
+        'RUN echo gen > /g.txt',
+        'FROM $BASE AS seed',
+        'RUN mkdir /seed && echo seed > /seed/s.txt',
+        'FROM $BASE AS mnt',
+        'RUN echo mnt > /m.txt',
+        'FROM $BASE AS unused',
+        'RUN exit 1',
+        'FROM $BASE AS final',
+        'ARG SRC',
+        'ARG M=mnt',
+        'ARG SEED=seed',
+        'COPY --from=$SRC /g.txt /out/',
+        'RUN --mount=type=bind,from=${M},target=/m --mount=type=cache,id=var-seed,from=$SEED,source=/seed,target=/c cat /m/m.txt /c/s.txt > /out/mounted.txt',
+        'FROM ${PARENT}',
+        'RUN cat /out/g.txt /out/mounted.txt > /out/all.txt',
+        '',
+      ].join('\n'),
+    });
+    const r = await rbuild(['build', '-t', 'msvar:1', '--root', store, '--progress=json', ctx]);
+    expect(r.stderr).not.toMatch(/"type":"result".*"error"/);
+    expect(r.code).toBe(0);
+    const stages = new Set(events(r.stderr).filter((e) => e.stage).map((e) => e.stage));
+    expect(stages).toEqual(new Set(['gen', 'seed', 'mnt', 'final', '5']));
+    expect(fileInImage(store, 'msvar:1', 'out/all.txt', work)).toBe('gen\nmnt\nseed\n');
+  });
+});
