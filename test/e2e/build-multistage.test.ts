@@ -3,8 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDirFor, TEST_USER, removeTempDirs, tempDir } from '../support/unprivileged.js';
-import { busybox, events, rbuild, writeContext } from './build-fixtures.js';
+import { removeTempDirs, tempDir } from '../support/unprivileged.js';
+import { buildContext, busybox, events, rbuild } from './build-fixtures.js';
 
 // Temp directories of this file go when it is done: a run leaves /tmp as it found it.
 afterAll(removeTempDirs);
@@ -19,14 +19,9 @@ function fileInImage(store: string, ref: string, path: string, work: string): st
 }
 
 describe('multi-stage builds', () => {
-  let work: string;
-  let store: string;
-  let ctx: string;
+  let work: string, store: string, ctx: string;
   beforeAll(() => {
-    work = tempDirFor(TEST_USER, 'rbuild-ms-');
-    store = join(work, 'store');
-    ctx = join(work, 'ctx');
-    writeContext(ctx, {
+    ({ work, store, ctx } = buildContext('rbuild-ms-', {
       Dockerfile: [
         `ARG BASE=${busybox()}`,
         'FROM $BASE AS gen-a',
@@ -42,7 +37,7 @@ describe('multi-stage builds', () => {
         'RUN cat /out/a.txt /out/b.txt > /out/all.txt',
         '',
       ].join('\n'),
-    });
+    }));
   });
 
   it('runs independent stages in parallel, skips unneeded ones, and COPY --from brings their files', async () => {
@@ -77,10 +72,7 @@ describe('multi-stage builds', () => {
 // stages reached only through a variable are needed stages, not pruned ones.
 describe('stages named through variables', () => {
   it('builds the stages COPY --from=$VAR, RUN --mount from=$VAR and FROM $VAR name, and only those', async () => {
-    const work = tempDirFor(TEST_USER, 'rbuild-ms-var-');
-    const store = join(work, 'store');
-    const ctx = join(work, 'ctx');
-    writeContext(ctx, {
+    const { work, store, ctx } = buildContext('rbuild-ms-var-', {
       Dockerfile: [
         `ARG BASE=${busybox()}`,
         'ARG SRC=gen',
