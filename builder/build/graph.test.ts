@@ -68,3 +68,13 @@ describe('planGraph', () => {
     expect(() => graphOf('RUN x\nFROM a\n')).toThrow(/before the first FROM/);
   });
 });
+
+describe('planGraph and ONBUILD', () => {
+  it('a stage built on one with ONBUILD COPY --from / RUN --mount from= needs the stages the triggers name', () => {
+    const text = 'FROM a AS gen\nFROM a AS seed\nFROM a AS unused\nFROM a AS base\nONBUILD COPY --from=gen /g /g\n'
+      + 'ONBUILD RUN --mount=type=bind,from=seed,target=/s true\nFROM base\n';
+    expect(ids(text)).toEqual(['gen', 'seed', 'base', '4']);
+    // The base stage alone runs no trigger: it needs neither.
+    expect(ids(text, { target: 'base' })).toEqual(['base']);
+  });
+});

@@ -8,7 +8,7 @@ import { DockerfileError, suggest } from './errors.js';
 import {
   expandInstruction, toInstruction, type ArgInstruction, type FromInstruction, type InstrLocation, type Instruction,
 } from './instructions.js';
-import type { ParseResult } from './parser.js';
+import { parseDockerfile, type ParseResult } from './parser.js';
 import { hostPlatform, predefinedArgs, proxyArgs, type Platform } from './platform.js';
 import { ShellLex, ShellLexError } from './shell-lex.js';
 import { StageScope } from './stage-scope.js';
@@ -191,6 +191,8 @@ export function planBuild(all: Stages, opts: PlanOptions = {}): BuildPlan {
   const fromUsed = new Map<number, Set<string>>();
   // ENV of stages already walked, inherited by stages built on them.
   const stageEnv = new Map<number, Map<string, string>>();
+  // Stage names the ONBUILD triggers of a stage refer to: needs of the stages built on it.
+  const triggerRefs = new Map<number, string[]>();
   for (const stage of stages) {
     const used = new Set<string>();
     let from: FromInstruction;
@@ -227,6 +229,8 @@ export function planBuild(all: Stages, opts: PlanOptions = {}): BuildPlan {
           const ref = lex.processWord(instr.from, env);
           if (ref === '') throw stageError(instr.loc, `COPY --from=${instr.from} expands to an empty value`, 'set the variable with ARG or --build-arg');
           addRef(ref, instr.loc);
+        } else if (instr.kind === 'ONBUILD') {
+          triggerRefs.set(stage.index, [...(triggerRefs.get(stage.index) ?? []), ...onbuildRefs(instr.expression)]);
         } else if (instr.kind === 'RUN') {
           // Mount options may use variables only the base image defines; the
           // executor expands them at dispatch. Here they only reveal stage refs.
@@ -265,6 +269,16 @@ export function planBuild(all: Stages, opts: PlanOptions = {}): BuildPlan {
       p.platform = from.platform;
     }
     planned.set(stage.index, p);
+  }
+
+  // A stage built on another runs that one's ONBUILD triggers, and so needs what they name.
+  for (const p of planned.values()) {
+    if (p.base.kind !== 'stage') continue;
+    for (const r of triggerRefs.get(p.base.index) ?? []) {
+      const s = findStage(stages, r, true);
+      if (s && s.index !== p.index) p.deps = [...new Set([...p.deps, s.index])].sort((a, b) => a - b);
+      else if (!s && !/^\d+$/.test(r) && !p.images.includes(r)) p.images.push(r);
+    }
   }
 
   // The target and everything it needs.
@@ -330,4 +344,24 @@ export function planBuild(all: Stages, opts: PlanOptions = {}): BuildPlan {
     buildPlatform,
     escapeToken: all.escapeToken,
   };
+}
+
+/**
+ * The --from names (COPY, RUN --mount) of an ONBUILD trigger, as written: a name with a variable
+ * expands in the scope of the stage that runs the trigger, which the executor resolves then.
+ */
+function onbuildRefs(expression: string): string[] {
+  let triggers: Instruction[];
+  try {
+    const ast = parseDockerfile(`${expression}\n`, { file: 'ONBUILD' });
+    triggers = ast.nodes.map((n) => toInstruction(n, { file: ast.file, lines: ast.lines }));
+  } catch {
+    return []; // a bad trigger fails where it runs, with its own error
+  }
+  const refs: string[] = [];
+  for (const t of triggers) {
+    if (t.kind === 'COPY' && t.from !== undefined) refs.push(t.from);
+    if (t.kind === 'RUN') for (const m of t.mounts) if ((m.type === 'bind' || m.type === 'cache') && m.from) refs.push(m.from);
+  }
+  return refs.filter((r) => !r.includes('$'));
 }

@@ -103,4 +103,21 @@ describe('stages named through variables', () => {
     expect(stages).toEqual(new Set(['gen', 'seed', 'mnt', 'final', '5']));
     expect(fileInImage(store, 'msvar:1', 'out/all.txt', work)).toBe('gen\nmnt\nseed\n');
   });
+  it('builds the stages that the ONBUILD triggers of a base stage name', async () => {
+    const { work, store, ctx } = buildContext('rbuild-ms-onb-', {
+      Dockerfile: [
+        `FROM ${busybox()} AS gen`,
+        'RUN echo gen > /g.txt',
+        `FROM ${busybox()} AS base`,
+        'ONBUILD COPY --from=gen /g.txt /from-trigger.txt',
+        'FROM base',
+        'RUN cat /from-trigger.txt > /out.txt',
+        '',
+      ].join('\n'),
+    });
+    const r = await rbuild(['build', '-t', 'msonb:1', '--root', store, '--progress=json', ctx]);
+    expect(r.stderr).not.toMatch(/"type":"result".*"error"/);
+    expect(r.code).toBe(0);
+    expect(fileInImage(store, 'msonb:1', 'out.txt', work)).toBe('gen\n');
+  });
 });
