@@ -54,6 +54,11 @@ describe('build --compression-format after a build without it', () => {
       'application/vnd.oci.image.layer.v1.tar+zstd',
     ]);
 
+    // Docker manifests: Docker's gzip layer type.
+    const d = await rbuild(['build', '--root', store, '--metadata-file', meta, '--format', 'docker', '--compression-format', 'gzip', '-t', 'cmp:docker', ctx]);
+    expect(d.code).toBe(0);
+    expect(builtImage(store, meta).manifest.layers.map((l: { mediaType: string }) => l.mediaType)).toEqual(Array(3).fill('application/vnd.docker.image.rootfs.diff.tar.gzip'));
+
     // The default path is unchanged: a build without the flag still hits the cache and keeps plain tars.
     const again = await rbuild(['build', '--root', store, '--metadata-file', meta, '--progress=json', '-t', 'cmp:plain', ctx]);
     expect(again.code).toBe(0);
