@@ -234,11 +234,6 @@ export function readNumber(b: Buffer, off: number, width: number): number {
   return parseInt(s, 8);
 }
 
-function cstring(b: Buffer, off: number, width: number): Buffer {
-  const end = b.indexOf(0, off);
-  return b.subarray(off, end === -1 || end > off + width ? off + width : end);
-}
-
 /** A decoded raw header block (before PAX/GNU long-name overrides). */
 export interface RawTarHeader {
   /** Type flag character ('0', '5', 'x', 'L', ...). */
@@ -260,39 +255,6 @@ export interface RawTarHeader {
 export function isZeroBlock(b: Buffer): boolean {
   for (let i = 0; i < BLOCK; i++) if (b[i] !== 0) return false;
   return true;
-}
-
-/** Decodes one header block; verifies its checksum. */
-export function decodeRawHeader(b: Buffer): RawTarHeader {
-  let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : b[i]!;
-  const want = readNumber(b, 148, 8);
-  if (sum !== want) {
-    // Some old writers summed signed bytes.
-    let ssum = 0;
-    for (let i = 0; i < BLOCK; i++) ssum += i >= 148 && i < 156 ? 0x20 : (b[i]! << 24) >> 24;
-    if (ssum !== want) throw new TarFormatError('tar header checksum mismatch');
-  }
-  const magic = b.toString('binary', 257, 263);
-  let name = cstring(b, 0, 100);
-  if (magic === 'ustar\u0000' || magic === 'ustar ') {
-    const prefix = magic === 'ustar\u0000' ? cstring(b, 345, 155) : Buffer.alloc(0);
-    if (prefix.length > 0) name = Buffer.concat([prefix, Buffer.from('/'), name]);
-  }
-  return {
-    typeflag: b[156] === 0 ? '0' : String.fromCharCode(b[156]!),
-    name,
-    linkname: cstring(b, 157, 100),
-    mode: readNumber(b, 100, 8),
-    uid: readNumber(b, 108, 8),
-    gid: readNumber(b, 116, 8),
-    size: readNumber(b, 124, 12),
-    mtime: readNumber(b, 136, 12),
-    uname: cstring(b, 265, 32).toString('utf8'),
-    gname: cstring(b, 297, 32).toString('utf8'),
-    devmajor: readNumber(b, 329, 8),
-    devminor: readNumber(b, 337, 8),
-  };
 }
 
 /** Parses PAX records into key -> raw value bytes (values may be binary, e.g. xattrs). */

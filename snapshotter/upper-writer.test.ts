@@ -1,38 +1,19 @@
 // Unmounted snapshots: prepareUnmounted, the UpperWriter's copy-up and undo,
 // and a store used outside the build namespace (hostRoot ids written as 0:0).
-import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
+import { removeTempDirs, tempDir } from '../test/support/unprivileged.js';
 import { nextChainId } from './chain-id.js';
-import { createSnapshotter, openUnmountedSnapshotter } from './create.js';
-import type { Digest } from './snapshotter.js';
+import { openUnmountedSnapshotter } from './create.js';
 import { fileSink } from './testing/file-sink.js';
-import { makeTar, type MakeTarEntry } from './testing/make-tar.js';
+import type { MakeTarEntry } from './testing/make-tar.js';
+import { overlayStoreWith, tarLayer } from './testing/overlay-store.js';
 import { UpperWriter } from './upper-writer.js';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
-const tmp = (): string => {
-  const d = fs.mkdtempSync(join(tmpdir(), 'rbuild-uw-'));
-  dirs.push(d);
-  return d;
-};
-const sha = (b: Buffer): Digest => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-
-async function storeWith(entries: MakeTarEntry[]) {
-  const root = tmp();
-  const s = await createSnapshotter({ root, driver: 'overlay' });
-  const t = makeTar(entries);
-  const chainId = nextChainId(undefined, sha(t));
-  await s.unpack({ chainId, diffId: sha(t), mediaType: 'application/vnd.oci.image.layer.v1.tar', open: async () => Readable.from([t]) });
-  return { root, s, parent: chainId };
-}
+afterAll(removeTempDirs);
+const storeWith = (entries: MakeTarEntry[]) => overlayStoreWith(tempDir('rbuild-uw-'), [entries]);
 
 const base: MakeTarEntry[] = [
   { path: 'a', type: 'dir' },
@@ -114,8 +95,7 @@ describe('a store outside the build namespace', () => {
     await expect(s.diff('k2', sink, { compression: 'none' })).rejects.toMatchObject({ code: 'FOREIGN_OWNER' });
     await s.remove('k2');
     await expect(s.prepare('k3', chain)).rejects.toMatchObject({ code: 'NEEDS_NAMESPACE' });
-    const t = makeTar([{ path: 'x', body: 'x' }]);
-    await expect(s.unpack({ chainId: nextChainId(chain, sha(t)), parent: chain, diffId: sha(t), mediaType: 'application/vnd.oci.image.layer.v1.tar', open: async () => Readable.from([t]) }))
+    await expect(s.unpack(tarLayer([{ path: 'x', body: 'x' }], chain)))
       .rejects.toMatchObject({ code: 'NEEDS_NAMESPACE' });
   });
 });

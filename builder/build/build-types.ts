@@ -63,8 +63,10 @@ export interface GraphStage {
   /** Stage name (lower-case) or its index as a string. */
   id: string;
   index: number;
-  /** The FROM argument after expansion of global ARGs. */
+  /** The FROM argument after expansion of global ARGs (the base stage's id when it names one). */
   from: string;
+  /** The id of the stage FROM names, as the planner resolved it; absent: an image or scratch. */
+  baseStage?: string;
   /** The stage's instructions after FROM, unexpanded. */
   instructions: Step[];
 }

@@ -1,12 +1,14 @@
 /**
- * From typed instructions to the executor's graph: stages split at FROM,
- * global ARGs (before the first FROM) expanded into FROM lines only, stage
- * dependencies from `FROM <stage>`, `COPY --from` and `RUN --mount from=`,
- * and `--target` pruning to the stages the target needs.
+ * From typed instructions to the executor's graph. The stage graph itself
+ * (global ARGs, FROM / COPY --from / RUN --mount from= references expanded
+ * with the stage's ARGs as BuildKit does, --target pruning, cycles) is
+ * planBuild's, the same one `rbuild plan` and `check` use; this module only
+ * shapes its result for the executor.
  */
-import { DockerfileError } from '../dockerfile/errors.js';
-import { expandInstruction, type FromInstruction, type Instruction } from '../dockerfile/instructions.js';
+import { expandInstruction, type Instruction } from '../dockerfile/instructions.js';
+import { groupStages, planBuild, predefinedArgs, type PlannedStage } from '../dockerfile/stages.js';
 import { ShellLex } from '../dockerfile/shell-lex.js';
+import type { Platform } from '../../registry/oci/types.js';
 import { checkStagePlatform } from './stage-platform.js';
 import type { BuildGraph, GraphStage, Step } from './build-types.js';
 
@@ -15,100 +17,56 @@ export interface GraphOptions {
   file: string;
   target?: string;
   buildArgs: Map<string, string>;
-  predefinedArgs: Map<string, string>;
+  /** The build's platform (target and build platform alike: builds are for the host). */
+  platform: Platform;
   escapeToken?: '\\' | '`';
 }
 
 /** The graph, plus what the CLI reports. */
 export interface PlannedGraph extends BuildGraph {
-  /** Build args that no ARG declares (docker warns about them). */
+  /** Build args that no needed stage consumes (BuildKit warns about them). */
   unusedBuildArgs: string[];
 }
 
-/** Groups instructions into stages and prunes them to the target. */
+/** Groups instructions into stages and prunes them to the stages the target needs. */
 export function planGraph(instructions: Instruction[], opts: GraphOptions): PlannedGraph {
-  const lex = new ShellLex(opts.escapeToken ?? '\\');
-  const globalArgs = new Map(opts.predefinedArgs);
-  const declared = new Set<string>();
-  const stages: Array<GraphStage & { deps: Set<string>; name?: string; checkPlatform(): void }> = [];
-  for (const instr of instructions) {
-    if (instr.kind === 'FROM') {
-      const from = expandInstruction(instr, globalArgs, lex) as FromInstruction;
-      const index = stages.length;
-      // Checked once the target is known: stages it does not need are never built.
-      const checkPlatform = (): void => checkStagePlatform(from.platform, opts.predefinedArgs.get('TARGETPLATFORM'), instr.loc);
-      stages.push({ id: instr.stageName ?? String(index), index, from: from.image, instructions: [], deps: new Set(), checkPlatform, ...(instr.stageName ? { name: instr.stageName } : {}) });
-      continue;
-    }
-    const current = stages[stages.length - 1];
-    if (!current) {
-      if (instr.kind !== 'ARG') {
-        throw new DockerfileError('DOCKERFILE_STAGE', `${instr.kind} before the first FROM`, { file: instr.loc.file, line: instr.loc.line, column: instr.loc.column }, { hint: 'only ARG may come before the first FROM' });
-      }
-      for (const a of instr.args) {
-        declared.add(a.key);
-        const v = opts.buildArgs.get(a.key) ?? (a.value !== undefined ? lex.processWord(a.value, globalArgs) : undefined);
-        if (v !== undefined) globalArgs.set(a.key, v);
-      }
-      continue;
-    }
-    if (instr.kind === 'ARG') {
-      for (const a of instr.args) declared.add(a.key);
-      // Inside a stage, `ARG NAME` without a default takes the global value.
-      instr.args.forEach((a, i) => {
-        if (a.value === undefined && globalArgs.has(a.key) && !opts.buildArgs.has(a.key)) instr.args[i] = { key: a.key, value: globalArgs.get(a.key)! };
-      });
-    }
-    if (instr.kind === 'COPY' && instr.from) current.deps.add(instr.from.toLowerCase());
-    if (instr.kind === 'RUN') for (const m of instr.mounts) if ('from' in m && m.from) current.deps.add(m.from.toLowerCase());
-    current.instructions.push(instr as Step);
-  }
-  if (stages.length === 0) {
-    throw new DockerfileError('DOCKERFILE_STAGE', 'the Dockerfile has no FROM instruction', { file: opts.file }, { hint: 'a Dockerfile starts with FROM <image> (or FROM scratch)' });
-  }
-  const byKey = new Map<string, (typeof stages)[number]>();
-  for (const s of stages) {
-    byKey.set(String(s.index), s);
-    if (s.name) byKey.set(s.name, s);
-  }
-  for (const s of stages) {
-    const base = byKey.get(s.from.toLowerCase());
-    if (base && base.index < s.index) s.deps.add(s.from.toLowerCase());
-  }
-  let target = stages[stages.length - 1]!;
-  if (opts.target) {
-    const t = byKey.get(opts.target.toLowerCase());
-    if (!t) {
-      throw new DockerfileError('DOCKERFILE_STAGE', `target stage ${JSON.stringify(opts.target)} could not be found`, { file: opts.file }, { hint: `stages: ${stages.map((s) => s.name ?? s.index).join(', ')}` });
-    }
-    target = t;
-  }
-  const needed = new Set<number>();
-  const visit = (s: (typeof stages)[number]): void => {
-    if (needed.has(s.index)) return;
-    needed.add(s.index);
-    for (const d of s.deps) {
-      const dep = byKey.get(d);
-      if (dep && dep.index < s.index) visit(dep);
-    }
-  };
-  visit(target);
-  for (const s of stages) if (needed.has(s.index)) s.checkPlatform();
-  return {
-    stages: stages.filter((s) => needed.has(s.index)).map(({ id, index, from, instructions: ins }) => ({ id, index, from, instructions: ins })),
-    target: target.id,
+  const escapeToken = opts.escapeToken ?? '\\';
+  const lex = new ShellLex(escapeToken);
+  const plan = planBuild(groupStages(instructions, opts.file, escapeToken), {
+    ...(opts.target !== undefined ? { target: opts.target } : {}),
     buildArgs: opts.buildArgs,
-    predefinedArgs: opts.predefinedArgs,
-    unusedBuildArgs: [...opts.buildArgs.keys()].filter((k) => !declared.has(k)),
+    platform: opts.platform,
+    buildPlatform: opts.platform,
+  });
+  const predefined = predefinedArgs(opts.platform, opts.platform);
+  const byIndex = new Map(plan.stages.map((p) => [p.index, p]));
+  const idOf = (p: PlannedStage): string => p.name ?? String(p.index);
+  const stages = plan.stages.map((p): GraphStage => {
+    // Stages the target does not need are never built, so only these are checked.
+    checkStagePlatform(p.platform, predefined.get('TARGETPLATFORM'), p.stage.loc);
+    const base = p.base.kind === 'stage' ? idOf(byIndex.get(p.base.index)!) : undefined;
+    return {
+      id: idOf(p),
+      index: p.index,
+      from: base ?? (p.base.kind === 'image' ? p.base.ref : 'scratch'),
+      ...(base !== undefined ? { baseStage: base } : {}),
+      instructions: p.stage.instructions.map((i) => withGlobalDefaults(i as Step, plan.globalArgs, opts.buildArgs)),
+    };
+  });
+  return {
+    stages,
+    target: idOf(byIndex.get(plan.target)!),
+    buildArgs: opts.buildArgs,
+    predefinedArgs: predefined,
+    unusedBuildArgs: plan.unusedBuildArgs,
     expand: (instruction, env) => expandInstruction(instruction, env, lex),
   };
 }
 
-/** The predefined platform ARGs for a platform (BuildKit fills them from the build's platforms). */
-export function platformArgs(p: { os: string; architecture: string; variant?: string }): Map<string, string> {
-  const plat = `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
-  return new Map([
-    ['TARGETPLATFORM', plat], ['TARGETOS', p.os], ['TARGETARCH', p.architecture], ['TARGETVARIANT', p.variant ?? ''],
-    ['BUILDPLATFORM', plat], ['BUILDOS', p.os], ['BUILDARCH', p.architecture], ['BUILDVARIANT', p.variant ?? ''],
-  ]);
+/** Inside a stage, `ARG NAME` without a default takes the global value (unless a build arg sets it). */
+function withGlobalDefaults(step: Step, globals: ReadonlyMap<string, string>, buildArgs: ReadonlyMap<string, string>): Step {
+  if (step.kind !== 'ARG') return step;
+  const inherit = (a: { key: string; value?: string }): boolean => a.value === undefined && globals.has(a.key) && !buildArgs.has(a.key);
+  if (!step.args.some(inherit)) return step;
+  return { ...step, args: step.args.map((a) => (inherit(a) ? { key: a.key, value: globals.get(a.key)! } : a)) };
 }

@@ -14,11 +14,11 @@ import type { GraphStage, ResolvedImage, StageState } from './build-types.js';
 export async function baseState(run: BuildRun, stage: GraphStage): Promise<StageState> {
   const { opts } = run;
   const from = stage.from;
-  if (from.toLowerCase() === 'scratch') {
+  const dep = stage.baseStage !== undefined ? run.stage(stage.baseStage) : undefined;
+  if (!dep && from.toLowerCase() === 'scratch') {
     return { key: cacheKey('', 'FROM', ['scratch', opts.platform]), config: cfg.scratchConfig(opts.platform), layers: [], args: new Map(), baseLayers: 0 };
   }
-  const dep = run.resolveStageRef(from);
-  if (dep && dep.index < stage.index) {
+  if (dep) {
     const s = await run.stageResult(dep.id);
     // The content of the stage (its layers), not only its key: a stage rebuilt under
     // --no-cache-filter with a different result invalidates what is built on it.

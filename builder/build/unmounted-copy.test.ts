@@ -2,32 +2,20 @@
 // same layer, byte for byte, as COPY into a mounted overlay snapshot: same
 // copied-up parents (owner, mode, xattrs, times), symlinks followed inside the
 // root, same errors. Runs as root with the real overlay driver.
-import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { nextChainId } from '../../snapshotter/chain-id.js';
-import { createSnapshotter } from '../../snapshotter/create.js';
-import type { Digest } from '../../snapshotter/snapshotter.js';
 import { fileSink } from '../../snapshotter/testing/file-sink.js';
-import { makeTar, type MakeTarEntry } from '../../snapshotter/testing/make-tar.js';
+import type { MakeTarEntry } from '../../snapshotter/testing/make-tar.js';
+import { overlayStoreWith } from '../../snapshotter/testing/overlay-store.js';
 import { UpperWriter } from '../../snapshotter/upper-writer.js';
+import { removeTempDirs, tempDir } from '../../test/support/unprivileged.js';
 import { BuildContext } from './context.js';
 import { copyInto, ensureDir, type PathResolver } from './copy.js';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
-const tmp = (): string => {
-  const d = fs.mkdtempSync(join(tmpdir(), 'rbuild-umc-'));
-  dirs.push(d);
-  return d;
-};
-const sha = (b: Buffer): Digest => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+afterAll(removeTempDirs);
+const tmp = (): string => tempDir('rbuild-umc-');
 const LOWER_TIME = 1_000_000;
 const SOURCE_TIME = 1_500_000;
 /** Times written "now" clamp to this; lower and source times stay as they are. */
@@ -62,16 +50,8 @@ const lowers: MakeTarEntry[][] = [
 ];
 
 async function store() {
-  const root = tmp();
-  const s = await createSnapshotter({ root, driver: 'overlay' });
-  let parent: Digest | undefined;
-  for (const entries of lowers) {
-    const t = makeTar(entries);
-    const l = { chainId: nextChainId(parent, sha(t)), diffId: sha(t), mediaType: 'application/vnd.oci.image.layer.v1.tar', open: async () => Readable.from([t]) };
-    await s.unpack(parent === undefined ? l : { ...l, parent });
-    parent = l.chainId;
-  }
-  return { s, parent: parent!, sink: fileSink(join(root, 'blobs')) };
+  const { root, s, parent } = await overlayStoreWith(tmp(), lowers);
+  return { s, parent, sink: fileSink(join(root, 'blobs')) };
 }
 
 function context(): BuildContext {

@@ -9,7 +9,7 @@ import { toInstructions } from '../dockerfile/instructions.js';
 import { DockerfileError } from '../dockerfile/errors.js';
 import { executeBuild, type BuildResult } from '../build/executor.js';
 import type { EventSink } from '../build/events.js';
-import { planGraph, platformArgs } from '../build/graph.js';
+import { planGraph } from '../build/graph.js';
 import { BuildContext, contextHashFile, HashCache } from '../build/context.js';
 import { BuildError } from '../build/errors.js';
 import { openStore } from '../../registry/store/oci-layout-store.js';
@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { buildServices } from './services.js';
 import { needsRootfs, type OutputSpec } from '../build/output.js';
 import { commitDiffOptions } from '../build/commit-compression.js';
+import { compressBuiltImage } from './export-compression.js';
 
 /** The media type of the layers a build commits by default. */
 const LAYER_TAR = 'application/vnd.oci.image.layer.v1.tar';
@@ -115,7 +116,7 @@ export async function runBuild(req: BuildRequest, emit: EventSink, signal?: Abor
     file,
     ...(req.target ? { target: req.target } : {}),
     buildArgs: req.buildArgs,
-    predefinedArgs: platformArgs(platform),
+    platform,
     escapeToken: parsed.escapeToken,
   });
   for (const a of graph.unusedBuildArgs) emit({ type: 'warning', message: `build argument ${a} is not consumed by any ARG` });
@@ -158,7 +159,8 @@ async function buildWith(
   // With --push, the target stage's new layers start compressing as they are committed (they are
   // stored uncompressed), so the push waits for less at the end.
   // (Not with --squash: the stage's layers are replaced by one.)
-  const precompress = req.push && !req.squash && commitDiffOptions(req).compression === 'none';
+  const commitCompression = commitDiffOptions(req).compression;
+  const precompress = req.push && !req.squash && commitCompression === 'none';
   const stageOf = new Map<string, string>();
   const events: EventSink = !precompress ? emit : (e) => {
     if (e.type === 'step-start') stageOf.set(e.step, e.stage);
@@ -196,7 +198,8 @@ async function buildWith(
     services.deps,
     events,
     signal,
-  ).finally(() => context.saveHashes().catch(() => undefined));
+  ).finally(() => context.saveHashes().catch(() => undefined))
+    .then((built) => (commitCompression === 'none' ? built : compressBuiltImage(store, built, { format: commitCompression, ...(req.compressionLevel !== undefined ? { level: req.compressionLevel } : {}) }, signal)));
   for (const t of tags) await store.tag(t, result.descriptor);
   const size = result.manifest.layers.reduce((a, l) => a + l.size, 0) + result.manifest.config.size;
   emit({ type: 'export', digest: result.descriptor.digest, size, tags });

@@ -5,7 +5,7 @@
  */
 import type { CompressionChoice, CompressedBlobs } from '../../registry/store/compressed-blobs.js';
 import type { ContentStore } from '../../registry/content-store.js';
-import type { Descriptor } from '../../registry/oci/types.js';
+import type { Descriptor, Manifest } from '../../registry/oci/types.js';
 import type { OciLayoutStore } from '../../registry/store/oci-layout-store.js';
 import { UsageError } from './errors.js';
 
@@ -35,6 +35,28 @@ export async function ociArchivePublisher(
   const [blobs, { compressImage }] = await Promise.all([openCompressedBlobs(store), import('../../registry/store/compress-image.js')]);
   // Compressed layers go into the store (remembered); the rewritten manifests `into` the archive's view.
   return (d, into, signal) => compressImage(into, d, choice, (l, c, s) => blobs.layer(l, c, s), signal ? { signal } : {});
+}
+
+/**
+ * The built image with its uncompressed layers replaced by their `choice` forms. A build given a
+ * compression commits compressed layers, but a cache hit may hand back a plain tar that a build
+ * without the flag committed: the image is mapped at the end, as a push maps it (each layer
+ * compressed once and remembered). Layers already compressed (a pulled base) stay as they are.
+ * Returns `image` itself when no layer is a plain tar (a rebuild with the flag loads nothing more).
+ */
+export async function compressBuiltImage<T extends { descriptor: Descriptor; manifest: Manifest }>(
+  store: OciLayoutStore,
+  image: T,
+  choice: CompressionChoice,
+  signal?: AbortSignal,
+): Promise<T> {
+  // Plain tars end in `.tar` (OCI, OCI non-distributable, Docker's `diff.tar`); compressImage decides exactly.
+  if (!image.manifest.layers.some((l) => l.mediaType.endsWith('.tar'))) return image;
+  const [blobs, { compressImage }] = await Promise.all([openCompressedBlobs(store), import('../../registry/store/compress-image.js')]);
+  const descriptor = await compressImage(store, image.descriptor, choice, (l, c, s) => blobs.layer(l, c, s), signal ? { signal } : {});
+  if (descriptor.digest === image.descriptor.digest) return image;
+  const manifest = JSON.parse((await store.readBytes(descriptor.digest, signal)).toString('utf8')) as Manifest;
+  return { ...image, descriptor, manifest };
 }
 
 /** Parses `--compression-format` / `--compression-level` of an exit point (default gzip, the format's level). */

@@ -8,7 +8,7 @@ import { DockerfileError, suggest } from './errors.js';
 import {
   expandInstruction, toInstruction, type ArgInstruction, type FromInstruction, type InstrLocation, type Instruction,
 } from './instructions.js';
-import type { ParseResult } from './parser.js';
+import { parseDockerfile, type ParseResult } from './parser.js';
 import { hostPlatform, predefinedArgs, proxyArgs, type Platform } from './platform.js';
 import { ShellLex, ShellLexError } from './shell-lex.js';
 import { StageScope } from './stage-scope.js';
@@ -39,18 +39,22 @@ export interface Stages {
 /** Groups a parse result into stages; instructions are typed and validated. */
 export function toStages(ast: ParseResult): Stages {
   const ctx = { file: ast.file, lines: ast.lines };
+  return groupStages(ast.nodes.map((node) => toInstruction(node, ctx)), ast.file, ast.escapeToken);
+}
+
+/** Groups typed instructions into stages (split at FROM) and the ARGs before the first FROM. */
+export function groupStages(instructions: readonly Instruction[], file: string, escapeToken: '\\' | '`'): Stages {
   const stages: Stage[] = [];
   const globalArgs: ArgInstruction[] = [];
   const seen = new Map<string, Stage>();
-  for (const node of ast.nodes) {
-    const instr = toInstruction(node, ctx);
+  for (const instr of instructions) {
     if (instr.kind === 'FROM') {
       const stage: Stage = { index: stages.length, from: instr, instructions: [], loc: instr.loc };
       if (instr.stageName) {
         const prev = seen.get(instr.stageName);
         if (prev) {
           throw new DockerfileError('DOCKERFILE_STAGE', `duplicate stage name "${instr.stageName}" (first defined on line ${prev.loc.line})`, {
-            file: ast.file, line: instr.loc.line, column: instr.loc.column,
+            file, line: instr.loc.line, column: instr.loc.column,
           });
         }
         stage.name = instr.stageName;
@@ -65,18 +69,18 @@ export function toStages(ast: ParseResult): Stages {
         globalArgs.push(instr);
         continue;
       }
-      throw new DockerfileError('DOCKERFILE_STAGE', `no build stage in current context: ${node.value.toUpperCase()} before the first FROM`, {
-        file: ast.file, line: instr.loc.line, column: instr.loc.column,
+      throw new DockerfileError('DOCKERFILE_STAGE', `no build stage in current context: ${instr.kind} before the first FROM`, {
+        file, line: instr.loc.line, column: instr.loc.column,
       }, { hint: 'only ARG may come before the first FROM' });
     }
     current.instructions.push(instr);
   }
   if (stages.length === 0) {
-    throw new DockerfileError('DOCKERFILE_STAGE', 'the Dockerfile has no FROM instruction', { file: ast.file, line: 1, column: 1 }, {
+    throw new DockerfileError('DOCKERFILE_STAGE', 'the Dockerfile has no FROM instruction', { file, line: 1, column: 1 }, {
       hint: 'start the build with FROM <image>',
     });
   }
-  return { file: ast.file, stages, globalArgs, escapeToken: ast.escapeToken };
+  return { file, stages, globalArgs, escapeToken };
 }
 
 /** What a stage's FROM resolves to. */
@@ -187,6 +191,8 @@ export function planBuild(all: Stages, opts: PlanOptions = {}): BuildPlan {
   const fromUsed = new Map<number, Set<string>>();
   // ENV of stages already walked, inherited by stages built on them.
   const stageEnv = new Map<number, Map<string, string>>();
+  // Stage names the ONBUILD triggers of a stage refer to: needs of the stages built on it.
+  const triggerRefs = new Map<number, string[]>();
   for (const stage of stages) {
     const used = new Set<string>();
     let from: FromInstruction;
@@ -223,6 +229,8 @@ export function planBuild(all: Stages, opts: PlanOptions = {}): BuildPlan {
           const ref = lex.processWord(instr.from, env);
           if (ref === '') throw stageError(instr.loc, `COPY --from=${instr.from} expands to an empty value`, 'set the variable with ARG or --build-arg');
           addRef(ref, instr.loc);
+        } else if (instr.kind === 'ONBUILD') {
+          triggerRefs.set(stage.index, [...(triggerRefs.get(stage.index) ?? []), ...onbuildRefs(instr.expression)]);
         } else if (instr.kind === 'RUN') {
           // Mount options may use variables only the base image defines; the
           // executor expands them at dispatch. Here they only reveal stage refs.
@@ -261,6 +269,16 @@ export function planBuild(all: Stages, opts: PlanOptions = {}): BuildPlan {
       p.platform = from.platform;
     }
     planned.set(stage.index, p);
+  }
+
+  // A stage built on another runs that one's ONBUILD triggers, and so needs what they name.
+  for (const p of planned.values()) {
+    if (p.base.kind !== 'stage') continue;
+    for (const r of triggerRefs.get(p.base.index) ?? []) {
+      const s = findStage(stages, r, true);
+      if (s && s.index !== p.index) p.deps = [...new Set([...p.deps, s.index])].sort((a, b) => a - b);
+      else if (!s && !/^\d+$/.test(r) && !p.images.includes(r)) p.images.push(r);
+    }
   }
 
   // The target and everything it needs.
@@ -326,4 +344,24 @@ export function planBuild(all: Stages, opts: PlanOptions = {}): BuildPlan {
     buildPlatform,
     escapeToken: all.escapeToken,
   };
+}
+
+/**
+ * The --from names (COPY, RUN --mount) of an ONBUILD trigger, as written: a name with a variable
+ * expands in the scope of the stage that runs the trigger, which the executor resolves then.
+ */
+function onbuildRefs(expression: string): string[] {
+  let triggers: Instruction[];
+  try {
+    const ast = parseDockerfile(`${expression}\n`, { file: 'ONBUILD' });
+    triggers = ast.nodes.map((n) => toInstruction(n, { file: ast.file, lines: ast.lines }));
+  } catch {
+    return []; // a bad trigger fails where it runs, with its own error
+  }
+  const refs: string[] = [];
+  for (const t of triggers) {
+    if (t.kind === 'COPY' && t.from !== undefined) refs.push(t.from);
+    if (t.kind === 'RUN') for (const m of t.mounts) if ((m.type === 'bind' || m.type === 'cache') && m.from) refs.push(m.from);
+  }
+  return refs.filter((r) => !r.includes('$'));
 }

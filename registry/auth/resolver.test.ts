@@ -1,9 +1,10 @@
-import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configPath, DOCKER_HUB_KEY, keyToHost } from './docker-config.js';
 import { removeCredential, resolveCredential, saveCredential } from './resolver.js';
+import { writeCredentialHelper } from '../../test/support/credential-helper.js';
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 
@@ -13,31 +14,13 @@ function configDir(config: unknown): string {
   return dir;
 }
 
-/** A real executable credential helper (a shell script) that keeps secrets in a file. */
+/** A real executable credential helper holding a registry's and Docker Hub's credentials. */
 function fakeHelper(name: string): { binDir: string; store: string } {
   const binDir = mkdtempSync(join(tmpdir(), 'rbuild-helper-'));
-  const store = join(binDir, 'store.json');
-  writeFileSync(store, JSON.stringify({ 'reg.example:5000': { Username: 'helperuser', Secret: 'helper-secret' }, [DOCKER_HUB_KEY]: { Username: '<token>', Secret: 'refresh-tok' } }));
-  const script = `#!/usr/bin/env node
-const fs = require('fs');
-const store = ${JSON.stringify(store)};
-const db = JSON.parse(fs.readFileSync(store, 'utf8'));
-const input = fs.readFileSync(0, 'utf8').trim();
-const verb = process.argv[2];
-if (verb === 'get') {
-  if (!db[input]) { process.stdout.write('credentials not found in native keychain\\n'); process.exit(1); }
-  process.stdout.write(JSON.stringify({ ServerURL: input, ...db[input] }));
-} else if (verb === 'store') {
-  const c = JSON.parse(input); db[c.ServerURL] = { Username: c.Username, Secret: c.Secret };
-  fs.writeFileSync(store, JSON.stringify(db));
-} else if (verb === 'erase') {
-  delete db[input]; fs.writeFileSync(store, JSON.stringify(db));
-} else process.exit(2);
-`;
-  const bin = join(binDir, `docker-credential-${name}`);
-  writeFileSync(bin, script);
-  chmodSync(bin, 0o755);
-  return { binDir, store };
+  const { secrets } = writeCredentialHelper(binDir, name, {
+    'reg.example:5000': { Username: 'helperuser', Secret: 'helper-secret' }, [DOCKER_HUB_KEY]: { Username: '<token>', Secret: 'refresh-tok' },
+  });
+  return { binDir, store: secrets };
 }
 
 describe('config path', () => {

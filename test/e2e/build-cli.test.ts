@@ -8,8 +8,8 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeTempDirs, tempDirFor, TEST_USER } from '../support/unprivileged.js';
-import { busybox, events, rbuild, writeContext } from './build-fixtures.js';
+import { removeTempDirs } from '../support/unprivileged.js';
+import { buildContext, busybox, events, rbuild, writeContext } from './build-fixtures.js';
 
 afterAll(removeTempDirs);
 
@@ -18,17 +18,12 @@ function blob(store: string, digest: string): Record<string, any> {
 }
 
 describe('build command line', () => {
-  let work: string;
-  let store: string;
-  let ctx: string;
+  let work: string, store: string, ctx: string;
   beforeAll(() => {
-    work = tempDirFor(TEST_USER, 'rbuild-cli-');
-    store = join(work, 'store');
-    ctx = join(work, 'ctx');
-    writeContext(ctx, {
+    ({ work, store, ctx } = buildContext('rbuild-cli-', {
       Dockerfile: `FROM ${busybox()}\nCOPY a.txt /a.txt\nRUN echo built-line && echo made > /made\nCMD ["sh"]\n`,
       'a.txt': 'a\n',
-    });
+    }));
   });
 
   it('-q prints the image ID alone on stdout, the one --iidfile writes', async () => {

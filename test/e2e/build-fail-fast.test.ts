@@ -7,8 +7,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { removeTempDirs, tempDirFor, TEST_USER } from '../support/unprivileged.js';
-import { busybox, events, processesUsing, rbuild, writeContext } from './build-fixtures.js';
+import { removeTempDirs } from '../support/unprivileged.js';
+import { buildContext, busybox, events, processesUsing, rbuild } from './build-fixtures.js';
 
 afterAll(removeTempDirs);
 
@@ -25,11 +25,8 @@ function running(cmdline: string): boolean {
 
 describe('a failing stage', () => {
   it('cancels the other running stages: their step is killed, nothing is left, the failure is reported', async () => {
-    const work = tempDirFor(TEST_USER, 'rbuild-failfast-');
-    const store = join(work, 'store');
-    const ctx = join(work, 'ctx');
     // A cache mount shared by both stages orders them without timing: `bad` fails only once `slow` runs.
-    writeContext(ctx, {
+    const { work, store, ctx } = buildContext('rbuild-failfast-', {
       Dockerfile: [
         `FROM ${busybox()} AS slow`,
         'RUN --mount=type=cache,id=ff,target=/c touch /c/slow-started && sleep 4711',

@@ -16,8 +16,11 @@ export const registry = (): string => inject('registry');
 /** The busybox image every build test starts from. */
 export const busybox = (): string => `${registry()}/library/busybox:latest`;
 
-/** Writes files (creating directories) owned by the test user; `{ data, mode }` for a mode other than 0644. */
-export function writeContext(dir: string, files: Record<string, string | Buffer | { data: string; mode: number }>): void {
+/** A context's files by relative path: text, bytes, or `{ data, mode }` for a mode other than 0644. */
+export type ContextFiles = Record<string, string | Buffer | { data: string; mode: number }>;
+
+/** Writes files (creating directories) owned by the test user. */
+export function writeContext(dir: string, files: ContextFiles): void {
   const { uid, gid } = userInfo(TEST_USER);
   mkdirSync(dir, { recursive: true });
   chownSync(dir, uid, gid);
@@ -44,6 +47,13 @@ export function rbuild(args: string[], opts: RunAsOptions = {}) {
 export function buildDirs(prefix: string): { work: string; store: string; ctx: string; meta: string } {
   const work = tempDirFor(TEST_USER, prefix);
   return { work, store: join(work, 'store'), ctx: join(work, 'ctx'), meta: join(work, 'meta.json') };
+}
+
+/** buildDirs with the context written: the directories of a build and its files, in one call (a beforeAll's). */
+export function buildContext(prefix: string, files: ContextFiles): { work: string; store: string; ctx: string; meta: string } {
+  const dirs = buildDirs(prefix);
+  writeContext(dirs.ctx, files);
+  return dirs;
 }
 
 /** The host path of a blob in a store. */

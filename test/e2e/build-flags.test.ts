@@ -3,24 +3,19 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDirFor, TEST_USER, removeTempDirs } from '../support/unprivileged.js';
-import { busybox, events, rbuild, readBlob as blob, startedKinds, writeContext } from './build-fixtures.js';
+import { removeTempDirs } from '../support/unprivileged.js';
+import { buildContext, busybox, events, rbuild, readBlob as blob, startedKinds } from './build-fixtures.js';
 
 // Temp directories of this file go when it is done: a run leaves /tmp as it found it.
 afterAll(removeTempDirs);
 
 describe('build flags', () => {
-  let work: string;
-  let store: string;
-  let ctx: string;
+  let work: string, store: string, ctx: string;
   beforeAll(() => {
-    work = tempDirFor(TEST_USER, 'rbuild-flags-');
-    store = join(work, 'store');
-    ctx = join(work, 'ctx');
-    writeContext(ctx, {
+    ({ work, store, ctx } = buildContext('rbuild-flags-', {
       Dockerfile: `FROM ${busybox()} AS one\nRUN cat /proc/sys/kernel/random/uuid > /stamp\nFROM ${busybox()}\nCOPY --from=one /stamp /stamp\nCOPY a.txt /a.txt\n`,
       'a.txt': 'a\n',
-    });
+    }));
   });
 
   it('--label, --annotation, --iidfile and --metadata-file', async () => {

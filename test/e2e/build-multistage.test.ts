@@ -3,8 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDirFor, TEST_USER, removeTempDirs, tempDir } from '../support/unprivileged.js';
-import { busybox, events, rbuild, writeContext } from './build-fixtures.js';
+import { removeTempDirs, tempDir } from '../support/unprivileged.js';
+import { buildContext, busybox, events, rbuild } from './build-fixtures.js';
 
 // Temp directories of this file go when it is done: a run leaves /tmp as it found it.
 afterAll(removeTempDirs);
@@ -19,14 +19,9 @@ function fileInImage(store: string, ref: string, path: string, work: string): st
 }
 
 describe('multi-stage builds', () => {
-  let work: string;
-  let store: string;
-  let ctx: string;
+  let work: string, store: string, ctx: string;
   beforeAll(() => {
-    work = tempDirFor(TEST_USER, 'rbuild-ms-');
-    store = join(work, 'store');
-    ctx = join(work, 'ctx');
-    writeContext(ctx, {
+    ({ work, store, ctx } = buildContext('rbuild-ms-', {
       Dockerfile: [
         `ARG BASE=${busybox()}`,
         'FROM $BASE AS gen-a',
@@ -42,7 +37,7 @@ describe('multi-stage builds', () => {
         'RUN cat /out/a.txt /out/b.txt > /out/all.txt',
         '',
       ].join('\n'),
-    });
+    }));
   });
 
   it('runs independent stages in parallel, skips unneeded ones, and COPY --from brings their files', async () => {
@@ -70,5 +65,57 @@ describe('multi-stage builds', () => {
     const r = await rbuild(['build', '--root', store, '--progress=plain', '--target', 'unused', ctx]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/exit 1.*code 1|code 1/);
+  });
+});
+
+// BuildKit expands --from (and FROM) with the stage's ARGs before matching a stage name, so
+// stages reached only through a variable are needed stages, not pruned ones.
+describe('stages named through variables', () => {
+  /** Builds `lines` as `tag` in a fresh store and expects success: the stages that ran, and the image's files. */
+  async function buildStages(prefix: string, tag: string, lines: string[]) {
+    const { work, store, ctx } = buildContext(prefix, { Dockerfile: [...lines, ''].join('\n') });
+    const r = await rbuild(['build', '-t', tag, '--root', store, '--progress=json', ctx]);
+    expect(r.stderr).not.toMatch(/"type":"result".*"error"/);
+    expect(r.code).toBe(0);
+    return { stages: new Set(events(r.stderr).filter((e) => e.stage).map((e) => e.stage)), file: (path: string) => fileInImage(store, tag, path, work) };
+  }
+
+  it('builds the stages COPY --from=$VAR, RUN --mount from=$VAR and FROM $VAR name, and only those', async () => {
+    const b = await buildStages('rbuild-ms-var-', 'msvar:1', [
+      `ARG BASE=${busybox()}`,
+      'ARG SRC=gen',
+      'ARG PARENT=final',
+      'FROM $BASE AS gen',
+      'RUN echo gen > /g.txt',
+      'FROM $BASE AS seed',
+      'RUN mkdir /seed && echo seed > /seed/s.txt',
+      'FROM $BASE AS mnt',
+      'RUN echo mnt > /m.txt',
+      'FROM $BASE AS unused',
+      'RUN exit 1',
+      'FROM $BASE AS final',
+      'ARG SRC',
+      'ARG M=mnt',
+      'ARG SEED=seed',
+      'COPY --from=$SRC /g.txt /out/',
+      'RUN --mount=type=bind,from=${M},target=/m --mount=type=cache,id=var-seed,from=$SEED,source=/seed,target=/c cat /m/m.txt /c/s.txt > /out/mounted.txt',
+      'FROM ${PARENT}',
+      'RUN cat /out/g.txt /out/mounted.txt > /out/all.txt',
+    ]);
+    expect(b.stages).toEqual(new Set(['gen', 'seed', 'mnt', 'final', '5']));
+    expect(b.file('out/all.txt')).toBe('gen\nmnt\nseed\n');
+  });
+
+  it('builds the stages that the ONBUILD triggers of a base stage name', async () => {
+    const b = await buildStages('rbuild-ms-onb-', 'msonb:1', [
+      `FROM ${busybox()} AS gen`,
+      'RUN echo gen > /g.txt',
+      `FROM ${busybox()} AS base`,
+      'ONBUILD COPY --from=gen /g.txt /from-trigger.txt',
+      'FROM base',
+      'RUN cat /from-trigger.txt > /out.txt',
+    ]);
+    expect(b.stages).toEqual(new Set(['gen', 'base', '2']));
+    expect(b.file('out.txt')).toBe('gen\n');
   });
 });

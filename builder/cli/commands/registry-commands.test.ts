@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type AddressInfo, type Server } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { writeCredentialHelper } from '../../../test/support/credential-helper.js';
 import { startFaultProxy } from '../../../test/support/fault-proxy.js';
 import { startTestRegistry, TEST_USERS, type TestRegistry } from '../../../test/support/registry-server.js';
 import { mkdirFor, runAs, tempDirFor, TEST_USER, userInfo } from '../../../test/support/unprivileged.js';
@@ -90,23 +91,7 @@ describe('rbuild pull / push / login / logout', () => {
   it('logs in, pushes, pulls and logs out through a credential helper (credsStore), keeping the secret out of config.json', async () => {
     // A real `docker-credential-rbtest` executable on the test user's PATH, keeping secrets in its own file.
     const bin = mkdirFor(TEST_USER, join(dir, 'helper-bin'));
-    const secrets = join(bin, 'secrets.json');
-    writeFileSync(join(bin, 'docker-credential-rbtest'), `#!/usr/bin/env node
-const fs = require('fs');
-const file = ${JSON.stringify(secrets)};
-const db = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
-const input = fs.readFileSync(0, 'utf8').trim();
-const verb = process.argv[2];
-if (verb === 'get') {
-  if (!db[input]) { process.stdout.write('credentials not found in native keychain\\n'); process.exit(1); }
-  process.stdout.write(JSON.stringify({ ServerURL: input, ...db[input] }));
-} else if (verb === 'store') {
-  const c = JSON.parse(input); db[c.ServerURL] = { Username: c.Username, Secret: c.Secret };
-  fs.writeFileSync(file, JSON.stringify(db));
-} else if (verb === 'erase') { delete db[input]; fs.writeFileSync(file, JSON.stringify(db)); }
-else process.exit(2);
-`);
-    chmodSync(join(bin, 'docker-credential-rbtest'), 0o755);
+    const { secrets } = writeCredentialHelper(bin, 'rbtest');
     const dockerDir = mkdirFor(TEST_USER, join(dir, 'docker-helper'));
     writeFileSync(join(dockerDir, 'config.json'), JSON.stringify({ credsStore: 'rbtest' }));
     chownSync(join(dockerDir, 'config.json'), userInfo(TEST_USER).uid, userInfo(TEST_USER).gid);
