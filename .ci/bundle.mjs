@@ -18,7 +18,7 @@ import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { createRequire, isBuiltin } from 'node:module';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +51,7 @@ const cli = await build({
   supported: { 'dynamic-import': false },
   plugins: [lazyCommanderChildProcess(), lazyBuiltins()],
   sourcemap: 'linked',
+  ...(process.env.RBUILD_BUNDLE_MINIFY ? { minifyWhitespace: true, minifySyntax: true, ...(process.env.RBUILD_BUNDLE_MINIFY === 'all' ? { minifyIdentifiers: true } : {}) } : {}),
   legalComments: 'none',
   logLevel: 'warning',
   metafile: true,
@@ -171,6 +172,15 @@ function lazyCommanderChildProcess() {
   };
 }
 
+/** Whether every import of built-in `bare` in args.importer (rbuild's own TypeScript, not node_modules) is a static named import. */
+function onlyNamedImports(args, bare) {
+  if (args.kind !== 'import-statement' || !/\.ts$/.test(args.importer) || /node_modules/.test(args.importer)) return false;
+  const text = readFileSync(args.importer, 'utf8');
+  const spec = `['"](?:node:)?${bare}['"]`;
+  const all = text.match(new RegExp(`(?:import|export)[^'";]*?from\\s*${spec}|import\\s*\\(\\s*${spec}|require\\s*\\(\\s*${spec}`, 'g')) ?? [];
+  return all.length > 0 && all.every((m) => /^import\s*(type\s*)?\{[^}]*\}\s*from/.test(m));
+}
+
 /**
  * esbuild turns `import { spawn } from 'node:child_process'` into a require() that runs when the
  * importing module is initialised, and initialising the build command initialises most of the code
@@ -190,11 +200,13 @@ function lazyBuiltins() {
       b.onResolve({ filter: /^[a-z_/]+$|^node:/ }, (args) => {
         const bare = args.path.replace(/^node:/, '');
         if (!isBuiltin(args.path) || STARTUP_BUILTINS.has(bare)) return undefined;
-        // A built-in that IS a function (assert) cannot be stood in for by an object of getters:
-        // esbuild's ES-module interop makes `import assert from 'assert'` the exports object itself.
-        if (typeof createRequire(import.meta.url)(`node:${bare}`) === 'function') return undefined;
         // The lazy module's own require() of the real built-in.
         if (args.namespace === NS) return { path: `node:${bare}`, external: true };
+        // A built-in that IS a function (assert, stream) cannot be stood in for by an object of getters
+        // where it is used as a whole: esbuild's ES-module interop makes `import assert from 'assert'`
+        // the exports object itself. Only named imports (`import { Readable } from 'node:stream'`)
+        // in rbuild's own code, checked in the importing file, get the lazy module then.
+        if (typeof createRequire(import.meta.url)(`node:${bare}`) === 'function' && !onlyNamedImports(args, bare)) return undefined;
         return { path: bare, namespace: NS };
       });
       b.onLoad({ filter: /.*/, namespace: NS }, (args) => {
