@@ -213,11 +213,17 @@ function lazyBuiltins() {
         const real = createRequire(import.meta.url)(`node:${args.path}`);
         const names = Object.keys(real).filter((k) => /^[A-Za-z_$][\w$]*$/.test(k));
         const spec = JSON.stringify(`node:${args.path}`);
+        // The getters sit on the exports' prototype, not on the exports: esbuild's __toESM, run once
+        // per importing module, copies own properties one by one (a getter closure each: ~30 modules
+        // import fs/promises, ~20 crypto), while it gives its copy the same prototype, through which
+        // the names still resolve.
         const lines = [
           'let m;',
-          `for (const k of ${JSON.stringify(names)}) Object.defineProperty(exports, k, { enumerable: true, get: () => (m ??= require(${spec}))[k] });`,
+          'const proto = {};',
+          `for (const k of ${JSON.stringify(names)}) Object.defineProperty(proto, k, { get: () => (m ??= require(${spec}))[k] });`,
           // `import os from 'node:os'`: the default export is the module itself (loaded on first use too).
-          `Object.defineProperty(exports, 'default', { get: () => (m ??= require(${spec})) });`,
+          `Object.defineProperty(proto, 'default', { get: () => (m ??= require(${spec})) });`,
+          'module.exports = Object.create(proto);',
         ];
         return { contents: lines.join('\n'), loader: 'js', resolveDir: root };
       });
