@@ -17,8 +17,8 @@
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { createRequire, isBuiltin } from 'node:module';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire, isBuiltin, Module } from 'node:module';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,7 +46,8 @@ const cli = await build({
   // import.meta does not exist in CommonJS: the modules that find the package root (the
   // helper, the native addon) get the bundle's own URL and walk up from there as before.
   define: { 'import.meta.url': '__rbuildBundleUrl' },
-  banner: { js: "var __rbuildBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // Spelled out for the usual path (what pathToFileURL gives for it): its first call costs ~1 ms.
+  banner: { js: "var __rbuildBundleUrl = /^[\\w./-]+$/.test(__filename) ? 'file://' + __filename : require('node:url').pathToFileURL(__filename).href;" },
   // import() of node: built-ins and undici becomes require(): a vm.Script has no module loader.
   supported: { 'dynamic-import': false },
   plugins: [lazyCommanderChildProcess(), lazyBuiltins()],
@@ -63,6 +64,9 @@ for (const out of cli.outputFiles) {
     // decoding): esbuild escapes non-ASCII text in strings but not in every regular expression.
     // \uXXXX means the same there (and in strings, identifiers and comments).
     text = text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    // Wrapped as Node wraps a CommonJS module (the shebang made a comment: it cannot stand inside the
+    // function), so that the loader compiles the file's text as it is, without building a ~1 MB copy.
+    text = Module.wrap(text.replace(/^#!/, '//'));
     // The id ties a code cache to this exact bundle (V8 itself only checks the length).
     const id = createHash('sha256').update(text).digest('hex');
     text = `${text}//# rbuildBundleId=${id}\n`;
@@ -83,8 +87,6 @@ const loaderOptions = {
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  // bundle-loader.ts finds its built-ins with createRequire(import.meta.url).
-  define: { 'import.meta.url': '__rbuildLoaderUrl' },
   logLevel: 'warning',
 };
 writeFileSync(join(outDir, 'package.json'), '{ "type": "commonjs" }\n');
@@ -98,17 +100,17 @@ await build({
       "import { runBundle } from './builder/cli/bundle-loader.ts';",
       "const here = (f: string): string => `${__dirname}/${f}`;",
       'const record = process.env.RBUILD_RECORD_CODE_CACHE;',
-      "runBundle(here('rbuild.cjs'), here('rbuild.v8cache'), record ? { recordCacheTo: record } : {});",
+      // Its own require and Module class: requiring node:module would load Node's ES module loader.
+      "runBundle(here('rbuild.cjs'), here('rbuild.v8cache'), record ? { recordCacheTo: record } : {}, { require, Module: module.constructor as never });",
     ].join('\n'),
   },
   outfile: mainFile,
-  banner: { js: "#!/usr/bin/env node\n// rbuild: loads the bundled CLI (./rbuild.cjs) with its code cache; made by .ci/bundle.mjs.\nvar __rbuildLoaderUrl = require('node:url').pathToFileURL(__filename).href;" },
+  banner: { js: "#!/usr/bin/env node\n// rbuild: loads the bundled CLI (./rbuild.cjs) with its code cache; made by .ci/bundle.mjs." },
 });
 await build({
   ...loaderOptions,
   entryPoints: ['builder/cli/bundle-loader.ts'],
   outfile: join(outDir, 'bundle-loader.js'),
-  banner: { js: "var __rbuildLoaderUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
 
 // 3. The code cache, recorded from a fully cached rebuild only: what a no-op build runs is what
@@ -171,6 +173,15 @@ function lazyCommanderChildProcess() {
   };
 }
 
+/** Whether every import of built-in `bare` in args.importer (rbuild's own TypeScript, not node_modules) is a static named import. */
+function onlyNamedImports(args, bare) {
+  if (args.kind !== 'import-statement' || !/\.ts$/.test(args.importer) || /node_modules/.test(args.importer)) return false;
+  const text = readFileSync(args.importer, 'utf8');
+  const spec = `['"](?:node:)?${bare}['"]`;
+  const all = text.match(new RegExp(`(?:import|export)[^'";]*?from\\s*${spec}|import\\s*\\(\\s*${spec}|require\\s*\\(\\s*${spec}`, 'g')) ?? [];
+  return all.length > 0 && all.every((m) => /^import\s*(type\s*)?\{[^}]*\}\s*from/.test(m));
+}
+
 /**
  * esbuild turns `import { spawn } from 'node:child_process'` into a require() that runs when the
  * importing module is initialised, and initialising the build command initialises most of the code
@@ -190,22 +201,30 @@ function lazyBuiltins() {
       b.onResolve({ filter: /^[a-z_/]+$|^node:/ }, (args) => {
         const bare = args.path.replace(/^node:/, '');
         if (!isBuiltin(args.path) || STARTUP_BUILTINS.has(bare)) return undefined;
-        // A built-in that IS a function (assert) cannot be stood in for by an object of getters:
-        // esbuild's ES-module interop makes `import assert from 'assert'` the exports object itself.
-        if (typeof createRequire(import.meta.url)(`node:${bare}`) === 'function') return undefined;
         // The lazy module's own require() of the real built-in.
         if (args.namespace === NS) return { path: `node:${bare}`, external: true };
+        // A built-in that IS a function (assert, stream) cannot be stood in for by an object of getters
+        // where it is used as a whole: esbuild's ES-module interop makes `import assert from 'assert'`
+        // the exports object itself. Only named imports (`import { Readable } from 'node:stream'`)
+        // in rbuild's own code, checked in the importing file, get the lazy module then.
+        if (typeof createRequire(import.meta.url)(`node:${bare}`) === 'function' && !onlyNamedImports(args, bare)) return undefined;
         return { path: bare, namespace: NS };
       });
       b.onLoad({ filter: /.*/, namespace: NS }, (args) => {
         const real = createRequire(import.meta.url)(`node:${args.path}`);
         const names = Object.keys(real).filter((k) => /^[A-Za-z_$][\w$]*$/.test(k));
         const spec = JSON.stringify(`node:${args.path}`);
+        // The getters sit on the exports' prototype, not on the exports: esbuild's __toESM, run once
+        // per importing module, copies own properties one by one (a getter closure each: ~30 modules
+        // import fs/promises, ~20 crypto), while it gives its copy the same prototype, through which
+        // the names still resolve.
         const lines = [
           'let m;',
-          `for (const k of ${JSON.stringify(names)}) Object.defineProperty(exports, k, { enumerable: true, get: () => (m ??= require(${spec}))[k] });`,
+          'const proto = {};',
+          `for (const k of ${JSON.stringify(names)}) Object.defineProperty(proto, k, { get: () => (m ??= require(${spec}))[k] });`,
           // `import os from 'node:os'`: the default export is the module itself (loaded on first use too).
-          `Object.defineProperty(exports, 'default', { get: () => (m ??= require(${spec})) });`,
+          `Object.defineProperty(proto, 'default', { get: () => (m ??= require(${spec})) });`,
+          'module.exports = Object.create(proto);',
         ];
         return { contents: lines.join('\n'), loader: 'js', resolveDir: root };
       });

@@ -76,14 +76,19 @@ const HANDOVER_ENV = 'RBUILD_ADD_DOWNLOADS';
  */
 export class Downloads {
   private readonly byUrl = new Map<string, Promise<Downloaded>>();
-  private readonly dir: string;
+  private dirName: string | undefined;
   /** Whether the directory may exist: taken over from the first pass, or a download was started. */
   private touched: boolean;
-  constructor(tmpDir: string) {
+  constructor(private readonly tmpDir: string) {
     const inherited = process.env[HANDOVER_ENV];
     // Only a directory of this store's tmp/ is taken over (never a path from elsewhere).
     this.touched = Boolean(inherited && dirname(inherited) === tmpDir);
-    this.dir = this.touched ? inherited! : join(tmpDir, `add-${randomBytes(6).toString('hex')}`);
+    if (this.touched) this.dirName = inherited!;
+  }
+
+  // Named on first use: most builds download nothing, and randomBytes would load node:crypto.
+  private get dir(): string {
+    return (this.dirName ??= join(this.tmpDir, `add-${randomBytes(6).toString('hex')}`));
   }
 
   /** The downloaded file for `url`, fetched on first use; rejects when it does not match `checksum`. */

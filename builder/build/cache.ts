@@ -5,11 +5,11 @@
  * One small JSON file per key under `<root>/cache/steps/`, written atomically,
  * so concurrent builds share it safely and a crash never leaves a torn record.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ImageConfig } from '../../registry/oci/types.js';
+import { sha256Hex } from '../../registry/oci/sha256.js';
 
 /** A layer as the build state tracks it. */
 export interface LayerRef {
@@ -27,9 +27,7 @@ export interface CacheRecord {
 
 /** A cache key: sha256 over a canonical JSON array of its parts. */
 export function cacheKey(parent: string, kind: string, parts: unknown): string {
-  const h = createHash('sha256');
-  h.update(JSON.stringify([parent, kind, parts]));
-  return `sha256:${h.digest('hex')}`;
+  return `sha256:${sha256Hex(JSON.stringify([parent, kind, parts]))}`;
 }
 
 /** A second source of records (an imported remote cache); its hits have their blobs in the store. */

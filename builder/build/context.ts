@@ -6,6 +6,7 @@
  * metadata alone, as BuildKit does.
  */
 import { createHash } from 'node:crypto';
+import { Sha256, sha256Hex } from '../../registry/oci/sha256.js';
 import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { rename, writeFile, mkdir } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
@@ -74,7 +75,7 @@ const SMALL_FILE = 1024 * 1024;
  * so that a build loads only the hashes of its own context, not every one ever built.
  */
 export function contextHashFile(cacheDir: string, contextDir: string): string {
-  return join(cacheDir, 'context-hashes', `${createHash('sha256').update(resolve(contextDir)).digest('hex').slice(0, 32)}.json`);
+  return join(cacheDir, 'context-hashes', `${sha256Hex(resolve(contextDir)).slice(0, 32)}.json`);
 }
 
 /** Remembers file content hashes by metadata across builds (one JSON file). */
@@ -246,7 +247,7 @@ export class BuildContext {
 
   /** A checksum of the content, modes and names of everything the sources select (not mtimes). */
   async checksum(sources: ResolvedSource[]): Promise<string> {
-    const h = createHash('sha256');
+    const h = new Sha256();
     for (const src of sources) {
       h.update(`source ${src.rel}\n`);
       for (const e of this.walkSync(src)) {
@@ -257,7 +258,7 @@ export class BuildContext {
         else h.update(`o ${e.rel} ${mode}\n`);
       }
     }
-    return `sha256:${h.digest('hex')}`;
+    return `sha256:${h.digestHex()}`;
   }
 
   /** The content hash of a context file that checksum() has seen unchanged, without reading it; undefined when unknown. */

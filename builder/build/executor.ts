@@ -17,7 +17,6 @@ import { BuildError, NeedsNamespaceError } from './errors.js';
 import { FailFast } from './fail-fast.js';
 import type { EventSink } from './events.js';
 import { withView } from './layer-snapshots.js';
-import { squashState } from './squash-stage.js';
 import { runStage } from './stage-runner.js';
 import { writeImage } from './write-image.js';
 
@@ -39,7 +38,7 @@ export async function executeBuild(graph: BuildGraph, opts: BuildOptions, deps: 
   try {
     let final = await run.stageResult(target.id);
     await opts.context.saveHashes();
-    if (opts.squash && final.layers.length - final.baseLayers > 1) final = await squashState(run, final);
+    if (opts.squash && final.layers.length - final.baseLayers > 1) final = await (await import('./squash-stage.js')).squashState(run, final);
     if (opts.exportRoot) await withView(run, final.layers, opts.exportRoot);
     const image = await writeImage(deps.store, final, opts);
     return { ...image, executed: run.counts.executed, cached: run.counts.cached, cacheRecords: run.cache.touched, baseImageLayers: run.baseImageLayers };

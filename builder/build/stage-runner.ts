@@ -5,7 +5,6 @@
  */
 import * as cfg from '../image/config.js';
 import { cacheKey } from './cache.js';
-import { executeStep } from './execute-step.js';
 import { parseTriggers } from './onbuild.js';
 import { baseState } from './stage-base.js';
 import { stepKeyParts } from './step-key.js';
@@ -47,6 +46,9 @@ export async function runStage(run: BuildRun, stage: GraphStage): Promise<StageS
     }
     emit({ type: 'step-start', ...ev });
     const started = Date.now();
+    // Loaded on the first miss: what runs steps (snapshots, the sandbox, COPY) is most of the
+    // executor, and a fully cached rebuild never needs it.
+    const { executeStep } = await import('./execute-step.js');
     const next = await executeStep(run, step, state, id);
     state = { ...next, key };
     await cache.put(key, { config: state.config, layers: state.layers });

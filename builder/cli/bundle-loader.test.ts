@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { BUNDLE_ID_MARK, bundleId, cachedDataFor, cacheFileBytes } from './bundle-loader.js';
+import { Module } from 'node:module';
+import { BUNDLE_ID_MARK, bundleId, cachedDataFor, cacheFileBytes, WRAP_START } from './bundle-loader.js';
 
 const execFileP = promisify(execFile);
 const ID = 'ab'.repeat(32);
@@ -34,15 +35,19 @@ describe('runBundle in node', () => {
   /** Runs `bundle` through runBundle; returns what it printed and whether the cache was used. */
   async function run(bundle: string, cache: string, record?: string, args = ['arg1']): Promise<{ out: string; cacheUsed: boolean }> {
     const script = `import { runBundle } from ${JSON.stringify(loader)};
-      const r = runBundle(${JSON.stringify(bundle)}, ${JSON.stringify(cache)}, ${record ? `{ recordCacheTo: ${JSON.stringify(record)} }` : '{}'});
+      import { createRequire, Module } from 'node:module';
+      const host = { require: createRequire(import.meta.url), Module };
+      const r = runBundle(${JSON.stringify(bundle)}, ${JSON.stringify(cache)}, ${record ? `{ recordCacheTo: ${JSON.stringify(record)} }` : '{}'}, host);
       process.on('exit', () => console.log('cacheUsed=' + r.cacheUsed));`;
     const { stdout } = await execFileP(process.execPath, ['--input-type=module', '-e', script, ...args]);
     return { out: stdout, cacheUsed: stdout.includes('cacheUsed=true') };
   }
 
-  function writeBundle(name: string, body: string): string {
+  function writeBundle(name: string, body: string, wrap = false): string {
     const file = join(dir, name);
-    const text = `#!/usr/bin/env node\n${body}\n`;
+    const plain = `#!/usr/bin/env node\n${body}\n`;
+    // As .ci/bundle.mjs writes it: in Node's CommonJS wrapper, the shebang a comment.
+    const text = wrap ? Module.wrap(plain.replace(/^#!/, '//')) : plain;
     writeFileSync(file, `${text}${BUNDLE_ID_MARK}${createHash('sha256').update(text).digest('hex')}\n`);
     return file;
   }
@@ -52,6 +57,16 @@ describe('runBundle in node', () => {
     const r = await run(bundle, join(dir, 'none.v8cache'));
     expect(r.out).toContain('a.cjs object arg1');
     expect(r.cacheUsed).toBe(false);
+  });
+
+  it('runs a bundle already wrapped as .ci/bundle.mjs wraps it, with its cache', async () => {
+    expect(Module.wrap('x')).toBe(`${WRAP_START}x\n});`);
+    const bundle = writeBundle('w.cjs', "console.log(require('node:path').basename(__filename), typeof exports, __dirname.length > 0, process.argv.at(-1));", true);
+    const cache = join(dir, 'w.v8cache');
+    expect((await run(bundle, cache, cache)).out).toContain('w.cjs object true arg1');
+    const again = await run(bundle, cache);
+    expect(again.out).toContain('w.cjs object true arg1');
+    expect(again.cacheUsed).toBe(true);
   });
 
   it('records a cache that the next run uses, and ignores it for another bundle', async () => {

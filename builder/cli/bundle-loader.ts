@@ -8,18 +8,21 @@
  * The cache is only an accelerator: a missing, foreign (other bundle) or
  * rejected (other Node/V8 version or flags) cache means an ordinary compile.
  */
-import { createRequire } from 'node:module';
+import type { Module as NodeModule } from 'node:module';
 
-// Built-ins through require(), not import: an ES import of a built-in makes Node
-// build its ES facade, which reads every export, getters included, and node:fs's
-// getters load fs/promises and the whole stream stack (~30 internal modules) that
-// a cached build never needs.
-const require = createRequire(import.meta.url);
-const { readFileSync, writeFileSync } = require('node:fs') as typeof import('node:fs');
-const { Module } = require('node:module') as typeof import('node:module');
-const { dirname } = require('node:path') as typeof import('node:path');
-const { Script } = require('node:vm') as typeof import('node:vm');
-const { isAscii } = require('node:buffer') as typeof import('node:buffer');
+/**
+ * What the loader takes from Node's CommonJS loader of its caller (main.js passes its own `require`
+ * and `module.constructor`). Not imports: an ES import of a built-in makes Node build its ES
+ * facade (node:fs's getters load fs/promises and the stream stack), and node:module itself loads
+ * Node's ES module loader (~0.6 ms); the built-ins used here are loaded at start-up already.
+ */
+export interface LoaderHost {
+  require: NodeRequire;
+  Module: typeof NodeModule;
+}
+
+/** The text .ci/bundle.mjs wraps the bundle in (Node's CommonJS wrapper), so that it needs no wrapping (a copy of ~1 MB) here. */
+export const WRAP_START = '(function (exports, require, module, __filename, __dirname) { ';
 
 /** The comment .ci/bundle.mjs ends the bundle with: `//# rbuildBundleId=<sha256 of the bundle before it>`. */
 export const BUNDLE_ID_MARK = '//# rbuildBundleId=';
@@ -54,16 +57,21 @@ export interface BundleRun {
 }
 
 /**
- * Compiles `bundleFile` (a CommonJS file) with the code cache in `cacheFile` and runs it as
- * the main module. With `recordCacheTo`, writes a cache for this bundle there when the process
+ * Compiles `bundleFile` (a CommonJS file, wrapped as .ci/bundle.mjs writes it, or not) with the
+ * code cache in `cacheFile` and runs it as the main module. With `recordCacheTo`, writes a cache for this bundle there when the process
  * exits: the bytecode of everything compiled so far, the cache read included.
  */
-export function runBundle(bundleFile: string, cacheFile: string, opts: { recordCacheTo?: string } = {}): BundleRun {
-  // The shebang line is not JavaScript; keep the line count for stack traces.
+export function runBundle(bundleFile: string, cacheFile: string, opts: { recordCacheTo?: string }, host: LoaderHost): BundleRun {
+  const { readFileSync, writeFileSync } = host.require('node:fs') as typeof import('node:fs');
+  const { Script } = host.require('node:vm') as typeof import('node:vm');
+  const { isAscii } = host.require('node:buffer') as typeof import('node:buffer');
+  const { Module } = host;
   // .ci/bundle.mjs makes the bundle ASCII: latin1 decoding is then exact and ~3x faster than UTF-8.
   const bytes = readFileSync(bundleFile);
-  const source = (isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8')).replace(/^#!.*/, '');
+  let source = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
   const id = bundleId(source);
+  // A bundle not wrapped by .ci/bundle.mjs: its shebang line is not JavaScript (the line count stays for stack traces).
+  if (!source.startsWith(WRAP_START)) source = Module.wrap(source.replace(/^#!.*/, ''));
   let cachedData: Buffer | undefined;
   if (id) {
     try {
@@ -72,14 +80,14 @@ export function runBundle(bundleFile: string, cacheFile: string, opts: { recordC
       // no cache: compile as usual
     }
   }
-  const script = new Script(Module.wrap(source), { filename: bundleFile, ...(cachedData ? { cachedData } : {}) });
-  const dir = dirname(bundleFile);
+  const script = new Script(source, { filename: bundleFile, ...(cachedData ? { cachedData } : {}) });
+  const dir = bundleFile.slice(0, bundleFile.lastIndexOf('/')) || '/';
   const mod: InstanceType<typeof Module> = new Module(bundleFile);
   mod.filename = bundleFile;
   (mod as InstanceType<typeof Module> & { paths: string[] }).paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(dir);
   const record = opts.recordCacheTo;
   if (record && id) process.once('exit', () => writeFileSync(record, cacheFileBytes(script.createCachedData(), id)));
   const wrapper = script.runInThisContext() as (exports: unknown, require: NodeRequire, module: InstanceType<typeof Module>, filename: string, dirname: string) => void;
-  wrapper.call(mod.exports, mod.exports, createRequire(bundleFile), mod, bundleFile, dir);
+  wrapper.call(mod.exports, mod.exports, Module.createRequire(bundleFile), mod, bundleFile, dir);
   return { cacheUsed: cachedData !== undefined && !script.cachedDataRejected };
 }

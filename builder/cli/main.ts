@@ -7,6 +7,7 @@
 import { Command } from 'commander';
 import { currentNamespace, ensureBuildNamespace, mappingWarning } from '../sandbox/userns.js';
 import { exitCodeFor, formatError } from './errors.js';
+import { exitWhenIdle } from './exit-when-idle.js';
 import { useBaselineWasmCompiler } from './wasm-tiering.js';
 
 
@@ -84,4 +85,5 @@ async function main(argv: string[]): Promise<void> {
 }
 
 // Not a top-level await: the bundle (.ci/bundle.mjs) is CommonJS, which has none.
-void main(process.argv);
+// Done: exit without Node's last loop turn and heap teardown when nothing is pending (exit-when-idle.ts).
+void main(process.argv).then(() => exitWhenIdle());

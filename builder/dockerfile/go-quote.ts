@@ -1,7 +1,9 @@
 /** Go's strconv.Quote and `%q` of a []string: the quoting in BuildKit's AST dump. */
 
 // Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols and ASCII space.
-const printable = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
+// Made on first use: V8 builds the Unicode property classes when the literal is evaluated (~1 ms),
+// and every command loads the parser while only the AST dump quotes.
+let printable: RegExp | undefined;
 
 const named: Record<string, string> = {
   '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v',
@@ -15,7 +17,7 @@ export function goQuote(s: string): string {
       out += '\\' + ch;
       continue;
     }
-    if (printable.test(ch)) {
+    if ((printable ??= /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u).test(ch)) {
       out += ch;
       continue;
     }

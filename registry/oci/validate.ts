@@ -3,7 +3,7 @@
  * plus small pure helpers (digests, our canonical JSON writer, media-type tests).
  * Everything here is pure: no I/O.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from './sha256.js';
 import { MediaType } from './types.js';
 import type { Descriptor, Digest, ImageConfig, Index, Manifest, Platform } from './types.js';
 
@@ -38,7 +38,7 @@ export function isDigest(s: unknown): s is Digest {
 
 /** The sha256 digest of some bytes. */
 export function sha256Digest(bytes: Uint8Array | string): Digest {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  return `sha256:${sha256Hex(bytes)}`;
 }
 
 /** The hex part of a digest (`sha256:ab..` -> `ab..`). */

@@ -18,6 +18,7 @@ import type { ContentStore, ImageIndex } from '../content-store.js';
 import { AnnotationRefName, MediaType } from '../oci/types.js';
 import type { Descriptor, Digest, Index } from '../oci/types.js';
 import { canonicalJson, isDigest, parseJson, validateIndex } from '../oci/validate.js';
+import { sha256Hex } from '../oci/sha256.js';
 import { withFileLock } from './file-lock.js';
 import { StoreError } from './store-error.js';
 import { verifyingStream } from './verify-stream.js';
@@ -117,7 +118,7 @@ export class OciLayoutStore implements ContentStore, ImageIndex {
       throw err;
     }
     const alg = digest.slice(0, digest.indexOf(':'));
-    const got = `${alg}:${createHash(alg).update(bytes).digest('hex')}`;
+    const got = `${alg}:${alg === 'sha256' ? sha256Hex(bytes) : createHash(alg).update(bytes).digest('hex')}`;
     if (got !== digest) {
       throw new StoreError('DIGEST_MISMATCH', `stored blob ${digest} is corrupt: it hashes to ${got} (${this.blobPath(digest)})`);
     }
@@ -192,7 +193,7 @@ export class OciLayoutStore implements ContentStore, ImageIndex {
   /** Stores bytes (manifests, configs) and returns their sha256 descriptor. */
   async writeBytes(bytes: Uint8Array, mediaType: string, signal?: AbortSignal): Promise<Descriptor> {
     signal?.throwIfAborted();
-    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}` as Digest;
+    const digest = `sha256:${sha256Hex(bytes)}` as Digest;
     const desc: Descriptor = { mediaType, digest, size: bytes.byteLength };
     await this.markWriter();
     if (await this.touchIfPresent(digest)) return desc;
