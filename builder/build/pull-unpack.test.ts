@@ -14,7 +14,7 @@ import { openStore, type OciLayoutStore } from '../../registry/store/oci-layout-
 import { resolveImage } from '../../registry/store/images.js';
 import { chainIds } from '../../snapshotter/chain-id.js';
 import { createSnapshotter } from '../../snapshotter/create.js';
-import type { Snapshotter } from '../../snapshotter/snapshotter.js';
+import type { Digest as ChainDigest, Snapshotter } from '../../snapshotter/snapshotter.js';
 import { makeTar } from '../../snapshotter/testing/make-tar.js';
 import { unpackWhilePulling } from './pull-unpack.js';
 
@@ -91,7 +91,7 @@ describe('unpackWhilePulling (real registry, store and snapshotter)', () => {
     const img = await pushImageOf('unpack/ok');
     const { root, store, snap } = await freshRoot();
     const r = await pullImage(img.ref, store, { client, tapLayer: unpackWhilePulling(snap) });
-    const chains = chainIds(img.config.rootfs.diff_ids as Digest[]);
+    const chains = chainIds(img.config.rootfs.diff_ids as ChainDigest[]);
     expect(await snap.exists(chains[0]!)).toBe(true);
     const view = await snap.view('v', chains[0]);
     try {
@@ -115,7 +115,7 @@ describe('unpackWhilePulling (real registry, store and snapshotter)', () => {
     tampered[9] = tampered[9] === 255 ? 3 : 255;
     writeFileSync(blobFile(layer.digest), tampered);
     const { root, store, snap } = await freshRoot();
-    const chain0 = chainIds(img.config.rootfs.diff_ids as Digest[])[0]!;
+    const chain0 = chainIds(img.config.rootfs.diff_ids as ChainDigest[])[0]!;
     try {
       await expect(pullImage(img.ref, store, { client, tapLayer: unpackWhilePulling(snap) })).rejects.toMatchObject({ code: 'DIGEST_MISMATCH' });
       expect(await snap.exists(chain0)).toBe(false);
@@ -142,7 +142,7 @@ describe('unpackWhilePulling (real registry, store and snapshotter)', () => {
       },
     });
     await expect(pulling).rejects.toThrow();
-    const chain0 = chainIds(img.config.rootfs.diff_ids as Digest[])[0]!;
+    const chain0 = chainIds(img.config.rootfs.diff_ids as ChainDigest[])[0]!;
     expect(await snap.exists(chain0)).toBe(false);
     expect(await store.stat(big.digest)).toBeUndefined();
     await expect(resolveImage(store, img.ref)).rejects.toMatchObject({ code: 'IMAGE_UNKNOWN' });

@@ -34,17 +34,17 @@ export async function baseState(run: BuildRun, stage: GraphStage): Promise<Stage
 
 /**
  * An image by name, from the local store or pulled, as --pull says. With `unpack` (the stage will
- * run steps on it), a pull extracts the layers as they download, so it happens in the build namespace:
- * outside it, asking for the snapshotter throws NeedsNamespaceError before anything is downloaded.
+ * run steps on it), the first pull of an image extracts the layers as they download, so it happens
+ * in the build namespace: outside it, asking for the snapshotter throws NeedsNamespaceError before
+ * anything is downloaded.
  */
 export async function baseImage(run: BuildRun, name: string, unpack = false): Promise<ResolvedImage> {
   const { deps, opts, emit, signal } = run;
-  if (opts.pull !== 'always') {
-    const local = await deps.images.local(name, signal);
-    if (local) return local;
-    if (opts.pull === 'never') throw new BuildError('IMAGE_NOT_FOUND', `image ${name} is not in the local store`, `pull it first (rbuild pull ${name}) or drop --pull=never`);
-  }
-  const snap = unpack ? await deps.snapshotter() : undefined;
+  const local = await deps.images.local(name, signal);
+  if (local && opts.pull !== 'always') return local;
+  if (!local && opts.pull === 'never') throw new BuildError('IMAGE_NOT_FOUND', `image ${name} is not in the local store`, `pull it first (rbuild pull ${name}) or drop --pull=never`);
+  // Only a first pull: --pull=always on a local image mostly finds its blobs, and its steps may all be cached.
+  const snap = unpack && !local ? await deps.snapshotter() : undefined;
   emit({ type: 'pull', ref: name, phase: 'start' });
   const img = await deps.images.pull(name, signal, snap ? { tapLayer: unpackWhilePulling(snap) } : undefined);
   emit({ type: 'pull', ref: name, phase: 'done', layers: img.manifest.layers.length, bytes: img.manifest.layers.reduce((a, l) => a + l.size, 0) });

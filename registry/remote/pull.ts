@@ -136,7 +136,11 @@ async function pullWith(client: RegistryClient, ref: Reference, store: PullStore
   // Download config and layers the store lacks, in parallel; the same digest only once.
   const limit = pLimit(opts.jobs ?? 4);
   let config: ImageConfig | undefined;
+  // The first failure stops the other downloads, and the pull returns only once they have cleaned up.
+  const stopAll = new AbortController();
+  const blobSignal = signal ? AbortSignal.any([signal, stopAll.signal]) : stopAll.signal;
   const fetchBlob = async (desc: Descriptor): Promise<void> => {
+    const signal = blobSignal;
     const have = await store.stat(desc.digest);
     if (have && have.size === desc.size) {
       opts.onProgress?.({ type: 'blob-exists', digest: desc.digest, size: desc.size });
@@ -182,7 +186,17 @@ async function pullWith(client: RegistryClient, ref: Reference, store: PullStore
   const seen = new Set<string>(config ? [manifest.config.digest] : []);
   // Largest first, as push does: a big layer queued last would download alone at the end.
   const blobs = bySizeDescending([manifest.config, ...manifest.layers].filter((d) => !seen.has(d.digest) && seen.add(d.digest)));
-  await Promise.all(blobs.map((desc) => limit(() => fetchBlob(desc))));
+  let failed: { err: unknown } | undefined;
+  await Promise.allSettled(blobs.map((desc) => limit(async () => {
+    if (failed) return;
+    try {
+      await fetchBlob(desc);
+    } catch (err) {
+      failed ??= { err };
+      stopAll.abort(err);
+    }
+  })));
+  if (failed) throw failed.err;
   config ??= await readConfig();
   const mediaType = manifest.mediaType ?? fetched.mediaType;
   const stored = await store.writeBytes(fetched.bytes, mediaType, signal);
