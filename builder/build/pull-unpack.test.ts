@@ -16,7 +16,7 @@ import { chainIds } from '../../snapshotter/chain-id.js';
 import { createSnapshotter } from '../../snapshotter/create.js';
 import type { Digest as ChainDigest, Snapshotter } from '../../snapshotter/snapshotter.js';
 import { makeTar } from '../../snapshotter/testing/make-tar.js';
-import { unpackWhilePulling } from './pull-unpack.js';
+import { coalesce, unpackWhilePulling } from './pull-unpack.js';
 
 // The real registry (its own: one test rewrites a blob in its storage), the real OCI store and the
 // real overlay snapshotter (the tests run as root, as the build namespace's root would).
@@ -150,5 +150,24 @@ describe('unpackWhilePulling (real registry, store and snapshotter)', () => {
     await pullImage(img.ref, store, { client, tapLayer: unpackWhilePulling(snap) });
     expect(await snap.exists(chain0)).toBe(true);
     expect(await store.stat(big.digest)).toMatchObject({ size: big.size });
+  });
+});
+
+describe('coalesce', () => {
+  it('gathers small pieces into pieces of at least the given size, keeping every byte in order', async () => {
+    const pieces = Array.from({ length: 50 }, (_, i) => Buffer.alloc(1000 + i, i));
+    const out: Buffer[] = [];
+    for await (const b of coalesce((async function* () { yield* pieces; })(), 10_000)) out.push(b);
+    expect(Buffer.concat(out).equals(Buffer.concat(pieces))).toBe(true);
+    expect(out.slice(0, -1).every((b) => b.length >= 10_000)).toBe(true);
+    expect(out.length).toBeLessThan(10);
+  });
+
+  it('passes a failure of its source on', async () => {
+    const failing = (async function* () {
+      yield Buffer.alloc(10);
+      throw Object.assign(new Error('digest mismatch'), { code: 'DIGEST_MISMATCH' });
+    })();
+    await expect((async () => { for await (const _ of coalesce(failing)) void _; })()).rejects.toMatchObject({ code: 'DIGEST_MISMATCH' });
   });
 });
