@@ -140,7 +140,6 @@ async function pullWith(client: RegistryClient, ref: Reference, store: PullStore
   const stopAll = new AbortController();
   const blobSignal = signal ? AbortSignal.any([signal, stopAll.signal]) : stopAll.signal;
   const fetchBlob = async (desc: Descriptor): Promise<void> => {
-    const signal = blobSignal;
     const have = await store.stat(desc.digest);
     if (have && have.size === desc.size) {
       opts.onProgress?.({ type: 'blob-exists', digest: desc.digest, size: desc.size });
@@ -153,13 +152,13 @@ async function pullWith(client: RegistryClient, ref: Reference, store: PullStore
       // tapped layer's other reader sees the bytes before the store's verdict: then the stream itself
       // verifies, failing before its end. openBlob checks the size.
       verify: tap !== undefined,
-      ...(signal && { signal }),
+      signal: blobSignal,
       ...(opts.onProgress && { onProgress: (p: BlobProgress) => opts.onProgress!({ type: 'blob-progress', ...p }) }),
     });
     // A mismatch is the registry's fault, so it is labelled so.
     try {
-      if (tap) await writeTapped(stream, store, desc, tap, signal);
-      else await store.write(stream, { digest: desc.digest, size: desc.size }, signal);
+      if (tap) await writeTapped(stream, store, desc, tap, blobSignal);
+      else await store.write(stream, { digest: desc.digest, size: desc.size }, blobSignal);
     } catch (err) {
       if ((err as { code?: string }).code !== 'DIGEST_MISMATCH' || err instanceof RegistryError) throw err;
       throw new RegistryError({
