@@ -71,6 +71,36 @@ describe('snapshot store', () => {
     });
   }
 
+  it('overlay: writable snapshots are mounted volatile (no syncfs of the whole file system at unmount, as buildah), views are not', async () => {
+    const root = tmp();
+    const s = await createSnapshotter({ root, driver: 'overlay' });
+    const a = tarLayer([{ path: 'f', body: 'a' }]);
+    const b = tarLayer([{ path: 'g', body: 'b' }], a.chainId);
+    await s.unpack(a);
+    await s.unpack(b);
+    const options = (mountPoint: string): string => {
+      const line = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === mountPoint);
+      return line?.split(' - ')[1]?.split(' ')[2] ?? '';
+    };
+    const rw = await s.prepare('rw', b.chainId);
+    const view = await s.view('ro', b.chainId);
+    try {
+      expect(options(rw.root)).toMatch(/(^|,)(fsync=)?volatile(,|$)/);
+      expect(options(view.root)).not.toMatch(/volatile/);
+      // Its upper is still what the diff sees and commit keeps.
+      fs.writeFileSync(join(rw.root, 'new'), 'n');
+      const layer = await s.diff('rw', fileSink(join(root, 'blobs')), { compression: 'none' });
+      const c = nextChainId(b.chainId, layer!.diffId);
+      await s.commit('rw', c);
+      const again = await s.prepare('again', c);
+      expect(fs.readFileSync(join(again.root, 'new'), 'utf8')).toBe('n');
+      await s.remove('again');
+    } finally {
+      await s.remove('rw');
+      await s.remove('ro');
+    }
+  });
+
   it('unpack is idempotent, needs its parent, and leaves nothing behind on failure', async () => {
     const root = tmp();
     const s = await createSnapshotter({ root, driver: 'overlay' });

@@ -4,6 +4,7 @@
  */
 import type { ContentStore, ImageIndex } from '../../registry/content-store.js';
 import type { Descriptor, ImageConfig, Manifest } from '../../registry/oci/types.js';
+import type { LayerTap } from '../../registry/remote/pull.js';
 import type { Snapshotter } from '../../snapshotter/snapshotter.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import type { CacheFallback, CacheRecord, LayerRef } from './cache.js';
@@ -26,8 +27,8 @@ export interface ResolvedImage {
 export interface ImageSource {
   /** The image if the local store has it. */
   local(name: string, signal?: AbortSignal): Promise<ResolvedImage | undefined>;
-  /** Pulls the image into the local store. */
-  pull(name: string, signal?: AbortSignal): Promise<ResolvedImage>;
+  /** Pulls the image into the local store; `tapLayer` also hands layers to another reader as they download. */
+  pull(name: string, signal?: AbortSignal, hooks?: { tapLayer?: LayerTap }): Promise<ResolvedImage>;
 }
 
 /** A user and groups resolved from an image's /etc/passwd and /etc/group. */

@@ -7,6 +7,7 @@ import * as cfg from '../image/config.js';
 import { cacheKey, type LayerRef } from './cache.js';
 import { BuildError } from './errors.js';
 import { openView } from './layer-snapshots.js';
+import { unpackWhilePulling } from './pull-unpack.js';
 import type { BuildRun } from './build-run.js';
 import type { GraphStage, ResolvedImage, StageState } from './build-types.js';
 
@@ -25,24 +26,38 @@ export async function baseState(run: BuildRun, stage: GraphStage): Promise<Stage
     const onBuild = s.config.config?.OnBuild ?? [];
     return { ...s, config: onBuild.length ? cfg.withoutOnBuild(s.config) : s.config, key: cacheKey(s.key, 'FROM', s.layers.map((l) => l.diffId)), args: new Map(), baseLayers: s.layers.length, onBuild };
   }
-  const image = await baseImage(run, from);
+  const image = await baseImage(run, from, runsSteps(stage));
   const layers = imageLayerRefs(image);
   for (const l of layers) run.baseImageLayers.add(l.digest);
   return { key: cacheKey('', 'FROM', [image.descriptor.digest]), config: cfg.withoutOnBuild(image.config), layers, args: new Map(), baseLayers: layers.length, onBuild: image.config.config?.OnBuild ?? [] };
 }
 
-/** An image by name, from the local store or pulled, as --pull says. */
-export async function baseImage(run: BuildRun, name: string): Promise<ResolvedImage> {
+/**
+ * An image by name, from the local store or pulled, as --pull says. With `unpack` (the stage will
+ * run steps on it), the first pull of an image extracts the layers as they download, so it happens
+ * in the build namespace: outside it, asking for the snapshotter throws NeedsNamespaceError before
+ * anything is downloaded.
+ */
+export async function baseImage(run: BuildRun, name: string, unpack = false): Promise<ResolvedImage> {
   const { deps, opts, emit, signal } = run;
-  if (opts.pull !== 'always') {
-    const local = await deps.images.local(name, signal);
-    if (local) return local;
-    if (opts.pull === 'never') throw new BuildError('IMAGE_NOT_FOUND', `image ${name} is not in the local store`, `pull it first (rbuild pull ${name}) or drop --pull=never`);
-  }
+  const local = await deps.images.local(name, signal);
+  if (local && opts.pull !== 'always') return local;
+  if (!local && opts.pull === 'never') throw new BuildError('IMAGE_NOT_FOUND', `image ${name} is not in the local store`, `pull it first (rbuild pull ${name}) or drop --pull=never`);
+  // Only a first pull: --pull=always on a local image mostly finds its blobs, and its steps may all be cached.
+  const snap = unpack && !local ? await deps.snapshotter() : undefined;
   emit({ type: 'pull', ref: name, phase: 'start' });
-  const img = await deps.images.pull(name, signal);
+  const img = await deps.images.pull(name, signal, snap ? { tapLayer: unpackWhilePulling(snap) } : undefined);
   emit({ type: 'pull', ref: name, phase: 'done', layers: img.manifest.layers.length, bytes: img.manifest.layers.reduce((a, l) => a + l.size, 0) });
   return img;
+}
+
+/**
+ * Whether a stage runs steps on its base (RUN): then a missing base is pulled in the build namespace,
+ * where its layers can be extracted as they download. A stage of COPY and config steps only may be
+ * built without the namespace, and its base is pulled wherever the build is.
+ */
+function runsSteps(stage: GraphStage): boolean {
+  return stage.instructions.some((i) => i.kind === 'RUN');
 }
 
 /** The layers of an image as the build state tracks them. */

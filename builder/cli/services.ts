@@ -11,6 +11,7 @@ import type { Descriptor } from '../../registry/oci/types.js';
 import type { OciLayoutStore } from '../../registry/store/oci-layout-store.js';
 import { resolveImage } from '../../registry/store/images.js';
 import type { RegistryClient } from '../../registry/remote/client.js';
+import type { LayerTap } from '../../registry/remote/pull.js';
 import type { Snapshotter } from '../../snapshotter/snapshotter.js';
 import { BuildError, NeedsNamespaceError } from '../build/errors.js';
 import type { EventSink } from '../build/events.js';
@@ -95,9 +96,9 @@ export function buildServices(opts: {
         throw err;
       }
     },
-    async pull(name: string, signal?: AbortSignal): Promise<ResolvedImage> {
+    async pull(name: string, signal?: AbortSignal, hooks?: { tapLayer?: LayerTap }): Promise<ResolvedImage> {
       const { pullImage } = await import('../../registry/remote/pull.js');
-      const r = await pullImage(name, store, { client: await registry(), onProgress: blobEvents('pull', name, opts.emit), ...(signal ? { signal } : {}) });
+      const r = await pullImage(name, store, { client: await registry(), onProgress: blobEvents('pull', name, opts.emit), ...(signal ? { signal } : {}), ...(hooks?.tapLayer && { tapLayer: hooks.tapLayer }) });
       return { name: r.name, descriptor: r.descriptor, manifest: r.manifest, config: r.config };
     },
   };

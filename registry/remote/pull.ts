@@ -7,6 +7,7 @@
  * it: the name points at the index, its digest is the one the registry shows.
  */
 import pLimit from 'p-limit';
+import type { Readable } from 'node:stream';
 import type { ContentStore, ImageIndex } from '../content-store.js';
 import type { Descriptor, ImageConfig, Manifest, Platform } from '../oci/types.js';
 import { formatReference, parseReference, withTarget, type Reference } from '../reference.js';
@@ -15,6 +16,7 @@ import { RegistryError, shortDigest } from './errors.js';
 import { OciValidationError, parseManifestOrIndex as parseManifest, validateImageConfig } from '../oci/validate.js';
 import { formatPlatform, hostPlatform, selectManifest } from '../oci/platform.js';
 import { bySizeDescending } from './schedule.js';
+import { teeStream } from './tee-stream.js';
 
 /** Progress of a pull, for the CLI to display. */
 export type PullEvent =
@@ -23,6 +25,18 @@ export type PullEvent =
   | ({ type: 'blob-progress' } & BlobProgress)
   | { type: 'blob-done'; digest: string; size: number }
   | { type: 'tagged'; name: string; digest: string };
+
+/**
+ * A second reader of a layer while it downloads (a build extracts it as it streams).
+ * Called when a layer download starts (the image config is stored by then); returns the reader, or
+ * undefined to leave the layer to the store alone.
+ * The reader gets a stream that fails (never ends cleanly) when the bytes do not match the layer's
+ * digest, so it must not make its result visible before the stream has ended. It may leave the stream unread.
+ */
+export type LayerTap = (layer: Descriptor, index: number, config: ImageConfig) => Promise<LayerReader | undefined>;
+
+/** What a LayerTap returns: the reader of one layer's bytes. */
+export type LayerReader = (body: Readable, signal?: AbortSignal) => Promise<unknown>;
 
 /** Options for pullImage. */
 export interface PullOptions {
@@ -36,6 +50,8 @@ export interface PullOptions {
   jobs?: number;
   /** Name to store the image under (default: the normalised reference). */
   name?: string;
+  /** Layers also handed, as they download, to another consumer (see LayerTap); the pull waits for it. */
+  tapLayer?: LayerTap;
 }
 
 /** What pullImage returns. */
@@ -119,46 +135,68 @@ async function pullWith(client: RegistryClient, ref: Reference, store: PullStore
 
   // Download config and layers the store lacks, in parallel; the same digest only once.
   const limit = pLimit(opts.jobs ?? 4);
-  const seen = new Set<string>();
+  let config: ImageConfig | undefined;
+  // The first failure stops the other downloads, and the pull returns only once they have cleaned up.
+  const stopAll = new AbortController();
+  const blobSignal = signal ? AbortSignal.any([signal, stopAll.signal]) : stopAll.signal;
+  const fetchBlob = async (desc: Descriptor): Promise<void> => {
+    const have = await store.stat(desc.digest);
+    if (have && have.size === desc.size) {
+      opts.onProgress?.({ type: 'blob-exists', digest: desc.digest, size: desc.size });
+      return;
+    }
+    const index = config ? manifest.layers.findIndex((l) => l.digest === desc.digest) : -1;
+    const tap = index >= 0 ? await opts.tapLayer?.(desc, index, config!) : undefined;
+    const stream = client.openBlob(source, desc, {
+      // verify digest: the store hashes while writing and refuses a mismatch (its contract), but a
+      // tapped layer's other reader sees the bytes before the store's verdict: then the stream itself
+      // verifies, failing before its end. openBlob checks the size.
+      verify: tap !== undefined,
+      signal: blobSignal,
+      ...(opts.onProgress && { onProgress: (p: BlobProgress) => opts.onProgress!({ type: 'blob-progress', ...p }) }),
+    });
+    // A mismatch is the registry's fault, so it is labelled so.
+    try {
+      if (tap) await writeTapped(stream, store, desc, tap, blobSignal);
+      else await store.write(stream, { digest: desc.digest, size: desc.size }, blobSignal);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'DIGEST_MISMATCH' || err instanceof RegistryError) throw err;
+      throw new RegistryError({
+        code: 'DIGEST_MISMATCH', action: `pulling ${shortDigest(desc.digest)}`, registry: source.registry,
+        repository: source.repository, digest: desc.digest, detail: `blob content does not match its digest`,
+        hint: `${source.registry} (or something between it and you) served content that does not match its digest`,
+        cause: err,
+      });
+    }
+    opts.onProgress?.({ type: 'blob-done', digest: desc.digest, size: desc.size });
+  };
+  const readConfig = async (): Promise<ImageConfig> => {
+    try {
+      return validateImageConfig(JSON.parse((await store.readBytes(manifest.config.digest, signal)).toString('utf8')));
+    } catch (err) {
+      return invalid(source, err);
+    }
+  };
+  // A tap needs the layers' diff IDs: the (small) config comes first then.
+  if (opts.tapLayer) {
+    await fetchBlob(manifest.config);
+    config = await readConfig();
+  }
+  const seen = new Set<string>(config ? [manifest.config.digest] : []);
   // Largest first, as push does: a big layer queued last would download alone at the end.
   const blobs = bySizeDescending([manifest.config, ...manifest.layers].filter((d) => !seen.has(d.digest) && seen.add(d.digest)));
-  await Promise.all(
-    blobs.map((desc) =>
-      limit(async () => {
-        const have = await store.stat(desc.digest);
-        if (have && have.size === desc.size) {
-          opts.onProgress?.({ type: 'blob-exists', digest: desc.digest, size: desc.size });
-          return;
-        }
-        const stream = client.openBlob(source, desc, {
-          verify: false,
-          ...(signal && { signal }),
-          ...(opts.onProgress && { onProgress: (p: BlobProgress) => opts.onProgress!({ type: 'blob-progress', ...p }) }),
-        });
-        // verify digest: the store hashes while writing and refuses a mismatch (its contract);
-        // openBlob checks the size. A mismatch is the registry's fault, so it is labelled so.
-        try {
-          await store.write(stream, { digest: desc.digest, size: desc.size }, signal);
-        } catch (err) {
-          if ((err as { code?: string }).code !== 'DIGEST_MISMATCH' || err instanceof RegistryError) throw err;
-          throw new RegistryError({
-            code: 'DIGEST_MISMATCH', action: `pulling ${shortDigest(desc.digest)}`, registry: source.registry,
-            repository: source.repository, digest: desc.digest, detail: `blob content does not match its digest`,
-            hint: `${source.registry} (or something between it and you) served content that does not match its digest`,
-            cause: err,
-          });
-        }
-        opts.onProgress?.({ type: 'blob-done', digest: desc.digest, size: desc.size });
-      }),
-    ),
-  );
-
-  let config: ImageConfig;
-  try {
-    config = validateImageConfig(JSON.parse((await store.readBytes(manifest.config.digest, signal)).toString('utf8')));
-  } catch (err) {
-    return invalid(source, err);
-  }
+  let failed: { err: unknown } | undefined;
+  await Promise.allSettled(blobs.map((desc) => limit(async () => {
+    if (failed) return;
+    try {
+      await fetchBlob(desc);
+    } catch (err) {
+      failed ??= { err };
+      stopAll.abort(err);
+    }
+  })));
+  if (failed) throw failed.err;
+  config ??= await readConfig();
   const mediaType = manifest.mediaType ?? fetched.mediaType;
   const stored = await store.writeBytes(fetched.bytes, mediaType, signal);
   const descriptor: Descriptor = {
@@ -177,4 +215,26 @@ async function pullWith(client: RegistryClient, ref: Reference, store: PullStore
   await store.tag(name, tagged);
   opts.onProgress?.({ type: 'tagged', name, digest: tagged.digest });
   return { name, descriptor, tagged, manifest, config };
+}
+
+/**
+ * Writes a blob into the store while `tap` reads the same bytes. Both must succeed; a failure of
+ * either stops the download, so the other fails too (the store keeps no partial blob), and the
+ * failure reported is the one that came first.
+ */
+async function writeTapped(stream: Readable, store: PullStore, desc: Descriptor, tap: LayerReader, signal?: AbortSignal): Promise<void> {
+  const [toStore, toTap] = teeStream(stream);
+  let first: { err: unknown } | undefined;
+  const stop = (err: unknown): never => {
+    first ??= { err };
+    // Without an error: an error thrown into openBlob's generator would look like a dropped connection.
+    stream.destroy();
+    throw err;
+  };
+  // A store that stopped reading would otherwise hold the source (and so the tap) paused for ever.
+  const written = store.write(toStore, { digest: desc.digest, size: desc.size }, signal).catch(stop);
+  // A tap that did not need the bytes (it had them already) must not hold the store's writing up.
+  const tapped = tap(toTap, signal).then(() => void toTap.resume(), stop);
+  await Promise.allSettled([written, tapped]);
+  if (first) throw first.err;
 }

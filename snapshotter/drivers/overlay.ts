@@ -4,6 +4,10 @@
  * Lower paths are given relative to their common directory, with a chdir
  * around the mount(2) call, because the mount data is limited to one page;
  * the store folds chains that still do not fit (see lowerdir-budget.ts).
+ * Writable mounts are `volatile` (as buildah's and podman's --rm containers):
+ * a snapshot's upper never outlives the build that made it, so syncing it is
+ * waste, and without the option every unmount syncfs()es the whole file
+ * system under the store (and every fsync of a RUN step is a real one).
  */
 import * as fs from 'node:fs';
 import { dirname, relative } from 'node:path';
@@ -14,14 +18,25 @@ import type { MountDriver, MountSpec } from './driver.js';
 /** The longest mount data string the kernel accepts (one page, with its NUL). */
 export const MOUNT_DATA_MAX = 4095;
 
-/** The overlay mount data for `spec`, with lowers relative to `base`. */
-export function overlayOptions(spec: MountSpec, base: string): string {
+/**
+ * The overlay mount data for `spec`, with lowers relative to `base`; `volatile`
+ * (default true) skips syncing a writable mount's upper (Linux 5.10+).
+ */
+export function overlayOptions(spec: MountSpec, base: string, volatile = true): string {
   const lowers = spec.lowers.map((l) => relative(base, l)).join(':');
   const parts = [`lowerdir=${lowers}`];
-  if (spec.upper) parts.push(`upperdir=${spec.upper}`, `workdir=${spec.work}`);
+  if (spec.upper) {
+    parts.push(`upperdir=${spec.upper}`, `workdir=${spec.work}`);
+    // Safe because every prepare makes a fresh work dir: overlay refuses to mount a
+    // work dir again after a volatile mount (work/incompat/volatile), and rbuild never does.
+    if (volatile) parts.push('volatile');
+  }
   parts.push('userxattr');
   return parts.join(',');
 }
+
+/** Whether the kernel took `volatile`; false after the first refusal (kernels before 5.10). */
+let volatileWorks = true;
 
 /** The directory the lowers are made relative to: the parent of their parents (the store's by-chain dir). */
 export function lowerBase(lowers: string[]): string {
@@ -52,12 +67,20 @@ export const overlayDriver: MountDriver = {
       return;
     }
     const base = lowerBase(spec.lowers);
-    const data = overlayOptions(spec, base);
+    const flags = spec.upper ? 0 : MS_RDONLY;
+    const data = overlayOptions(spec, base, volatileWorks);
     if (data.length > MOUNT_DATA_MAX) {
       throw new SnapshotError('MOUNT_OPTIONS_TOO_LONG', `overlay mount options are ${data.length} bytes (max ${MOUNT_DATA_MAX})`);
     }
     try {
-      mountAt(base, data, spec.merged, spec.upper ? 0 : MS_RDONLY);
+      try {
+        mountAt(base, data, spec.merged, flags);
+      } catch (e) {
+        // An older kernel does not know `volatile` (EINVAL): mount as before, and stop asking.
+        if (!spec.upper || !volatileWorks || (e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
+        mountAt(base, overlayOptions(spec, base, false), spec.merged, flags);
+        volatileWorks = false;
+      }
     } catch (e) {
       throw new SnapshotError('MOUNT_FAILED', `mounting overlay on ${spec.merged}: ${(e as Error).message}`, { cause: e });
     }
