@@ -8,6 +8,7 @@ import { secretVariable } from './patterns.js';
 import { RULES, type RuleId } from './rules.js';
 import type { FileFact, Finding, FindingLocation, ImageFacts, Severity } from './types.js';
 import { resolveUser, type ResolvedUser } from './users.js';
+import { formatBytes as formatSize } from '../cli/progress-format.js';
 
 /** What the image rules look at. */
 export interface ImageRuleInput {
@@ -240,17 +241,9 @@ function commandRules(ctx: Context): Finding[] {
   return out;
 }
 
-/** Human-readable bytes (1.2 MB). */
+/** Human-readable bytes (1.2 MB): decimal units, as the check report has always printed them. */
 export function formatBytes(n: number): string {
-  if (n < 1000) return `${n} B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let u = -1;
-  do {
-    v /= 1000;
-    u++;
-  } while (v >= 1000 && u < units.length - 1);
-  return `${v.toFixed(1)} ${units[u]}`;
+  return formatSize(n, 1000);
 }
 
 function cacheRule(ctx: Context): Finding[] {

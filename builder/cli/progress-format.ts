@@ -1,15 +1,15 @@
 /** Small formatting helpers shared by the progress renderers. */
 
-/** 1.2 MiB style sizes. */
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+/** Human-readable sizes: 1.2 MiB (base 1024, progress) or 1.2 MB (base 1000, as `rbuild check` reports). */
+export function formatBytes(n: number, base: 1000 | 1024 = 1024): string {
+  if (n < base) return `${n} B`;
+  const units = base === 1024 ? ['KiB', 'MiB', 'GiB', 'TiB'] : ['kB', 'MB', 'GB', 'TB'];
   let v = n;
   let i = -1;
   do {
-    v /= 1024;
+    v /= base;
     i++;
-  } while (v >= 1024 && i < units.length - 1);
+  } while (v >= base && i < units.length - 1);
   return `${v.toFixed(1)} ${units[i]}`;
 }
 
