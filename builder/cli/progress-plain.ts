@@ -35,6 +35,13 @@ export class PlainProgress implements ProgressRenderer {
     return `rbuild_step_${n}`;
   }
 
+  /** Writes a step's unfinished last output line, if any. */
+  private flushPartial(step: string, n: number): void {
+    const rest = this.partial.get(step);
+    if (rest) this.out.write(this.dim(`#${n} ${rest}`) + '\n');
+    this.partial.delete(step);
+  }
+
   private num(step: string): number {
     let n = this.numbers.get(step);
     if (n === undefined) {
@@ -73,9 +80,7 @@ export class PlainProgress implements ProgressRenderer {
       }
       case 'step-done': {
         const n = this.num(e.step);
-        const rest = this.partial.get(e.step);
-        if (rest) this.out.write(this.dim(`#${n} ${rest}`) + '\n');
-        this.partial.delete(e.step);
+        this.flushPartial(e.step, n);
         const t = this.times.find((x) => x.n === n);
         if (t) t.ms = e.ms;
         this.out.write(`#${n} DONE ${(e.ms / 1000).toFixed(1)}s\n`);
@@ -84,9 +89,7 @@ export class PlainProgress implements ProgressRenderer {
       }
       case 'step-error': {
         const n = this.num(e.step);
-        const rest = this.partial.get(e.step);
-        if (rest) this.out.write(this.dim(`#${n} ${rest}`) + '\n');
-        this.partial.delete(e.step);
+        this.flushPartial(e.step, n);
         this.out.write(`#${n} ERROR: ${e.message}\n`);
         if (this.gitlab) this.out.write(`${gitlabSection('end', this.section(n))}\n`);
         break;
